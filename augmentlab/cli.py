@@ -1,0 +1,255 @@
+"""The ``augmentlab`` command line.
+
+Bad input prints one line on stderr and exits 2; nothing prints a traceback for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from augmentlab import __version__
+from augmentlab.errors import AugmentlabError, SpecError
+from augmentlab.plugin_manager import PluginRegistry, load_plugins
+from augmentlab.spec import format_value
+
+EXIT_USAGE = 2
+
+
+class AugmentlabGroup(TyperGroup):
+    """Runs the command and turns every input error into one line and exit code 2."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+        handler = _log_to_stderr()
+        try:
+            code = super().main(args=args, prog_name=prog_name or "augmentlab", complete_var=complete_var, standalone_mode=False, **extra)
+            code = code if isinstance(code, int) else 0
+        except click.exceptions.NoArgsIsHelpError as error:
+            click.echo(error.ctx.get_help() if error.ctx else "")
+            code = 0
+        except click.UsageError as error:
+            hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
+            click.echo(f"error: {error.format_message()}{hint}", err=True)
+            code = EXIT_USAGE
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            code = error.exit_code
+        except AugmentlabError as error:
+            click.echo(f"error: {error}", err=True)
+            code = EXIT_USAGE
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            code = 130
+        finally:
+            logging.getLogger("augmentlab").removeHandler(handler)
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _log_to_stderr() -> logging.Handler:
+    """Show augmentlab's warnings (such as a plugin that failed to load) as one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.addLevelName(logging.WARNING, "warning")
+    logger = logging.getLogger("augmentlab")
+    logger.addHandler(handler)
+    logger.propagate = False
+    return handler
+
+
+app = typer.Typer(
+    cls=AugmentlabGroup,
+    name="augmentlab",
+    help="Find out, fast and honestly, which augmentations and losses help your segmentation model.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"augmentlab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Show the version and exit.")] = False,
+    strict_plugins: Annotated[Optional[bool], typer.Option("--strict-plugins", help="Fail when a plugin cannot be loaded instead of skipping it [env AUGMENTLAB_STRICT_PLUGINS=1].")] = None,
+    disable_plugin: Annotated[Optional[list[str]], typer.Option("--disable-plugin", "-D", metavar="NAME", help="Do not load the plugin NAME; repeatable [env AUGMENTLAB_DISABLE_PLUGINS=a,b].")] = None,
+    builtins_only: Annotated[Optional[bool], typer.Option("--builtins-only", help="Load augmentlab's built-ins only [env AUGMENTLAB_DISABLE_PLUGIN_AUTOLOAD=1].")] = None,
+) -> None:
+    """Plugin loading options apply to every command."""
+    ctx.obj = {"strict": strict_plugins, "disable": disable_plugin or None, "autoload": None if builtins_only is None else not builtins_only}
+
+
+def _registry(ctx: typer.Context) -> PluginRegistry:
+    return load_plugins(**(ctx.find_root().obj or {}))
+
+
+@app.command()
+def plugins(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")] = False,
+) -> None:
+    """List the loaded plugins, and every augmentation and loss with its provider and defaults."""
+    registry = _registry(ctx)
+    if as_json:
+        typer.echo(json.dumps(_registry_as_json(registry), indent=2))
+        return
+    console = Console()
+    table = Table(title="Plugins", title_justify="left")
+    for column in ("name", "version", "origin", "status"):
+        table.add_column(column)
+    for plugin in registry.plugins:
+        status = plugin.status if plugin.error is None else f"{plugin.status}: {plugin.error}"
+        style = {"loaded": "green", "failed": "red", "disabled": "yellow"}[plugin.status]
+        table.add_row(plugin.name, plugin.version, plugin.distribution, f"[{style}]{status}[/]")
+    console.print(table)
+
+    table = Table(title="Augmentations", title_justify="left")
+    for column in ("name", "kind", "provider", "defaults", "description"):
+        table.add_column(column, overflow="fold")
+    for info in sorted(registry.augmentations.values(), key=lambda info: (info.kind, info.name)):
+        table.add_row(info.name, info.kind, info.provider, _format_defaults(info.defaults), info.doc)
+    console.print(table)
+
+    table = Table(title="Losses", title_justify="left")
+    for column in ("name", "provider", "defaults", "description"):
+        table.add_column(column, overflow="fold")
+    for info in sorted(registry.losses.values(), key=lambda info: info.name):
+        table.add_row(info.name, info.provider, _format_defaults(info.defaults), info.doc)
+    console.print(table)
+
+
+def _format_defaults(defaults: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={format_value(tuple(value) if isinstance(value, list) else value)}" for key, value in defaults.items())
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _registry_as_json(registry: PluginRegistry) -> dict[str, Any]:
+    return {
+        "plugins": [
+            {"name": p.name, "distribution": p.distribution, "version": p.version, "module": p.module, "status": p.status, "error": p.error}
+            for p in registry.plugins
+        ],
+        "augmentations": [
+            {"name": i.name, "provider": i.provider, "kind": i.kind, "doc": i.doc, "defaults": {k: _jsonable(v) for k, v in i.defaults.items()}}
+            for i in registry.augmentations.values()
+        ],
+        "losses": [
+            {"name": i.name, "provider": i.provider, "doc": i.doc, "defaults": {k: _jsonable(v) for k, v in i.defaults.items()}}
+            for i in registry.losses.values()
+        ],
+    }
+
+
+@app.command()
+def ablate(
+    ctx: typer.Context,
+    aug: Annotated[Optional[list[str]], typer.Option("--aug", metavar="SET", help="An augmentation set such as 'elastic,grid' or 'elastic(alpha=2),hflip'; repeatable. `none` is always an arm.")] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", metavar="SPEC", help="A loss spec such as 'ce0.8+focal0.2'; repeatable. `ce` is always an arm.")] = None,
+    each: Annotated[Optional[bool], typer.Option("--each", help="Also try each member of a comma set alone.")] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help="Repeat every arm with seeds 0..N-1 [default: 1].")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs per run [default: from the preset].")] = None,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", help="Training size in pixels, a multiple of 16 [default: from the preset].")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per step [default: from the preset].")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate [default: from the preset].")] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="segmentation_models_pytorch encoder [default: from the preset].")] = None,
+    encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", metavar="imagenet|none|PATH", help="Encoder initialisation [default: from the preset].")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", metavar="auto|cpu|cuda", help="Training device [default: auto].")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="demo|standard", help="Recipe defaults [default: demo on CPU, standard on CUDA].")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="COCO json or image folder [default: the built-in demo data].")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder that holds one sub-folder per ablation.")] = Path("runs"),
+    name: Annotated[Optional[str], typer.Option("--name", help="Sub-folder name [default: derived from the plan, so the same command resumes].")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of live progress.")] = False,
+) -> None:
+    """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
+
+    Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec.
+    """
+    from augmentlab.plan import AblationPlan, build_recipe, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
+
+    _registry(ctx)
+    settings = read_config(config) if config else {}
+    source = str(config) if config else ""
+    device_name, default_preset = resolve_device(device or settings.get("device", "auto"))
+    chosen_preset = preset or settings.get("preset") or default_preset
+    overrides = {**settings.get("recipe", {})}
+    cli_recipe = {"epochs": epochs, "image_size": image_size, "batch_size": batch_size, "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights}
+    overrides.update({key: value for key, value in cli_recipe.items() if value is not None})
+    recipe = build_recipe(chosen_preset, overrides, source)
+
+    seed_count = seeds if seeds is not None else settings.get("seeds", 1)
+    if isinstance(seed_count, bool) or not isinstance(seed_count, int) or seed_count < 1:
+        raise AugmentlabError(f"--seeds must be a whole number ≥ 1, got {seed_count!r}")
+    data_path = data or (Path(settings["data"]) if "data" in settings else None)
+    if data_path is not None and not data_path.exists():
+        raise AugmentlabError(f"--data {data_path} does not exist")
+
+    aug_sets = aug if aug is not None else settings.get("aug", [])
+    loss_specs = loss if loss is not None else settings.get("loss", [])
+    try:
+        if "arms" in settings and aug is None and loss is None:
+            if "aug" in settings or "loss" in settings:
+                raise AugmentlabError(f"{source}: give either [[arms]] or aug/loss lists, not both")
+            arms = explicit_arms(settings["arms"], source)
+        else:
+            arms = factorial_arms(aug_sets, loss_specs, each=each if each is not None else bool(settings.get("each", False)))
+    except SpecError as error:
+        option = "--aug" if _is_augmentation_error(error, aug_sets) else "--loss"
+        raise AugmentlabError(f"{option} {error}") from None
+
+    plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
+    run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_path))
+    console = Console(quiet=False)
+    how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
+    console.print(f"preset: {chosen_preset} ({how}); device: {device_name}; data: {data_path or 'built-in demo data'}")
+    _print_plan(console, plan, out / run_name)
+    console.print("Training arrives with the ablation runner; this version stops after planning, and nothing was trained.")
+
+
+def _is_augmentation_error(error: SpecError, aug_sets: list[str]) -> bool:
+    return error.spec in aug_sets or error.spec == "none"
+
+
+def _default_name(plan: Any, data: Path | None) -> str:
+    """A folder name that depends only on what is trained, so re-running a command resumes it."""
+    key = json.dumps([[arm.name for arm in plan.arms], plan.seeds, repr(plan.recipe), plan.device, str(data)])
+    return f"ablation-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _print_plan(console: Console, plan: Any, folder: Path) -> None:
+    table = Table(title=f"{len(plan.arms)} arms × {len(plan.seeds)} seeds = {len(plan.runs)} runs → {folder}", title_justify="left")
+    for column in ("#", "augmentation", "loss", "role"):
+        table.add_column(column)
+    for index, arm in enumerate(plan.arms):
+        table.add_row(str(index), str(arm.augmentation), str(arm.loss), "baseline" if arm.is_baseline else "")
+    console.print(table)
+    r = plan.recipe
+    console.print(
+        f"recipe: DeepLabV3+ {r.encoder} (weights {r.encoder_weights}), Adam lr {r.lr:g} wd {r.weight_decay:g}, "
+        f"{r.epochs} epochs, {r.image_size}px, batch {r.batch_size}, autocast {r.autocast}"
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,58 @@
+"""The whole contract between augmentlab and its plugins.
+
+A plugin is a module that implements some of the hooks below, marked with
+``@augmentlab.hookimpl``, and that an installed distribution declares in its metadata::
+
+    [project.entry-points.augmentlab]
+    myplugin = "my_package.plugin"
+
+augmentlab's own augmentations and losses are registered exactly this way. Every hook is
+called once per plugin when the registry is built; all results are collected, so a name may be
+registered by one plugin only (two providers of the same name is an error naming both).
+
+Hooks for datasets and result sinks will be added here as new specs; a plugin that does not
+implement a hook is simply not asked.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from augmentlab.registry import Augmentation, Loss
+
+PROJECT_NAME = "augmentlab"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def augmentlab_register_augmentations() -> list[Augmentation]:
+    """Return the batch augmentations this plugin provides.
+
+    Each :class:`~augmentlab.registry.Augmentation` names a factory whose keyword parameters,
+    each with a default, are the parameters users may set in a spec such as
+    ``elastic(alpha=2, p=0.5)``. The factory returns a module mapping
+    ``(images float [B,3,H,W] in [0,1], masks int64 [B,H,W])`` to the same shapes and device,
+    which never interpolates mask labels and gives pixels without a source ``ignore_index``.
+
+    :return: a list of registrations, possibly empty.
+
+    Called once per plugin; all results are collected.
+    """
+
+
+@hookspec
+def augmentlab_register_losses() -> list[Loss]:
+    """Return the segmentation losses this plugin provides.
+
+    Each :class:`~augmentlab.registry.Loss` names a factory called as
+    ``factory(num_classes, ignore_index=..., **spec_params)`` (and ``class_frequencies=`` when
+    it accepts that argument). It returns an ``nn.Module`` mapping
+    ``(logits float [B,C,H,W], target int64 [B,H,W])`` to a scalar, which excludes pixels equal
+    to ``ignore_index`` and stays finite when every pixel is ignored.
+
+    :return: a list of registrations, possibly empty.
+
+    Called once per plugin; all results are collected.
+    """

@@ -1,0 +1,16 @@
+"""augmentlab's built-in losses, registered through the ``augmentlab`` entry-point group like any plugin."""
+
+from __future__ import annotations
+
+from augmentlab.hookspecs import hookimpl
+from augmentlab.losses.cross_entropy import CrossEntropyLoss
+from augmentlab.losses.focal import FocalLoss
+from augmentlab.registry import Loss
+
+
+@hookimpl
+def augmentlab_register_losses() -> list[Loss]:
+    return [
+        Loss("ce", CrossEntropyLoss),
+        Loss("focal", FocalLoss),
+    ]

@@ -1,0 +1,1 @@
+"""An example augmentlab plugin: ``solarize`` (augmentation) and ``poly`` (loss)."""

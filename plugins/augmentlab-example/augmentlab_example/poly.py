@@ -1,0 +1,36 @@
+"""Poly-1 loss (Leng et al., "PolyLoss", ICLR 2022): cross-entropy plus epsilon·(1 - p_t)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from augmentlab.losses import SegmentationLoss
+
+
+class PolyLoss(SegmentationLoss):
+    """Poly-1: CE + epsilon·(1-p_t) per pixel, averaged over labelled pixels.
+
+    Args:
+        num_classes: C, including background.
+        ignore_index: target value of unlabelled pixels.
+        epsilon: weight of the first polynomial term; 0 gives cross-entropy, must be ≥ -1.
+    """
+
+    def __init__(self, num_classes: int, ignore_index: int = 255, epsilon: float = 1.0) -> None:
+        super().__init__(num_classes, ignore_index)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < -1:
+            raise ValueError(f"epsilon must be a number ≥ -1, got {epsilon!r}")
+        self.epsilon = float(epsilon)
+
+    def compute(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        # The base class has checked shapes and gives float32 logits [B,C,H,W], int64 target [B,H,W].
+        valid = target != self.ignore_index
+        safe_target = torch.where(valid, target, torch.zeros_like(target))
+        log_pt = F.log_softmax(logits, dim=1).gather(1, safe_target.unsqueeze(1)).squeeze(1)
+        per_pixel = -log_pt + self.epsilon * (1.0 - log_pt.exp())
+        # Clamp the count so that a batch without any labelled pixel gives 0, not NaN.
+        return (per_pixel * valid).sum() / valid.sum().clamp_min(1)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, epsilon={self.epsilon:g}"

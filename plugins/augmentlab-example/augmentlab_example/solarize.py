@@ -1,0 +1,46 @@
+"""Solarize: invert the pixels brighter than a threshold, on the whole batch at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from augmentlab.augment import BatchAugmentation
+
+
+class Solarize(BatchAugmentation):
+    """Invert every pixel value above a per-sample threshold (photometric; the mask is untouched).
+
+    Args:
+        threshold: (low, high) range of the threshold, drawn uniformly per sample, in [0, 1].
+        p: probability that a sample is solarized.
+    """
+
+    kind = "photometric"
+
+    def __init__(self, threshold: tuple[float, float] = (0.5, 1.0), p: float = 0.5) -> None:
+        super().__init__(p)
+        low, high = _range("threshold", threshold)
+        self.threshold = (low, high)
+
+    def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
+        low, high = self.threshold
+        return {"threshold": torch.empty(batch_size, 1, 1, 1, device=device).uniform_(low, high)}
+
+    def apply_transform(self, images: torch.Tensor, masks: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        threshold = params["threshold"].to(images.dtype)
+        return torch.where(images >= threshold, 1.0 - images, images), masks
+
+    def extra_repr(self) -> str:
+        return f"threshold={self.threshold}, {super().extra_repr()}"
+
+
+def _range(name: str, value: Any) -> tuple[float, float]:
+    """Check a (low, high) pair inside [0, 1]; raise a ValueError a user can act on otherwise."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(isinstance(v, (int, float)) for v in value):
+        raise ValueError(f"{name} must be a pair [low, high], got {value!r}")
+    low, high = float(value[0]), float(value[1])
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"{name} must satisfy 0 ≤ low ≤ high ≤ 1, got {value!r}")
+    return low, high
