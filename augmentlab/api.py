@@ -61,11 +61,12 @@ def _bad_value(error: Exception, spec_text: str, term: object, position: int) ->
     return SpecError(f"{term}: {error}", spec_text, position)
 
 
-def build_augmentation(spec: str | AugmentationSet) -> AugmentationPipeline:
+def build_augmentation(spec: str | AugmentationSet, ignore_index: int = 255) -> AugmentationPipeline:
     """Build the augmentation pipeline of a spec such as ``elastic(alpha=2),hflip`` or ``none``.
 
     The pipeline maps (images float [B,3,H,W] in [0,1], masks int64 [B,H,W]) to the same, on
-    the device of its inputs.
+    the device of its inputs. Mask pixels that lose their source get ``ignore_index`` (unless a
+    transform is built with ``fill_mask=background``).
 
     Raises:
         SpecError: malformed spec, unknown name or parameter, or a parameter value the
@@ -77,8 +78,10 @@ def build_augmentation(spec: str | AugmentationSet) -> AugmentationPipeline:
     available = available_augmentations()
     transforms = []
     for term in parsed:
+        info = available[term.name]
+        extra = {"ignore_index": ignore_index} if info.accepts_ignore_index else {}
         try:
-            transforms.append(available[term.name].factory(**term.kwargs))
+            transforms.append(info.factory(**extra, **term.kwargs))
         except (ValueError, TypeError) as error:
             raise _bad_value(error, parsed.text, term, term.position) from None
     return AugmentationPipeline(transforms, str(parsed))

@@ -12,6 +12,7 @@ Users control what is loaded with environment variables (or the matching CLI opt
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ import pluggy
 from augmentlab import hookspecs
 from augmentlab.errors import PluginError
 from augmentlab.registry import (
+    AUGMENTATION_HOST_ARGUMENTS,
     AUGMENTATION_KINDS,
     AUGMENTATION_NAME,
     LOSS_HOST_ARGUMENTS,
@@ -183,14 +185,13 @@ def _describe_augmentation(provider: str, registration: Augmentation) -> Augment
         provider=provider,
         kind=registration.kind,
         doc=registration.doc or first_doc_line(registration.factory),
-        defaults=MappingProxyType(spec_parameters(registration.factory)),
+        defaults=MappingProxyType(spec_parameters(registration.factory, AUGMENTATION_HOST_ARGUMENTS)),
         factory=registration.factory,
+        accepts_ignore_index="ignore_index" in inspect.signature(registration.factory).parameters,
     )
 
 
 def _describe_loss(provider: str, registration: Loss) -> LossInfo:
-    import inspect
-
     accepted = inspect.signature(registration.factory).parameters
     if "num_classes" not in accepted:
         raise ValueError("does not take num_classes")

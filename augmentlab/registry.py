@@ -20,7 +20,8 @@ AUGMENTATION_KINDS: tuple[str, ...] = ("geometric", "photometric", "mix")
 AUGMENTATION_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 LOSS_NAME = re.compile(r"[a-z](?:[a-z0-9_]*[a-z_])?\Z")
 
-# Parameters a loss factory receives from the host rather than from the spec.
+# Parameters a factory receives from the host rather than from the spec.
+AUGMENTATION_HOST_ARGUMENTS = ("ignore_index",)
 LOSS_HOST_ARGUMENTS = ("num_classes", "ignore_index", "class_frequencies")
 
 
@@ -32,6 +33,7 @@ class Augmentation:
         name: spec name, lowercase snake_case (``hflip``, ``elastic``).
         factory: callable taking the spec parameters as keywords and returning a
             ``BatchAugmentation``; every parameter needs a default, and ``p`` is expected.
+            A factory that takes ``ignore_index`` receives the dataset's ignore label from the host.
         kind: ``geometric`` (moves pixels; the mask moves with them), ``photometric``
             (changes values; the mask is untouched) or ``mix`` (combines samples or drops regions).
         doc: one-line description; defaults to the first line of the factory's docstring.
@@ -95,6 +97,7 @@ class AugmentationInfo:
     doc: str
     defaults: Mapping[str, Any]
     factory: Callable[..., Any] = field(repr=False, compare=False)
+    accepts_ignore_index: bool = False
 
 
 @dataclass(frozen=True)

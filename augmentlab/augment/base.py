@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -32,6 +33,57 @@ def check_probability(p: float) -> float:
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
         raise ValueError(f"p must be a number in [0, 1], got {p!r}")
     return float(p)
+
+
+FILL_MASK_CHOICES = ("ignore", "background")
+
+
+def mask_fill_value(fill_mask: str, ignore_index: int) -> int:
+    """The label given to mask pixels that have no source: ``ignore_index`` or background (0)."""
+    if fill_mask not in FILL_MASK_CHOICES:
+        raise ValueError(f"fill_mask must be 'ignore' or 'background', got {fill_mask!r}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
+    return ignore_index if fill_mask == "ignore" else 0
+
+
+def remap_masks(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Tensor:
+    """Sample masks at ``grid`` by nearest neighbour, exactly; samples outside the mask get ``fill``.
+
+    Labels are gathered, never interpolated (grid_sample on labels cast to float would be exact
+    too, but could not tell a pixel pulled from outside from a real label).
+
+    Args:
+        masks: int64 [B,H,W].
+        grid: float [B,H',W',2], (x, y) sampling positions normalised to [-1, 1] with
+            ``align_corners=False``, as for ``F.grid_sample``.
+        fill: label for positions that fall outside the mask.
+
+    Returns:
+        int64 [B,H',W'].
+    """
+    batch, height, width = masks.shape
+    grid = grid.float()
+    # Pixel centres sit at (2i + 1) / size - 1; round half to even like grid_sample's nearest mode.
+    column = torch.round(((grid[..., 0] + 1) * width - 1) / 2).long()
+    row = torch.round(((grid[..., 1] + 1) * height - 1) / 2).long()
+    inside = (column >= 0) & (column < width) & (row >= 0) & (row < height)
+    index = row.clamp(0, height - 1) * width + column.clamp(0, width - 1)
+    gathered = masks.reshape(batch, -1).gather(1, index.reshape(batch, -1)).view_as(index)
+    return torch.where(inside, gathered, torch.full_like(gathered, fill))
+
+
+def remap_images(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Sample images at ``grid`` bilinearly; positions outside the image read black (0).
+
+    Args:
+        images: float [B,C,H,W].
+        grid: float [B,H',W',2] as in :func:`remap_masks`.
+
+    Returns:
+        float [B,C,H',W'] of the input dtype.
+    """
+    return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
 def select_per_sample(chosen: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
@@ -112,3 +164,64 @@ class AugmentationPipeline(nn.Module):
     def __repr__(self) -> str:
         inner = "".join(f"\n  {transform!r}" for transform in self.transforms)
         return f"AugmentationPipeline('{self.spec}'){inner}"
+
+
+class GeometricAugmentation(BatchAugmentation):
+    """Base for transforms that move pixels and may pull some from outside the image.
+
+    Mask pixels with no source get ``ignore_index`` (``fill_mask='ignore'``, the default) so that
+    padding is never learned as background, or class 0 (``fill_mask='background'``). Image
+    pixels with no source are black.
+
+    Args:
+        p: probability that a sample is transformed.
+        fill_mask: ``ignore`` or ``background``.
+        ignore_index: the ignore label; the host passes the dataset's value.
+    """
+
+    kind = "geometric"
+
+    def __init__(self, p: float = 0.5, fill_mask: str = "ignore", ignore_index: int = 255) -> None:
+        super().__init__(p)
+        self.fill_mask = fill_mask
+        self.mask_fill = mask_fill_value(fill_mask, ignore_index)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, fill_mask={self.fill_mask}"
+
+
+class PhotometricAugmentation(BatchAugmentation):
+    """Base for transforms that change pixel values only: the mask is never touched, and
+    images are clamped to [0, 1]. Subclasses implement :meth:`apply_to_images`."""
+
+    kind = "photometric"
+
+    def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
+        """images: float [B,3,H,W] in [0,1] -> the same shape and dtype."""
+        raise NotImplementedError
+
+    def apply_transform(self, images: torch.Tensor, masks: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.apply_to_images(images, params).clamp(0.0, 1.0), masks
+
+
+class MixAugmentation(BatchAugmentation):
+    """Base for transforms that combine samples of the batch or drop regions.
+
+    Dropped regions get ``ignore_index`` in the mask by default (``fill_mask``), so the model is
+    not taught that a hole is background; pasted regions carry their own labels.
+
+    Args:
+        p: probability that a sample is transformed.
+        fill_mask: ``ignore`` or ``background``.
+        ignore_index: the ignore label; the host passes the dataset's value.
+    """
+
+    kind = "mix"
+
+    def __init__(self, p: float = 0.5, fill_mask: str = "ignore", ignore_index: int = 255) -> None:
+        super().__init__(p)
+        self.fill_mask = fill_mask
+        self.mask_fill = mask_fill_value(fill_mask, ignore_index)
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, fill_mask={self.fill_mask}"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from augmentlab.augment.flips import HorizontalFlip, VerticalFlip
+from augmentlab.augment import geometric, mix, photometric
 from augmentlab.hookspecs import hookimpl
 from augmentlab.registry import Augmentation
 
 
 @hookimpl
 def augmentlab_register_augmentations() -> list[Augmentation]:
-    return [
-        Augmentation("hflip", HorizontalFlip, HorizontalFlip.kind),
-        Augmentation("vflip", VerticalFlip, VerticalFlip.kind),
-    ]
+    return [*geometric.REGISTRATIONS, *photometric.REGISTRATIONS, *mix.REGISTRATIONS]

@@ -6,18 +6,18 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment import BatchAugmentation
+from augmentlab.augment import PhotometricAugmentation
 
 
-class Solarize(BatchAugmentation):
-    """Invert every pixel value above a per-sample threshold (photometric; the mask is untouched).
+class Solarize(PhotometricAugmentation):
+    """Invert every pixel value above a per-sample threshold.
+
+    The photometric base class leaves the mask untouched and keeps images in [0, 1].
 
     Args:
         threshold: (low, high) range of the threshold, drawn uniformly per sample, in [0, 1].
         p: probability that a sample is solarized.
     """
-
-    kind = "photometric"
 
     def __init__(self, threshold: tuple[float, float] = (0.5, 1.0), p: float = 0.5) -> None:
         super().__init__(p)
@@ -28,9 +28,9 @@ class Solarize(BatchAugmentation):
         low, high = self.threshold
         return {"threshold": torch.empty(batch_size, 1, 1, 1, device=device).uniform_(low, high)}
 
-    def apply_transform(self, images: torch.Tensor, masks: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+    def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         threshold = params["threshold"].to(images.dtype)
-        return torch.where(images >= threshold, 1.0 - images, images), masks
+        return torch.where(images >= threshold, 1.0 - images, images)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, {super().extra_repr()}"

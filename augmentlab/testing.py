@@ -1,0 +1,201 @@
+"""Checks that any augmentation keeps the mask guarantees, for our tests and for plugin authors.
+
+One line in a plugin's test suite runs them all::
+
+    from augmentlab.testing import check_augmentation
+
+    def test_my_transform_is_mask_safe():
+        check_augmentation("my_transform")
+
+The checks use images whose colour encodes the mask label, so that a transform which moves the
+image and the mask apart, interpolates labels or lets padding pass for background is caught.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from augmentlab.api import available_augmentations, build_augmentation
+from augmentlab.spec import AugmentationTerm
+
+IGNORE_INDEX = 255
+NUM_LABELS = 6
+# Label colours: no channel below 0.25, so black (padding, holes) is never a label colour.
+# Multiples of 1/8 are exact in bf16 and fp16 too.
+PALETTE = torch.tensor(
+    [[0.25, 0.25, 0.75], [0.75, 0.25, 0.25], [0.25, 0.75, 0.25], [0.875, 0.875, 0.25], [0.25, 0.875, 0.875], [0.875, 0.375, 0.875]]
+)
+VOID_COLOUR = torch.tensor([0.5, 0.5, 0.5])
+HEIGHT, WIDTH, BLOCK = 64, 96, 8
+COLOUR_TOLERANCE = 0.03
+MIN_CONSISTENT_SHARE = 0.98
+
+
+class AugmentationCheckError(AssertionError):
+    """One or more mask guarantees do not hold; the message lists each failure on its own line."""
+
+
+def label_coloured_batch(batch_size: int, seed: int = 0, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch whose image colour encodes the label: random labels per 8×8 block, some blocks void.
+
+    Returns:
+        images: float [B,3,64,96] in [0,1]; masks: int64 [B,64,96] with labels 0..5 and 255.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    blocks = torch.randint(0, NUM_LABELS + 1, (batch_size, HEIGHT // BLOCK, WIDTH // BLOCK), generator=generator)
+    blocks[blocks == NUM_LABELS] = IGNORE_INDEX
+    masks = blocks.repeat_interleave(BLOCK, 1).repeat_interleave(BLOCK, 2)
+    colours = torch.cat([PALETTE, VOID_COLOUR[None]])
+    images = colours[torch.where(masks == IGNORE_INDEX, NUM_LABELS, masks)].permute(0, 3, 1, 2)
+    return images.to(device=device, dtype=dtype).contiguous(), masks.to(device)
+
+
+def _uniform_neighbourhood(values: torch.Tensor) -> torch.Tensor:
+    """bool [B,H,W]: the 3×3 neighbourhood of each pixel holds one value only (float [B,H,W] input)."""
+    padded = values[:, None]
+    high = F.max_pool2d(padded, 3, stride=1, padding=1)
+    low = -F.max_pool2d(-padded, 3, stride=1, padding=1)
+    return (high == low)[:, 0]
+
+
+def _spec(name: str, params: dict[str, Any]) -> str:
+    return str(AugmentationTerm(name, tuple(params.items())))
+
+
+def _run(name: str, params: dict[str, Any], images: torch.Tensor, masks: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(seed)
+    augmentation = build_augmentation(_spec(name, params), ignore_index=IGNORE_INDEX)
+    with torch.no_grad():
+        return augmentation(images, masks)
+
+
+def _mask_checks(out_masks: torch.Tensor, masks: torch.Tensor, fill: int) -> list[str]:
+    failures = []
+    if out_masks.dtype != torch.int64:
+        failures.append(f"masks come out as {out_masks.dtype}, expected torch.int64")
+    allowed = set(masks.unique().tolist()) | {fill}
+    extra = sorted(set(out_masks.unique().tolist()) - allowed)
+    if extra:
+        failures.append(f"masks hold labels {extra} that were not in the input (labels must never be interpolated)")
+    return failures
+
+
+def _geometry_checks(images: torch.Tensor, masks: torch.Tensor, fill: int, what: str) -> list[str]:
+    """Colour must match label away from label edges; black (sourceless) pixels must carry ``fill``."""
+    failures = []
+    images = images.float()
+    colours = PALETTE.to(images.device)[masks.clamp(0, NUM_LABELS - 1)].permute(0, 3, 1, 2)
+    interior = _uniform_neighbourhood(masks.float()) & (masks >= 0) & (masks < NUM_LABELS)
+    if interior.any():
+        matches = ((images - colours).abs().amax(1) <= COLOUR_TOLERANCE) & interior
+        share = matches.sum().item() / interior.sum().item()
+        if share < MIN_CONSISTENT_SHARE:
+            failures.append(f"{what}: image colour matches the mask label at only {share:.1%} of labelled pixels (image and mask moved apart)")
+    black = (images.amax(1) <= 0.01).float()
+    black_interior = _uniform_neighbourhood(black) & (black > 0)
+    wrong = black_interior & (masks != fill)
+    if wrong.any():
+        labels = sorted(set(masks[wrong].unique().tolist()))
+        failures.append(f"{what}: {int(wrong.sum())} pixels without a source are labelled {labels}, expected {fill}")
+    return failures
+
+
+def check_augmentation(
+    name: str,
+    *,
+    device: str | torch.device = "cpu",
+    params: dict[str, Any] | None = None,
+    dtypes: Sequence[torch.dtype] | None = None,
+) -> None:
+    """Run every mask guarantee on the augmentation ``name`` and raise if one fails.
+
+    Checked: masks stay int64 with no new labels; geometric and mix transforms move image and
+    mask together; pixels without a source get ``ignore_index`` (or 0 with
+    ``fill_mask=background``); photometric transforms leave the mask untouched and images in
+    [0,1]; ``p`` is honoured per sample; each sample gets its own parameters; a seed reproduces
+    the output; a batch of one and a non-square size work; the image dtype is kept.
+
+    Args:
+        name: a registered augmentation.
+        device: where to run; use ``"cuda"`` to check the GPU path.
+        params: spec parameters to set besides ``p`` (e.g. a strength that makes the effect visible).
+        dtypes: image dtypes to try [default: float32, plus bf16 and fp16 on CUDA].
+
+    Raises:
+        AugmentationCheckError: listing every failed guarantee.
+        KeyError: ``name`` is not registered.
+    """
+    info = available_augmentations().get(name)
+    if info is None:
+        raise KeyError(f"augmentation {name!r} is not registered; `augmentlab plugins` lists what is")
+    device = torch.device(device)
+    params = dict(params or {})
+    has_p = "p" in info.defaults
+    always = {**params, "p": 1.0} if has_p else params
+    if dtypes is None:
+        dtypes = (torch.float32, torch.bfloat16, torch.float16) if device.type == "cuda" else (torch.float32,)
+    failures: list[str] = []
+
+    def check(label: str, condition: Callable[[], bool], message: str) -> None:
+        try:
+            ok = condition()
+        except Exception as error:  # noqa: BLE001 - a crash is a failed guarantee, reported with the rest
+            failures.append(f"{label}: raised {type(error).__name__}: {error}")
+            return
+        if not ok:
+            failures.append(f"{label}: {message}")
+
+    images, masks = label_coloured_batch(8, seed=1, device=device)
+    for dtype in dtypes:
+        typed = images.to(dtype)
+        try:
+            out_images, out_masks = _run(name, always, typed, masks)
+        except Exception as error:  # noqa: BLE001
+            failures.append(f"{dtype}: raised {type(error).__name__}: {error}")
+            continue
+        tag = str(dtype).replace("torch.", "")
+        check(tag, lambda: out_images.dtype == dtype, f"images come out as {out_images.dtype}")
+        check(tag, lambda: out_images.shape == typed.shape and out_masks.shape == masks.shape, f"shapes changed to {tuple(out_images.shape)}, {tuple(out_masks.shape)}")
+        check(tag, lambda: out_images.device == device and out_masks.device == device, "outputs left the input device")
+        check(tag, lambda: bool(torch.isfinite(out_images.float()).all()) and float(out_images.min()) >= 0 and float(out_images.max()) <= 1, "images leave [0, 1] or are not finite")
+        failures.extend(f"{tag}: {message}" for message in _mask_checks(out_masks, masks, IGNORE_INDEX))
+        if info.kind == "photometric":
+            check(tag, lambda: torch.equal(out_masks, masks), "a photometric transform changed the mask")
+        else:
+            failures.extend(_geometry_checks(out_images, out_masks, IGNORE_INDEX, tag))
+
+    if info.kind != "photometric" and "fill_mask" in info.defaults:
+        out_images, out_masks = _run(name, {**always, "fill_mask": "background"}, images, masks)
+        failures.extend(f"fill_mask=background: {m}" for m in _mask_checks(out_masks, masks, 0))
+        failures.extend(_geometry_checks(out_images, out_masks, 0, "fill_mask=background"))
+
+    first = _run(name, always, images, masks, seed=3)
+    second = _run(name, always, images, masks, seed=3)
+    check("seed", lambda: torch.equal(first[0], second[0]) and torch.equal(first[1], second[1]), "the same torch.manual_seed gave different outputs")
+
+    single = label_coloured_batch(1, seed=2, device=device)
+    check("batch of 1", lambda: _run(name, always, *single)[0].shape == single[0].shape, "the output shape changed")
+
+    if has_p:
+        many_images, many_masks = label_coloured_batch(64, seed=4, device=device)
+        never = _run(name, {**params, "p": 0.0}, many_images, many_masks)
+        check("p=0", lambda: torch.equal(never[0], many_images) and torch.equal(never[1], many_masks), "samples changed although p=0")
+        half = _run(name, {**params, "p": 0.5}, many_images, many_masks)
+        changed = ((half[0] != many_images).flatten(1).any(1) | (half[1] != many_masks).flatten(1).any(1)).sum().item()
+        check("p=0.5", lambda: 8 <= changed <= 56, f"{changed} of 64 samples changed; p must be drawn per sample")
+
+    if info.kind != "mix":
+        same_images = images[:1].expand(16, -1, -1, -1).contiguous()
+        same_masks = masks[:1].expand(16, -1, -1).contiguous()
+        out = _run(name, always, same_images, same_masks)
+        probe = info.factory(**({"ignore_index": IGNORE_INDEX} if info.accepts_ignore_index else {}), **params)
+        random_params = bool(probe.sample_params(1, HEIGHT, WIDTH, device)) if hasattr(probe, "sample_params") else True
+        distinct = len({tuple(sample.flatten().tolist()[:: 97]) for sample in out[0].float()})
+        if random_params:
+            check("per-sample parameters", lambda: distinct > 1, "16 copies of one image all came out identical; draw parameters per sample")
+
+    if failures:
+        raise AugmentationCheckError(f"augmentation '{name}' breaks {len(failures)} guarantee(s):\n  " + "\n  ".join(failures))
