@@ -12,11 +12,15 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
+
+try:  # recent typer raises the exceptions of its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_errors
 
 from augmentlab import __version__
 from augmentlab.errors import AugmentlabError, SpecError
@@ -34,21 +38,21 @@ class AugmentlabGroup(TyperGroup):
         try:
             code = super().main(args=args, prog_name=prog_name or "augmentlab", complete_var=complete_var, standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0
-        except click.exceptions.NoArgsIsHelpError as error:
-            click.echo(error.ctx.get_help() if error.ctx else "")
+        except click_errors.NoArgsIsHelpError as error:
+            typer.echo(error.ctx.get_help() if error.ctx else "")
             code = 0
-        except click.UsageError as error:
+        except click_errors.UsageError as error:
             hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""
-            click.echo(f"error: {error.format_message()}{hint}", err=True)
+            typer.echo(f"error: {error.format_message()}{hint}", err=True)
             code = EXIT_USAGE
-        except click.ClickException as error:
-            click.echo(f"error: {error.format_message()}", err=True)
+        except click_errors.ClickException as error:
+            typer.echo(f"error: {error.format_message()}", err=True)
             code = error.exit_code
         except AugmentlabError as error:
-            click.echo(f"error: {error}", err=True)
+            typer.echo(f"error: {error}", err=True)
             code = EXIT_USAGE
-        except (click.exceptions.Abort, KeyboardInterrupt):
-            click.echo("interrupted", err=True)
+        except (typer.Abort, KeyboardInterrupt):
+            typer.echo("interrupted", err=True)
             code = 130
         finally:
             logging.getLogger("augmentlab").removeHandler(handler)
@@ -64,7 +68,6 @@ def _log_to_stderr() -> logging.Handler:
     logging.addLevelName(logging.WARNING, "warning")
     logger = logging.getLogger("augmentlab")
     logger.addHandler(handler)
-    logger.propagate = False
     return handler
 
 
@@ -88,9 +91,9 @@ def _show_version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version, help="Show the version and exit.")] = False,
-    strict_plugins: Annotated[Optional[bool], typer.Option("--strict-plugins", help="Fail when a plugin cannot be loaded instead of skipping it [env AUGMENTLAB_STRICT_PLUGINS=1].")] = None,
-    disable_plugin: Annotated[Optional[list[str]], typer.Option("--disable-plugin", "-D", metavar="NAME", help="Do not load the plugin NAME; repeatable [env AUGMENTLAB_DISABLE_PLUGINS=a,b].")] = None,
-    builtins_only: Annotated[Optional[bool], typer.Option("--builtins-only", help="Load augmentlab's built-ins only [env AUGMENTLAB_DISABLE_PLUGIN_AUTOLOAD=1].")] = None,
+    strict_plugins: Annotated[Optional[bool], typer.Option("--strict-plugins", help="Fail when a plugin cannot be loaded instead of skipping it (env AUGMENTLAB_STRICT_PLUGINS=1).")] = None,
+    disable_plugin: Annotated[Optional[list[str]], typer.Option("--disable-plugin", "-D", metavar="NAME", help="Do not load the plugin NAME; repeatable (env AUGMENTLAB_DISABLE_PLUGINS=a,b).")] = None,
+    builtins_only: Annotated[Optional[bool], typer.Option("--builtins-only", help="Load augmentlab's built-ins only (env AUGMENTLAB_DISABLE_PLUGIN_AUTOLOAD=1).")] = None,
 ) -> None:
     """Plugin loading options apply to every command."""
     ctx.obj = {"strict": strict_plugins, "disable": disable_plugin or None, "autoload": None if builtins_only is None else not builtins_only}
@@ -166,18 +169,18 @@ def ablate(
     aug: Annotated[Optional[list[str]], typer.Option("--aug", metavar="SET", help="An augmentation set such as 'elastic,grid' or 'elastic(alpha=2),hflip'; repeatable. `none` is always an arm.")] = None,
     loss: Annotated[Optional[list[str]], typer.Option("--loss", metavar="SPEC", help="A loss spec such as 'ce0.8+focal0.2'; repeatable. `ce` is always an arm.")] = None,
     each: Annotated[Optional[bool], typer.Option("--each", help="Also try each member of a comma set alone.")] = None,
-    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help="Repeat every arm with seeds 0..N-1 [default: 1].")] = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs per run [default: from the preset].")] = None,
-    image_size: Annotated[Optional[int], typer.Option("--image-size", help="Training size in pixels, a multiple of 16 [default: from the preset].")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per step [default: from the preset].")] = None,
-    lr: Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate [default: from the preset].")] = None,
-    encoder: Annotated[Optional[str], typer.Option("--encoder", help="segmentation_models_pytorch encoder [default: from the preset].")] = None,
-    encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", metavar="imagenet|none|PATH", help="Encoder initialisation [default: from the preset].")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", metavar="auto|cpu|cuda", help="Training device [default: auto].")] = None,
-    preset: Annotated[Optional[str], typer.Option("--preset", metavar="demo|standard", help="Recipe defaults [default: demo on CPU, standard on CUDA].")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="COCO json or image folder [default: the built-in demo data].")] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help="Repeat every arm with seeds 0..N-1 (default: 1).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help="Training epochs per run (default: from the preset).")] = None,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", help="Training size in pixels, a multiple of 16 (default: from the preset).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per step (default: from the preset).")] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help="Adam learning rate (default: from the preset).")] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="segmentation_models_pytorch encoder (default: from the preset).")] = None,
+    encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", metavar="imagenet|none|PATH", help="Encoder initialisation (default: from the preset).")] = None,
+    device: Annotated[Optional[str], typer.Option("--device", metavar="auto|cpu|cuda", help="Training device (default: auto).")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="demo|standard", help="Recipe defaults (default: demo on CPU, standard on CUDA).")] = None,
+    data: Annotated[Optional[Path], typer.Option("--data", help="COCO json or image folder (default: the built-in demo data).")] = None,
     out: Annotated[Path, typer.Option("--out", help="Folder that holds one sub-folder per ablation.")] = Path("runs"),
-    name: Annotated[Optional[str], typer.Option("--name", help="Sub-folder name [default: derived from the plan, so the same command resumes].")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Sub-folder name (default: derived from the plan, so the same command resumes).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of live progress.")] = False,
 ) -> None:

@@ -86,7 +86,7 @@ def _entry_points() -> list[metadata.EntryPoint]:
         if (distribution, entry_point.name) not in seen:
             seen.add((distribution, entry_point.name))
             found.append(entry_point)
-    return sorted(found, key=lambda ep: (not _is_builtin(ep), ep.name))
+    return sorted(found, key=lambda ep: (not _is_builtin(ep), ep.name, ep.dist.name if ep.dist else ""))
 
 
 def _is_builtin(entry_point: metadata.EntryPoint) -> bool:

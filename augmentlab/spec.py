@@ -342,6 +342,9 @@ def parse_loss_spec(text: str) -> LossSpec:
             raise SpecError("a loss term takes one weight, written WEIGHT*NAME or NAMEWEIGHT", text, star[2][0] - 1)
         if len(star) == 2:
             weight_begin, weight_end = _strip_span(text, *star[0])
+            after_begin, after_end = _strip_span(text, *star[1])
+            if _NAME.fullmatch(text[weight_begin:weight_end]) and _parse_number(text[after_begin:after_end]) is not None:
+                raise SpecError(f"write the weight first: {text[after_begin:after_end]}*{text[weight_begin:weight_end]}", text, weight_begin)
             if weight_begin == weight_end:
                 raise SpecError("missing weight before '*'", text, star[0][1])
             name_begin = _strip_span(text, *star[1])[0]
@@ -354,6 +357,11 @@ def parse_loss_spec(text: str) -> LossSpec:
             stop = number.end() if number else begin + 1
             raise SpecError(f"expected a loss name, found '{text[begin:end]}'; write WEIGHT*NAME, e.g. 0.8*ce", text, begin if number is None else stop)
         name, params, stop = _parse_call(text, begin, end, _LOSS_NAME, "a loss")
+        if not params and stop < end:
+            # `ce1e-3`: the name pattern took `ce1e`; give the digits back when they make a weight.
+            digit = next((i for i in range(begin, begin + len(name)) if text[i].isdigit()), None)
+            if digit is not None and _parse_number(text[digit:end].strip()) is not None:
+                name, stop = text[begin:digit], digit
         weight = prefix_weight if prefix_weight is not None else 1.0
         if stop < end:
             if prefix_weight is not None:
@@ -379,7 +387,7 @@ def _check_params(text: str, position: int, what: str, name: str, params: Params
     for key, _ in params:
         if key not in defaults:
             valid = ", ".join(defaults) if defaults else "none"
-            raise SpecError(f"{what} '{name}' has no parameter '{key}'{suggest(key, list(defaults))}; valid parameters: {valid}", text, position)
+            raise SpecError(f"{what} '{name}' has no parameter '{key}'{suggest(key, list(defaults)) or ';'} valid parameters: {valid}", text, position)
 
 
 def check_augmentation_set(spec: AugmentationSet, available: Mapping[str, Any], losses: Mapping[str, Any] = {}) -> None:

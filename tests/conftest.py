@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+import sys
+import textwrap
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -31,3 +35,26 @@ def _fresh_plugins(monkeypatch: pytest.MonkeyPatch):
     plugin_manager.reset_plugins()
     yield
     plugin_manager.reset_plugins()
+
+
+@pytest.fixture
+def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Make an importable distribution with ``augmentlab`` entry points, found by importlib.metadata."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    installed: list[str] = []
+
+    def install(distribution: str, modules: dict[str, str], entry_points: dict[str, str], version: str = "1.0") -> None:
+        for module, source in modules.items():
+            (site / f"{module}.py").write_text(textwrap.dedent(source))
+            installed.append(module)
+        info = site / f"{distribution.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n")
+        lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+        (info / "entry_points.txt").write_text(f"[augmentlab]\n{lines}")
+
+    yield install
+    for module in installed:
+        sys.modules.pop(module, None)

@@ -1,0 +1,181 @@
+"""The command line through typer's test runner: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from augmentlab import __version__
+from augmentlab.cli import app
+
+
+@pytest.fixture
+def run():
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), env={"COLUMNS": "200"})
+
+    return invoke
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_version(run):
+    result = run("--version")
+    assert (result.exit_code, result.stdout) == (0, f"augmentlab {__version__}\n")
+
+
+def test_help_lists_the_commands(run):
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("plugins", "ablate"):
+        assert command in result.stdout
+
+
+def test_plugins_lists_builtins_and_the_example_plugin_with_their_providers(run):
+    result = run("plugins")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    row = {line.split("│")[1].strip(): line for line in lines if line.startswith("│")}
+    assert "augmentlab-example" in row["example"] and "loaded" in row["example"]
+    assert "augmentlab.augment" in row["hflip"] and "p=0.5" in row["hflip"]
+    assert "example" in row["solarize"] and "threshold=[0.5, 1], p=0.5" in row["solarize"]
+    assert "augmentlab.losses" in row["focal"] and "gamma=2" in row["focal"]
+    assert "example" in row["poly"]
+
+
+def test_plugins_json_is_machine_readable(run):
+    result = run("plugins", "--json")
+    data = json.loads(result.stdout)
+    assert {"name": "example", "distribution": "augmentlab-example", "version": "0.1.0", "module": "augmentlab_example.plugin", "status": "loaded", "error": None} in data["plugins"]
+    solarize = next(item for item in data["augmentations"] if item["name"] == "solarize")
+    assert solarize == {"name": "solarize", "provider": "example", "kind": "photometric", "doc": "Invert every pixel value above a per-sample threshold.", "defaults": {"threshold": [0.5, 1.0], "p": 0.5}}
+    assert {item["name"] for item in data["losses"]} >= {"ce", "focal", "poly"}
+
+
+@pytest.mark.parametrize("args", [("--disable-plugin", "example"), ("-D", "example"), ("--builtins-only",)])
+def test_plugin_options_apply_to_commands(run, args):
+    data = json.loads(run(*args, "plugins", "--json").stdout)
+    example = next(item for item in data["plugins"] if item["name"] == "example")
+    assert example["status"] == "disabled"
+    assert "solarize" not in {item["name"] for item in data["augmentations"]}
+
+
+def test_a_broken_plugin_is_reported_in_one_line_and_the_command_goes_on(run, install_distribution):
+    install_distribution("augmentlab-broken", {"broken_cli_plugin": "import missing_dependency\n"}, {"broken": "broken_cli_plugin"})
+    result = run("plugins", "--json")
+    assert result.exit_code == 0
+    assert result.stderr == "warning: plugin 'broken' (augmentlab-broken 1.0) failed to load: ModuleNotFoundError: No module named 'missing_dependency' and was skipped\n"
+    strict = run("--strict-plugins", "plugins")
+    assert_one_line_error(strict, "plugin 'broken' (augmentlab-broken 1.0) failed to load", "strict mode")
+
+
+def test_ablate_with_a_typo_exits_2_with_one_line_suggesting_the_name(run):
+    result = run("ablate", "--aug", "hflp")
+    assert_one_line_error(result, "--aug in spec 'hflp' (at column 1): unknown augmentation 'hflp' — did you mean 'hflip'", "`augmentlab plugins` lists all")
+
+
+def test_ablate_plans_the_full_factorial(run):
+    result = run("ablate", "--aug", "hflip,vflip", "--each", "--loss", "ce0.8+focal0.2", "--seeds", "3", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "8 arms × 3 seeds = 24 runs" in result.stdout
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if line.startswith("│")]
+    assert rows == [
+        ["0", "none", "ce", "baseline"],
+        ["1", "none", "ce0.8+focal0.2", ""],
+        ["2", "hflip", "ce", ""],
+        ["3", "hflip", "ce0.8+focal0.2", ""],
+        ["4", "vflip", "ce", ""],
+        ["5", "vflip", "ce0.8+focal0.2", ""],
+        ["6", "hflip,vflip", "ce", ""],
+        ["7", "hflip,vflip", "ce0.8+focal0.2", ""],
+    ]
+    assert "preset: demo (the default for cpu); device: cpu; data: built-in demo data" in result.stdout
+    assert "nothing was trained" in result.stdout
+
+
+def test_ablate_deduplicates_levels_and_names_its_folder_after_the_plan(run):
+    first = run("ablate", "--aug", "none", "--aug", "hflip", "--loss", "ce", "--loss", "1*ce", "--device", "cpu")
+    assert "2 arms × 1 seeds = 2 runs" in first.stdout
+    again = run("ablate", "--aug", "hflip", "--device", "cpu")
+    folder = [line for line in first.stdout.splitlines() if "runs/ablation-" in line]
+    assert folder and folder == [line for line in again.stdout.splitlines() if "runs/ablation-" in line]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (("--loss", "ce0.8+focla0.2"), ("--loss in spec 'ce0.8+focla0.2' (at column 7): unknown loss 'focla' — did you mean 'focal'?",)),
+        (("--loss", "ce+"), ("--loss in spec 'ce+' (at column 4): empty term: remove the extra '+'",)),
+        (("--aug", "elastic(alpha=2"), ("--aug in spec 'elastic(alpha=2' (at column 8): unbalanced parentheses",)),
+        (("--seeds", "0"), ("--seeds must be a whole number ≥ 1, got 0",)),
+        (("--epochs", "0"), ("epochs must be a whole number ≥ 1, got 0",)),
+        (("--image-size", "100"), ("image size must be a multiple of 16 and ≥ 32 (DeepLabV3+ downsamples by 16), got 100",)),
+        (("--batch-size", "1"), ("batch size must be ≥ 2 (batch norm needs two samples to train), got 1",)),
+        (("--lr", "-1"), ("learning rate must be > 0, got -1.0",)),
+        (("--device", "tpu"), ("unknown device 'tpu'; choose auto, cpu or cuda",)),
+        (("--preset", "fast"), ("unknown preset 'fast'; choose one of demo, standard",)),
+        (("--encoder", "resnet19"), ("unknown encoder 'resnet19' — did you mean 'resnet18'",)),
+        (("--encoder-weights", "missing.pt"), ("encoder weights 'missing.pt' are neither imagenet, none nor an existing file",)),
+        (("--data", "no/such/train.json"), ("--data no/such/train.json does not exist",)),
+        (("--name", "a/b"), ("run name 'a/b' may hold only letters, digits, '.', '_' and '-'",)),
+        (("--config", "no-such.toml"), ("config file no-such.toml does not exist",)),
+        (("--augs", "hflip"), ("No such option: --augs", "(see `augmentlab ablate --help`)")),
+        (("--seeds", "two"), ("Invalid value for '--seeds'",)),
+        (("--aug",), ("Option '--aug' requires an argument",)),
+    ],
+)
+def test_ablate_rejects_bad_input_in_one_line(run, args, fragments):
+    assert_one_line_error(run("ablate", "--device", "cpu", *args) if "--device" not in args else run("ablate", *args), *fragments)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+def test_ablate_on_cuda_without_a_gpu_says_what_to_pass(run):
+    assert_one_line_error(run("ablate", "--device", "cuda"), "no CUDA device is visible; pass --device cpu or auto")
+
+
+def test_unknown_command_is_one_line(run):
+    assert_one_line_error(run("ablat"), "No such command 'ablat'")
+
+
+def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path):
+    config = tmp_path / "study.toml"
+    config.write_text(
+        "# flips against the baseline\n"
+        "seeds = 2\n"
+        "[recipe]\nepochs = 7\nimage_size = 64\n"
+        "[[arms]]\naug = 'hflip'\n"
+        "[[arms]]\naug = 'vflip'\nloss = 'focal(gamma=3)'\n"
+    )
+    result = run("ablate", "--config", str(config), "--epochs", "2", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert "3 arms × 2 seeds = 6 runs" in result.stdout
+    assert "2 epochs, 64px" in result.stdout
+    assert "│ 2 │ vflip        │ focal(gamma=3) │" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("seeds = [", "is not valid TOML"),
+        ("sedes = 2", "unknown key 'sedes'; valid keys: arms, aug, data, device, each, loss, name, preset, recipe, seeds"),
+        ("[recipe]\nepoch = 2", "unknown recipe field 'epoch'"),
+        ("[recipe]\nimage_size = 30", "image size must be a multiple of 16"),
+        ("aug = 'hflip'\n[[arms]]\naug = 'vflip'", "give either [[arms]] or aug/loss lists, not both"),
+        ("[[arms]]\naug = 'hflip'\nlos = 'ce'", "arms[0] must be a table with keys aug and loss"),
+    ],
+)
+def test_bad_config_files_are_one_line(run, tmp_path, content, fragment):
+    config = tmp_path / "bad.toml"
+    config.write_text(content)
+    assert_one_line_error(run("ablate", "--config", str(config), "--device", "cpu"), fragment)
