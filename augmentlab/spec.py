@@ -390,19 +390,23 @@ def _check_params(text: str, position: int, what: str, name: str, params: Params
             raise SpecError(f"{what} '{name}' has no parameter '{key}'{suggest(key, list(defaults)) or ';'} valid parameters: {valid}", text, position)
 
 
+def _check_terms(spec: AugmentationSet | LossSpec, what: str, available: Mapping[str, Any], other: str, other_names: Mapping[str, Any], option: str) -> None:
+    for term in spec:
+        info = available.get(term.name)
+        if info is None:
+            if term.name in other_names:
+                raise SpecError(f"'{term.name}' is {other}, not {'an' if what[0] in 'aeiou' else 'a'} {what}; pass it with {option}", spec.text, term.position)
+            raise SpecError(f"unknown {what} '{term.name}'{suggest(term.name, list(available)) or ';'} {PLUGINS_HINT}", spec.text, term.position)
+        _check_params(spec.text, term.position, what, term.name, term.params, info.defaults)
+
+
 def check_augmentation_set(spec: AugmentationSet, available: Mapping[str, Any], losses: Mapping[str, Any] = {}) -> None:
     """Check every term against the available augmentations (an ``AugmentationInfo`` mapping).
 
     Raises:
         SpecError: an unknown name (with close matches) or an unknown parameter (with the valid ones).
     """
-    for term in spec:
-        info = available.get(term.name)
-        if info is None:
-            if term.name in losses:
-                raise SpecError(f"'{term.name}' is a loss, not an augmentation; pass it with --loss", spec.text, term.position)
-            raise SpecError(f"unknown augmentation '{term.name}'{suggest(term.name, list(available)) or ';'} {PLUGINS_HINT}", spec.text, term.position)
-        _check_params(spec.text, term.position, "augmentation", term.name, term.params, info.defaults)
+    _check_terms(spec, "augmentation", available, "a loss", losses, "--loss")
 
 
 def check_loss_spec(spec: LossSpec, available: Mapping[str, Any], augmentations: Mapping[str, Any] = {}) -> None:
@@ -411,10 +415,4 @@ def check_loss_spec(spec: LossSpec, available: Mapping[str, Any], augmentations:
     Raises:
         SpecError: an unknown name (with close matches) or an unknown parameter (with the valid ones).
     """
-    for term in spec:
-        info = available.get(term.name)
-        if info is None:
-            if term.name in augmentations:
-                raise SpecError(f"'{term.name}' is an augmentation, not a loss; pass it with --aug", spec.text, term.position)
-            raise SpecError(f"unknown loss '{term.name}'{suggest(term.name, list(available)) or ';'} {PLUGINS_HINT}", spec.text, term.position)
-        _check_params(spec.text, term.position, "loss", term.name, term.params, info.defaults)
+    _check_terms(spec, "loss", available, "an augmentation", augmentations, "--aug")

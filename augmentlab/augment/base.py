@@ -166,20 +166,18 @@ class AugmentationPipeline(nn.Module):
         return f"AugmentationPipeline('{self.spec}'){inner}"
 
 
-class GeometricAugmentation(BatchAugmentation):
-    """Base for transforms that move pixels and may pull some from outside the image.
+class MaskFillingAugmentation(BatchAugmentation):
+    """Base for transforms that leave some pixels without a source (warps, holes).
 
     Mask pixels with no source get ``ignore_index`` (``fill_mask='ignore'``, the default) so that
-    padding is never learned as background, or class 0 (``fill_mask='background'``). Image
-    pixels with no source are black.
+    padding is never learned as background, or class 0 (``fill_mask='background'``); the label
+    is ``self.mask_fill``. Image pixels with no source are black.
 
     Args:
         p: probability that a sample is transformed.
         fill_mask: ``ignore`` or ``background``.
         ignore_index: the ignore label; the host passes the dataset's value.
     """
-
-    kind = "geometric"
 
     def __init__(self, p: float = 0.5, fill_mask: str = "ignore", ignore_index: int = 255) -> None:
         super().__init__(p)
@@ -188,6 +186,14 @@ class GeometricAugmentation(BatchAugmentation):
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, fill_mask={self.fill_mask}"
+
+
+class GeometricAugmentation(MaskFillingAugmentation):
+    """Base for transforms that move pixels and may pull some from outside the image; the mask
+    moves with the image exactly, and sourceless pixels get the fill label (see
+    :class:`MaskFillingAugmentation`)."""
+
+    kind = "geometric"
 
 
 class PhotometricAugmentation(BatchAugmentation):
@@ -204,24 +210,12 @@ class PhotometricAugmentation(BatchAugmentation):
         return self.apply_to_images(images, params).clamp(0.0, 1.0), masks
 
 
-class MixAugmentation(BatchAugmentation):
+class MixAugmentation(MaskFillingAugmentation):
     """Base for transforms that combine samples of the batch or drop regions.
 
-    Dropped regions get ``ignore_index`` in the mask by default (``fill_mask``), so the model is
-    not taught that a hole is background; pasted regions carry their own labels.
-
-    Args:
-        p: probability that a sample is transformed.
-        fill_mask: ``ignore`` or ``background``.
-        ignore_index: the ignore label; the host passes the dataset's value.
+    Dropped regions get the fill label (``ignore_index`` by default, see
+    :class:`MaskFillingAugmentation`), so the model is not taught that a hole is background;
+    pasted regions carry their own labels.
     """
 
     kind = "mix"
-
-    def __init__(self, p: float = 0.5, fill_mask: str = "ignore", ignore_index: int = 255) -> None:
-        super().__init__(p)
-        self.fill_mask = fill_mask
-        self.mask_fill = mask_fill_value(fill_mask, ignore_index)
-
-    def extra_repr(self) -> str:
-        return f"{super().extra_repr()}, fill_mask={self.fill_mask}"
