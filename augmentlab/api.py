@@ -103,7 +103,8 @@ def build_loss(
         num_classes: C, including background.
         ignore_index: target value of unlabelled pixels.
         class_frequencies: pixel count (or share) of each class in the training set, passed to
-            the losses that accept it.
+            the losses that accept it (``ce(weight=auto)``, ``focal(alpha=auto)``). Move the
+            returned module to the logits' device: class weights are buffers.
 
     Raises:
         SpecError: malformed spec, unknown name or parameter, or a parameter value the loss rejects.

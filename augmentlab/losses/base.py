@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 
 def check_num_classes(num_classes: int) -> int:
+    """Return ``num_classes``, or raise ValueError unless it is an integer ≥ 2."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer ≥ 2 (background counts as a class), got {num_classes!r}")
     return num_classes
@@ -14,8 +17,8 @@ def check_num_classes(num_classes: int) -> int:
 
 def check_number(name: str, value: float, *, low: float, high: float | None = None, low_open: bool = False) -> float:
     """Return ``value`` as a float, or raise ValueError naming the parameter and its valid range."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     too_low = value <= low if low_open else value < low
     if too_low or (high is not None and value > high):
         if high is None:
@@ -24,6 +27,20 @@ def check_number(name: str, value: float, *, low: float, high: float | None = No
             bound = f"in {'(' if low_open else '['}{low:g}, {high:g}]"
         raise ValueError(f"{name} must be {bound}, got {value!r}")
     return float(value)
+
+
+def check_integer(name: str, value: int, *, low: int) -> int:
+    """Return ``value``, or raise ValueError unless it is an integer ≥ ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+    return value
+
+
+def check_flag(name: str, value: bool) -> bool:
+    """Return ``value``, or raise ValueError unless it is True or False."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
 
 
 class SegmentationLoss(nn.Module):

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from augmentlab.hookspecs import hookimpl
 from augmentlab.losses.cross_entropy import CrossEntropyLoss
+from augmentlab.losses.dice import DiceLoss
 from augmentlab.losses.focal import FocalLoss
+from augmentlab.losses.jaccard import JaccardLoss
+from augmentlab.losses.lovasz import LovaszLoss
+from augmentlab.losses.ohem import OhemCrossEntropyLoss
+from augmentlab.losses.tversky import TverskyLoss
 from augmentlab.registry import Loss
 
 
@@ -13,4 +18,9 @@ def augmentlab_register_losses() -> list[Loss]:
     return [
         Loss("ce", CrossEntropyLoss),
         Loss("focal", FocalLoss),
+        Loss("dice", DiceLoss),
+        Loss("jaccard", JaccardLoss),
+        Loss("lovasz", LovaszLoss),
+        Loss("tversky", TverskyLoss),
+        Loss("ohem", OhemCrossEntropyLoss),
     ]
