@@ -253,6 +253,76 @@ def _print_plan(console: Console, plan: Any, folder: Path) -> None:
     )
 
 
+def _check_output_file(path: Path, option: str) -> None:
+    """Fail before any work when ``path`` cannot be a new or replaced file."""
+    if path.is_dir():
+        raise AugmentlabError(f"{option} {path} is a folder; give a file path")
+    if not path.parent.is_dir():
+        raise AugmentlabError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    aug: Annotated[str, typer.Option("--aug", metavar="SET", help="The augmentation set to show, such as 'elastic,grid' or 'elastic(alpha=2),hflip'.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE.png", help="Where to write the PNG.")],
+    data: Annotated[Optional[Path], typer.Option("--data", help="COCO json or image folder; this version cannot load datasets yet, so leave it out to preview generated scenes.")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, max=64, help="Samples, one row each.")] = 8,
+    draws: Annotated[int, typer.Option("--draws", min=1, max=8, help="Augmented draws of each sample, one column each.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the augmentation draws; the same seed gives the same picture.")] = 0,
+    size: Annotated[int, typer.Option("--size", min=32, max=1024, help="Side of each square tile in pixels.")] = 256,
+) -> None:
+    """Write a PNG grid of samples before and after an augmentation set, with mask overlays and a legend."""
+    from augmentlab.preview import write_preview
+
+    _registry(ctx)
+    _check_output_file(out, "--out")
+    try:
+        width, height = write_preview(aug, out, data=data, n=n, seed=seed, size=size, draws=draws)
+    except SpecError as error:
+        raise AugmentlabError(f"--aug {error}") from None
+    typer.echo(f"wrote {out}: {n} samples, each as original and {draws} draws ({width}×{height} px)")
+
+
+bench_app = typer.Typer(name="bench", help="Measure how fast augmentlab's building blocks run.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("augment")
+def bench_augment(
+    ctx: typer.Context,
+    aug: Annotated[Optional[str], typer.Option("--aug", metavar="SET", help="Augmentations to time, e.g. 'elastic,grid'; several also time the whole set. Default: every built-in, each at p=1.")] = None,
+    device: Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where ours and kornia's run; albumentations always runs on the CPU.")] = "auto",
+    size: Annotated[int, typer.Option("--size", min=8, help="Image side in pixels.")] = 512,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Images per batch.")] = 32,
+    repeats: Annotated[int, typer.Option("--repeats", metavar="N", min=1, help="Timed runs of each transform after 2 warm-up runs; the median is shown.")] = 5,
+    json_path: Annotated[Optional[Path], typer.Option("--json", metavar="PATH", help="Also write the rows as JSON (images per second).")] = None,
+) -> None:
+    """Print images per second of each augmentation, next to stock kornia's and albumentations' equivalents."""
+    from augmentlab import bench
+
+    _registry(ctx)
+    torch_device = bench.resolve_bench_device(device)
+    try:
+        cases = bench.bench_cases(aug)
+    except SpecError as error:
+        raise AugmentlabError(f"--aug {error}") from None
+    if json_path is not None:
+        _check_output_file(json_path, "--json")
+    inputs = bench.make_bench_inputs(batch, size, torch_device)
+    status = Console(stderr=True).status("measuring")
+    with status:
+        rows = bench.run_bench(cases, inputs, repeats, progress=lambda step: status.update(f"measuring {step}"))
+    environment = bench.bench_environment(torch_device)
+    Console().print(bench.bench_table(rows, environment, size, batch, repeats))
+    if json_path is not None:
+        settings = {"aug": aug, "size": size, "batch": batch, "repeats": repeats}
+        try:
+            json_path.write_text(json.dumps(bench.bench_json(rows, environment, settings), indent=2) + "\n")
+        except OSError as error:
+            raise AugmentlabError(f"--json {json_path}: cannot write it: {error.strerror or error}") from None
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
