@@ -90,8 +90,9 @@ def _geometry_checks(images: torch.Tensor, masks: torch.Tensor, fill: int, what:
     black = (images.amax(1) <= 0.01).float()
     black_interior = _uniform_neighbourhood(black) & (black > 0)
     colours = PALETTE.to(images.device)[masks.clamp(0, NUM_LABELS - 1)].permute(0, 3, 1, 2)
-    # Sourceless pixels filled with background (label 0) are black by design, not a mismatch.
-    interior = _uniform_neighbourhood(masks.float()) & (masks >= 0) & (masks < NUM_LABELS) & ~(black_interior & (masks == fill))
+    # Sourceless pixels filled with background (label 0) are black by design, not a mismatch; the
+    # whole of each black region counts, not only its interior, or hole rims read as mismatches.
+    interior = _uniform_neighbourhood(masks.float()) & (masks >= 0) & (masks < NUM_LABELS) & ~((black > 0) & (masks == fill))
     if interior.any():
         matches = ((images - colours).abs().amax(1) <= COLOUR_TOLERANCE) & interior
         share = matches.sum().item() / interior.sum().item()
@@ -133,6 +134,9 @@ def check_augmentation(
     if info is None:
         raise KeyError(f"augmentation {name!r} is not registered; `augmentlab plugins` lists what is")
     device = torch.device(device)
+    if device.type == "cuda" and device.index is None:
+        # Tensors report cuda:0, and torch.device("cuda") != torch.device("cuda:0").
+        device = torch.device("cuda", torch.cuda.current_device())
     params = dict(params or {})
     has_p = "p" in info.defaults
     always = {**params, "p": 1.0} if has_p else params
