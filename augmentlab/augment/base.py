@@ -102,13 +102,19 @@ class BatchAugmentation(nn.Module):
     """
 
     kind: ClassVar[str]
+    #: True when ``apply_transform`` itself leaves unchanged the samples whose ``params["chosen"]``
+    #: is False (e.g. by folding the choice into a region), so ``forward`` skips its own select.
+    selects_samples: ClassVar[bool] = False
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         self.p = check_probability(p)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        """Draw this transform's random parameters, one set per sample, as tensors on ``device``."""
+        """Draw this transform's random parameters, one set per sample, as tensors on ``device``.
+
+        ``forward`` adds ``params["chosen"]``, bool [B]: the samples drawn with probability ``p``.
+        """
         return {}
 
     def apply_transform(
@@ -128,10 +134,17 @@ class BatchAugmentation(nn.Module):
             (images, masks) with the same shapes, dtypes and device.
         """
         check_batch(images, masks)
+        if self.p == 0.0:
+            return images, masks
         batch_size, _, height, width = images.shape
+        # Every sample is transformed and the chosen ones kept: a data-dependent subset would need
+        # a host synchronisation. At p=1 the select is skipped, and so it is for transforms that
+        # fold the choice into their own work (selects_samples).
         chosen = torch.rand(batch_size, device=images.device) < self.p
-        params = self.sample_params(batch_size, height, width, images.device)
+        params = {**self.sample_params(batch_size, height, width, images.device), "chosen": chosen}
         new_images, new_masks = self.apply_transform(images, masks, params)
+        if self.p == 1.0 or self.selects_samples:
+            return new_images, new_masks
         images = select_per_sample(chosen, new_images, images)
         if new_masks is not masks:
             masks = select_per_sample(chosen, new_masks, masks)
