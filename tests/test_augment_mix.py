@@ -95,7 +95,8 @@ def test_runs_without_waiting_on_the_host(name, device):
 )
 def test_grid_dropout_holes_with_known_params(unit, hole, offset, expected, device):
     images, masks = _batch([[[1] * 8] * 6], device)
-    out_images, out_masks = GridDropout(p=1.0).apply_transform(images, masks, _params(device, unit=unit, hole=hole, offset=offset))
+    params = _params(device, unit=unit, hole=hole, offset=offset, chosen=[True])
+    out_images, out_masks = GridDropout(p=1.0).apply_transform(images, masks, params)
     expected = torch.tensor([expected], device=device)
     assert torch.equal(out_masks, expected)
     assert torch.equal(out_images, torch.where((expected == I)[:, None], 0.0, images))
@@ -158,10 +159,21 @@ def test_grid_dropout_rejects_a_unit_larger_than_the_image(device):
 )
 def test_cutout_holes_with_known_params(holes, expected, device):
     images, masks = _batch([[[1] * 6] * 4], device)
-    out_images, out_masks = Cutout(p=1.0).apply_transform(images, masks, _params(device, **holes))
+    out_images, out_masks = Cutout(p=1.0).apply_transform(images, masks, _params(device, **holes, chosen=[True]))
     expected = torch.tensor([expected], device=device)
     assert torch.equal(out_masks, expected)
     assert torch.equal(out_images, torch.where((expected == I)[:, None], 0.0, images))
+
+
+@pytest.mark.parametrize("transform", [GridDropout(), Cutout()])
+def test_dropouts_leave_unchosen_samples_untouched_by_themselves(transform, device):
+    images, masks = _batch([[[1] * 16] * 12] * 2, device)
+    torch.manual_seed(0)
+    params = {**transform.sample_params(2, 12, 16, device), "chosen": torch.tensor([True, False], device=device)}
+    out_images, out_masks = transform.apply_transform(images, masks, params)
+    assert transform.selects_samples
+    assert (out_masks[0] == I).any()
+    assert torch.equal(out_masks[1], masks[1]) and torch.equal(out_images[1], images[1])
 
 
 def test_cutout_draws_hole_count_and_sizes_within_range(device):

@@ -41,6 +41,8 @@ class Cutout(MixAugmentation):
         ignore_index: the ignore label (passed by the host).
     """
 
+    selects_samples = True
+
     def __init__(
         self,
         num_holes_range: tuple[int, int] = (1, 2),
@@ -75,7 +77,8 @@ class Cutout(MixAugmentation):
         height, width = masks.shape[1:]
         rows = spans_to_membership(params["top"], params["height"], height)
         columns = spans_to_membership(params["left"], params["width"], width)
-        return drop_region(images, masks, union_of_rectangles(rows, columns), self.mask_fill)
+        region = union_of_rectangles(rows, columns) & params["chosen"][:, None, None]
+        return drop_region(images, masks, region, self.mask_fill)
 
     def extra_repr(self) -> str:
         return (

@@ -51,6 +51,8 @@ class GridDropout(MixAugmentation):
                 [  1,   1,   1,   1,   1,   1,   1,   1]])
     """
 
+    selects_samples = True
+
     def __init__(
         self,
         ratio: float = 0.5,
@@ -91,6 +93,7 @@ class GridDropout(MixAugmentation):
         unit, hole, offset = params["unit"], params["hole"], params["offset"]
         # A pixel lies in a hole when its position inside its grid unit, along both axes, is below the hole size.
         rows = torch.remainder(torch.arange(height, device=unit.device) - offset[:, :1], unit[:, :1]) < hole[:, :1]
+        rows &= params["chosen"][:, None]  # unchosen samples get no hole, so forward need not select
         columns = torch.remainder(torch.arange(width, device=unit.device) - offset[:, 1:], unit[:, 1:]) < hole[:, 1:]
         region = rows[:, :, None] & columns[:, None, :]
         return drop_region(images, masks, region, self.mask_fill)
