@@ -1,0 +1,94 @@
+"""Quarter turns and the transpose: pixel permutations about the image centre.
+
+On square images both are exact permutations: every output pixel centre lands on a source pixel
+centre, so the bilinear image sampling reads one pixel and the mask gather is exact. A batch
+must keep its [H, W] shape, so on non-square images the turn (or the reflection in the diagonal)
+is made about the centre inside the same canvas: what leaves the canvas is cut off, and the
+strips left uncovered are black with label ``fill_mask``. When H + W is odd the centre is moved
+by half a pixel (rounded down) so that pixels still land on pixels.
+
+Own code rather than kornia's ``RandomRotation90``: kornia warps masks through ``warp_affine``
+and fills uncovered pixels with 0, i.e. background; here every warp shares the exact mask gather.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid
+
+
+def about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """float [B,2,3]: the map ``c + L (p - c)`` of each linear part L [B,2,2] about the image centre c.
+
+    The translation is rounded down to whole pixels, which only moves it when it is a half.
+    """
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    translation = torch.stack([cx - linear[:, 0, 0] * cx - linear[:, 0, 1] * cy, cy - linear[:, 1, 0] * cx - linear[:, 1, 1] * cy], -1)
+    translation = torch.floor(translation)
+    return torch.cat([linear.float(), translation[..., None]], dim=-1)
+
+
+class RandomRotate90(WarpAugmentation):
+    """Rotate by a random multiple of 90° (k = 0..3 per sample), counter-clockwise like torch.rot90.
+
+    The number of quarter turns k is drawn uniformly from {0, 1, 2, 3} per sample, as in
+    albumentations RandomRotate90 (so a sample that is picked keeps its orientation one time in
+    four). Square images are permuted exactly. Non-square images are turned about their centre
+    inside the same canvas (see the module docstring); half turns never leave a gap.
+
+    albumentations 2.x defaults to p=1; ours is 0.5 like the other built-ins.
+
+    Args:
+        fill_mask: label of the strips a quarter turn uncovers on non-square images:
+            ``ignore`` (``ignore_index``) or ``background`` (0). Default: ``ignore``.
+        p: probability that a sample is transformed. Default: 0.5.
+        ignore_index: the ignore label; the host passes the dataset's value.
+
+    Example:
+        >>> import torch
+        >>> from augmentlab.augment.geometric.dihedral import RandomRotate90
+        >>> image = torch.arange(4.0).view(1, 1, 2, 2).expand(1, 3, 2, 2)
+        >>> mask = torch.tensor([[[0, 1], [2, 3]]])
+        >>> params = {"quarter_turns": torch.tensor([1])}
+        >>> RandomRotate90(p=1).apply_transform(image, mask, params)[1]
+        tensor([[[1, 3],
+                 [0, 2]]])
+    """
+
+    def __init__(self, fill_mask: str = "ignore", p: float = 0.5, ignore_index: int = 255) -> None:
+        super().__init__(p, fill_mask, ignore_index)
+
+    def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
+        return {"quarter_turns": torch.randint(0, 4, (batch_size,), device=device)}
+
+    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        angle = params["quarter_turns"].float() * (math.pi / 2)
+        cos, sin = torch.cos(angle).round(), torch.sin(angle).round()
+        # Output pixel p samples c + R (p - c) with R = [[cos, -sin], [sin, cos]].
+        linear = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
+        return projective_grid(about_centre(linear, height, width), height, width)
+
+
+class Transpose(WarpAugmentation):
+    """Swap rows and columns, i.e. reflect in the main diagonal (albumentations Transpose).
+
+    Square images are permuted exactly. Non-square images are reflected in the diagonal through
+    their centre inside the same canvas (see the module docstring).
+
+    Args:
+        fill_mask: label of the strips uncovered on non-square images: ``ignore``
+            (``ignore_index``) or ``background`` (0). Default: ``ignore``.
+        p: probability that a sample is transposed (albumentations: 0.5 too). Default: 0.5.
+        ignore_index: the ignore label; the host passes the dataset's value.
+    """
+
+    def __init__(self, fill_mask: str = "ignore", p: float = 0.5, ignore_index: int = 255) -> None:
+        super().__init__(p, fill_mask, ignore_index)
+
+    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        swap = torch.eye(2, device=device).flip(-1).expand(batch_size, 2, 2)
+        return projective_grid(about_centre(swap, height, width), height, width)
