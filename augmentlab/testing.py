@@ -30,7 +30,6 @@ PALETTE = torch.tensor(
 )
 VOID_COLOUR = torch.tensor([0.5, 0.5, 0.5])
 HEIGHT, WIDTH, BLOCK = 64, 96, 8
-COLOUR_TOLERANCE = 0.03
 MIN_CONSISTENT_SHARE = 0.98
 
 
@@ -89,12 +88,17 @@ def _geometry_checks(images: torch.Tensor, masks: torch.Tensor, fill: int, what:
     images = images.float()
     black = (images.amax(1) <= 0.01).float()
     black_interior = _uniform_neighbourhood(black) & (black > 0)
-    colours = PALETTE.to(images.device)[masks.clamp(0, NUM_LABELS - 1)].permute(0, 3, 1, 2)
     # Sourceless pixels filled with background (label 0) are black by design, not a mismatch; the
     # whole of each black region counts, not only its interior, or hole rims read as mismatches.
     interior = _uniform_neighbourhood(masks.float()) & (masks >= 0) & (masks < NUM_LABELS) & ~((black > 0) & (masks == fill))
     if interior.any():
-        matches = ((images - colours).abs().amax(1) <= COLOUR_TOLERANCE) & interior
+        # A pixel matches when its label's colour is the nearest of the label colours, void grey
+        # and black. Bilinear resampling blends colours across a label edge, and a zoom spreads
+        # the blend over several pixels whose mask is uniform; each stays nearest its own label's
+        # colour, while a pixel whose image and mask moved apart does not.
+        candidates = torch.cat([PALETTE, VOID_COLOUR[None], torch.zeros(1, 3)]).to(images.device)
+        nearest = (images[:, None] - candidates[None, :, :, None, None]).abs().amax(2).argmin(1)
+        matches = (nearest == masks) & interior
         share = matches.sum().item() / interior.sum().item()
         if share < MIN_CONSISTENT_SHARE:
             failures.append(f"{what}: image colour matches the mask label at only {share:.1%} of labelled pixels (image and mask moved apart)")

@@ -1,0 +1,49 @@
+"""The shared warp primitives and the per-sample choice of the augmentation bases."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from augmentlab.augment.base import remap_images, remap_masks
+
+
+def gather_reference(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Tensor:
+    """Nearest neighbour written as an index gather: pixel centres at (2i + 1) / size - 1, half to even."""
+    batch, height, width = masks.shape
+    column = torch.round(((grid[..., 0] + 1) * width - 1) / 2).long()
+    row = torch.round(((grid[..., 1] + 1) * height - 1) / 2).long()
+    inside = (column >= 0) & (column < width) & (row >= 0) & (row < height)
+    index = row.clamp(0, height - 1) * width + column.clamp(0, width - 1)
+    gathered = masks.reshape(batch, -1).gather(1, index.reshape(batch, -1)).view_as(index)
+    return torch.where(inside, gathered, torch.full_like(gathered, fill))
+
+
+@pytest.mark.parametrize("half_pixels", [False, True])
+def test_remap_masks_equals_a_nearest_gather_and_fills_outside(device, half_pixels):
+    generator = torch.Generator().manual_seed(0)
+    masks = torch.randint(0, 12, (3, 17, 23), generator=generator)
+    if half_pixels:  # positions exactly between two pixel centres, where rounding decides
+        columns = torch.randint(-2, 2 * 23 + 2, (3, 19, 21), generator=generator).float() / 23 - 1
+        rows = torch.randint(-2, 2 * 17 + 2, (3, 19, 21), generator=generator).float() / 17 - 1
+        grid = torch.stack([columns, rows], -1)
+    else:
+        grid = torch.rand(3, 19, 21, 2, generator=generator) * 2.6 - 1.3
+    expected = gather_reference(masks, grid, 255)
+    assert (expected == 255).any() and (expected != 255).any()
+    assert torch.equal(remap_masks(masks.to(device), grid.to(device), 255).cpu(), expected)
+
+
+@pytest.mark.parametrize(("column", "expected"), [(-1.0, [255, 5]), (0.0, [5, 6]), (0.999, [6, 255])])
+def test_remap_masks_by_hand(device, column, expected):
+    masks = torch.tensor([[[5, 6]]], device=device)
+    # Two samples at x = column and column + 1 pixel-widths (width 2 -> one pixel is 1.0 in grid units).
+    grid = torch.tensor([[[[column - 0.5, 0.0], [column + 0.5, 0.0]]]], device=device)
+    assert remap_masks(masks, grid, 255).tolist() == [[expected]]
+
+
+def test_remap_images_is_grid_sample_bilinear_with_black_outside(device):
+    images = torch.rand(2, 3, 8, 8, device=device)
+    theta = torch.tensor([[0.8, 0.1, 0.2], [-0.1, 1.2, 0.0]], device=device).expand(2, 2, 3)
+    grid = F.affine_grid(theta, (2, 3, 8, 8), align_corners=False)
+    expected = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    assert torch.equal(remap_images(images, grid), expected)
