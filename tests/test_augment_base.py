@@ -47,3 +47,10 @@ def test_remap_images_is_grid_sample_bilinear_with_black_outside(device):
     grid = F.affine_grid(theta, (2, 3, 8, 8), align_corners=False)
     expected = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     assert torch.equal(remap_images(images, grid), expected)
+
+
+def test_remap_masks_keeps_negative_and_large_labels(device):
+    generator = torch.Generator().manual_seed(1)
+    masks = torch.randint(-100, 70000, (2, 9, 11), generator=generator)
+    grid = torch.rand(2, 9, 11, 2, generator=generator) * 2.4 - 1.2
+    assert torch.equal(remap_masks(masks.to(device), grid.to(device), -7).cpu(), gather_reference(masks, grid, -7))

@@ -47,13 +47,16 @@ def mask_fill_value(fill_mask: str, ignore_index: int) -> int:
     return ignore_index if fill_mask == "ignore" else 0
 
 
+_LABEL_OFFSET = 2**23
+
+
 def remap_masks(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Tensor:
     """Sample masks at ``grid`` by nearest neighbour, exactly; samples outside the mask get ``fill``.
 
     Labels are never interpolated: grid_sample's nearest mode picks one source label, rounding
-    half to even, and its zero padding empties an all-ones second plane exactly where a sample
-    has no source. This is 3-5x faster on the CPU than an index gather at the rounded positions,
-    with identical results. Labels pass through float32, exact for |label| < 2**24.
+    half to even. Labels travel as ``label + 2**23`` in float32 (exact for |label| < 2**23), so
+    the zero padding, and only it, yields 0 where a sample has no source. This is several times
+    faster on the CPU than an index gather at the rounded positions, with identical results.
 
     Args:
         masks: int64 [B,H,W].
@@ -64,9 +67,9 @@ def remap_masks(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Ten
     Returns:
         int64 [B,H',W'].
     """
-    planes = torch.stack([masks.to(torch.float32), torch.ones_like(masks, dtype=torch.float32)], 1)
-    sampled = F.grid_sample(planes, grid.float(), mode="nearest", padding_mode="zeros", align_corners=False)
-    return sampled[:, 0].long().masked_fill_(sampled[:, 1] == 0, fill)
+    encoded = (masks.to(torch.float32) + _LABEL_OFFSET).unsqueeze(1)
+    sampled = F.grid_sample(encoded, grid.float(), mode="nearest", padding_mode="zeros", align_corners=False)[:, 0]
+    return (sampled.long() - _LABEL_OFFSET).masked_fill_(sampled == 0, fill)
 
 
 def remap_images(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
