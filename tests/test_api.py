@@ -35,7 +35,7 @@ def test_build_augmentation_rejects_bad_specs_with_a_precise_message(spec, messa
         ("ce0.8+focla0.2", "in spec 'ce0.8+focla0.2' (at column 7): unknown loss 'focla' — did you mean 'focal'? `augmentlab plugins` lists all"),
         ("hflip", "in spec 'hflip' (at column 1): 'hflip' is an augmentation, not a loss; pass it with --aug"),
         ("poly(epsilo=2)", "in spec 'poly(epsilo=2)' (at column 1): loss 'poly' has no parameter 'epsilo' — did you mean 'epsilon'? valid parameters: epsilon"),
-        ("ce+focal(gamma=-1)", "in spec 'ce+focal(gamma=-1)' (at column 4): focal(gamma=-1): gamma must be ≥ 0, got -1"),
+        ("ce+focal(gamma=-1)", "in spec 'ce+focal(gamma=-1)' (at column 4): focal(gamma=-1): gamma must be a number ≥ 0, got -1"),
     ],
 )
 def test_build_loss_rejects_bad_specs_with_a_precise_message(spec, message):

@@ -319,7 +319,7 @@ def test_copy_paste_prefers_rare_classes(device):
         ("grid_dropout(fill_mask=zero)", r"fill_mask must be 'ignore' or 'background', got 'zero'"),
         ("grid_dropout(p=2)", r"p must be a number in \[0, 1\], got 2"),
         ("cutout(num_holes_range=[0, 2])", r"num_holes_range must satisfy 1 ≤ low ≤ high, got \(0, 2\)"),
-        ("cutout(num_holes_range=3)", r"num_holes_range must be a pair \[low, high\] of integers, got 3"),
+        ("cutout(num_holes_range=3)", r"num_holes_range must be a pair \[low, high\] of integers, got 3; write \[v, v\] for a fixed value"),
         ("cutout(hole_height_range=[0, 0.2])", r"hole_height_range must satisfy 0 < low ≤ high ≤ 1, got \(0, 0.2\)"),
         ("cutout(hole_width_range=[0.2, 1.5])", r"hole_width_range must satisfy 0 < low ≤ high ≤ 1, got \(0.2, 1.5\)"),
         ("cutmix(alpha=0)", r"alpha must be a number > 0, got 0"),

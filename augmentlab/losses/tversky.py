@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from augmentlab.checks import check_number
 from augmentlab.losses import _functional as LF
-from augmentlab.losses.base import SegmentationLoss, check_number
+from augmentlab.losses.base import SegmentationLoss
 
 
 class TverskyLoss(SegmentationLoss):

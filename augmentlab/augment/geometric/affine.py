@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._checks import check_limit
 from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid, uniform
+from augmentlab.checks import check_limit
 
 
 class ShiftScaleRotate(WarpAugmentation):
@@ -47,7 +47,7 @@ class ShiftScaleRotate(WarpAugmentation):
     ) -> None:
         super().__init__(p, fill_mask, ignore_index)
         self.shift_limit = check_limit("shift_limit", shift_limit, bound=1.0)
-        self.scale_limit = check_limit("scale_limit", scale_limit, bound=1.0, low_inclusive=False)
+        self.scale_limit = check_limit("scale_limit", scale_limit, bound=1.0, low_open=True)
         self.rotate_limit = check_limit("rotate_limit", rotate_limit, bound=360.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._checks import check_number
 from augmentlab.augment.geometric._warp import WarpAugmentation
+from augmentlab.checks import check_number
 
 # Coarse-grid nodes per sigma. The smoothed field hardly varies over sigma / 2, so bilinear
 # upsampling from that spacing is close to smoothing at full resolution, for a tiny fraction of the work.
@@ -52,7 +52,7 @@ class ElasticTransform(WarpAugmentation):
     def __init__(self, alpha: float = 10.0, sigma: float = 50.0, fill_mask: str = "ignore", p: float = 0.5, ignore_index: int = 255) -> None:
         super().__init__(p, fill_mask, ignore_index)
         self.alpha = check_number("alpha", alpha, low=0.0)
-        self.sigma = check_number("sigma", sigma, low=0.0, low_inclusive=False)
+        self.sigma = check_number("sigma", sigma, low=0.0, low_open=True)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         smooth_y, smooth_x = smoothing_matrix(height, self.sigma, device), smoothing_matrix(width, self.sigma, device)

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._checks import check_flag, check_integer, check_limit
 from augmentlab.augment.geometric._warp import WarpAugmentation
+from augmentlab.checks import check_flag, check_integer, check_limit
 
 
 class GridDistortion(WarpAugmentation):
@@ -46,7 +46,7 @@ class GridDistortion(WarpAugmentation):
     ) -> None:
         super().__init__(p, fill_mask, ignore_index)
         self.num_steps = check_integer("num_steps", num_steps, low=1)
-        self.distort_limit = check_limit("distort_limit", distort_limit, bound=1.0, low_inclusive=False)
+        self.distort_limit = check_limit("distort_limit", distort_limit, bound=1.0, low_open=True)
         self.normalized = check_flag("normalized", normalized)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:

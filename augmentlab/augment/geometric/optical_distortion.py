@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._checks import check_limit
 from augmentlab.augment.geometric._warp import WarpAugmentation, uniform
+from augmentlab.checks import check_limit
 
 
 class OpticalDistortion(WarpAugmentation):

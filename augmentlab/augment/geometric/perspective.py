@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from kornia.geometry.transform import get_perspective_transform
 
-from augmentlab.augment.geometric._checks import check_number
 from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid
+from augmentlab.checks import check_number
 
 
 class RandomPerspective(WarpAugmentation):
@@ -40,7 +40,7 @@ class RandomPerspective(WarpAugmentation):
     def __init__(self, distortion_scale: float = 0.5, fill_mask: str = "ignore", p: float = 0.5, ignore_index: int = 255) -> None:
         super().__init__(p, fill_mask, ignore_index)
         # Below 1, each corner stays in its own quarter of the image and the quadrilateral stays convex.
-        self.distortion_scale = check_number("distortion_scale", distortion_scale, low=0.0, high=1.0, high_inclusive=False)
+        self.distortion_scale = check_number("distortion_scale", distortion_scale, low=0.0, high=1.0, high_open=True)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {"corner_moves": torch.rand(batch_size, 4, 2, device=device) * self.distortion_scale}

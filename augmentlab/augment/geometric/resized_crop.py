@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._checks import check_range
 from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid
+from augmentlab.checks import check_range
 
 ATTEMPTS = 10
 
@@ -38,8 +38,8 @@ class RandomResizedCrop(WarpAugmentation):
 
     def __init__(self, scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3), p: float = 0.5) -> None:
         super().__init__(p)
-        self.scale = check_range("scale", scale, low=0.0, high=1.0, low_inclusive=False)
-        self.ratio = check_range("ratio", ratio, low=0.0, low_inclusive=False)
+        self.scale = check_range("scale", scale, low=0.0, high=1.0, low_open=True)
+        self.ratio = check_range("ratio", ratio, low=0.0, low_open=True)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         low, high = self.scale

@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.mix._checks import check_integer
 from augmentlab.augment.mix._regions import paste, random_partners
+from augmentlab.checks import check_integer
 
 
 class CopyPaste(MixAugmentation):

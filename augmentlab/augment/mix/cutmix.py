@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.mix._checks import check_number
 from augmentlab.augment.mix._regions import paste, random_partners, spans_to_membership, uniform_integers
+from augmentlab.checks import check_number
 
 
 class CutMix(MixAugmentation):
@@ -38,7 +38,7 @@ class CutMix(MixAugmentation):
 
     def __init__(self, alpha: float = 1.0, p: float = 0.5, ignore_index: int = 255) -> None:
         super().__init__(p, "ignore", ignore_index)
-        self.alpha = check_number("alpha", alpha, low=0.0, low_inclusive=False)
+        self.alpha = check_number("alpha", alpha, low=0.0, low_open=True)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         concentration = torch.full((batch_size,), self.alpha, device=device)

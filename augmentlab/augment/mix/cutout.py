@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.mix._checks import check_range
 from augmentlab.augment.mix._regions import drop_region, spans_to_membership, uniform_integers, union_of_rectangles
+from augmentlab.checks import check_range
 
 
 class Cutout(MixAugmentation):
@@ -54,8 +54,8 @@ class Cutout(MixAugmentation):
     ) -> None:
         super().__init__(p, fill_mask, ignore_index)
         self.num_holes_range = check_range("num_holes_range", num_holes_range, low=1, integer=True)
-        self.hole_height_range = check_range("hole_height_range", hole_height_range, low=0.0, high=1.0, low_inclusive=False)
-        self.hole_width_range = check_range("hole_width_range", hole_width_range, low=0.0, high=1.0, low_inclusive=False)
+        self.hole_height_range = check_range("hole_height_range", hole_height_range, low=0.0, high=1.0, low_open=True)
+        self.hole_width_range = check_range("hole_width_range", hole_width_range, low=0.0, high=1.0, low_open=True)
 
     def _spans(self, fraction_range: tuple[float, float], size: int, active: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """int64 [B,N] start and length of each hole along one axis; inactive holes have length 0."""

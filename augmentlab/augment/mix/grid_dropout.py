@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.mix._checks import check_number, check_range
 from augmentlab.augment.mix._regions import drop_region, uniform_integers
+from augmentlab.checks import check_flag, check_number, check_range
 
 
 class GridDropout(MixAugmentation):
@@ -63,11 +63,9 @@ class GridDropout(MixAugmentation):
         ignore_index: int = 255,
     ) -> None:
         super().__init__(p, fill_mask, ignore_index)
-        self.ratio = check_number("ratio", ratio, low=0.0, high=1.0, low_inclusive=False)
+        self.ratio = check_number("ratio", ratio, low=0.0, high=1.0, low_open=True)
         self.unit_size_range = None if unit_size_range is None else check_range("unit_size_range", unit_size_range, low=2, integer=True)
-        if not isinstance(random_offset, bool):
-            raise ValueError(f"random_offset must be true or false, got {random_offset!r}")
-        self.random_offset = random_offset
+        self.random_offset = check_flag("random_offset", random_offset)
 
     def _unit_sizes(self, batch_size: int, height: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """int64 [B] unit heights and widths."""

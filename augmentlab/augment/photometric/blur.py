@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from kornia.filters import get_gaussian_kernel1d
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_integer_range, check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_range
 
 
 def _pad_for_kernel(images: torch.Tensor, kernel_height: int, kernel_width: int) -> torch.Tensor:
@@ -127,9 +128,9 @@ class MotionBlur(PhotometricAugmentation):
         p: float = 0.5,
     ) -> None:
         super().__init__(p)
-        self.kernel_size = check_integer_range("kernel_size", kernel_size, minimum=3, odd=True)
+        self.kernel_size = check_range("kernel_size", kernel_size, low=3, odd=True)
         self.angle = check_range("angle", angle)
-        self.direction = check_range("direction", direction, minimum=-1.0, maximum=1.0)
+        self.direction = check_range("direction", direction, low=-1.0, high=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         low, high = self.kernel_size
@@ -166,7 +167,7 @@ class GaussianBlur(PhotometricAugmentation):
 
     def __init__(self, sigma: tuple[float, float] = (0.5, 3.0), p: float = 0.5) -> None:
         super().__init__(p)
-        self.sigma = check_range("sigma", sigma, minimum=0.0, above_minimum=True)
+        self.sigma = check_range("sigma", sigma, low=0.0, low_open=True)
         self.kernel_size = 2 * math.ceil(3 * self.sigma[1]) + 1
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:

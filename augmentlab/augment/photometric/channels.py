@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_range
 
 
 def _require_rgb(images: torch.Tensor, what: str) -> None:
@@ -37,7 +38,7 @@ class RGBShift(PhotometricAugmentation):
         p: float = 0.5,
     ) -> None:
         super().__init__(p)
-        self.shifts = tuple(check_range(name, value, minimum=-1.0, maximum=1.0) for name, value in (("r_shift", r_shift), ("g_shift", g_shift), ("b_shift", b_shift)))
+        self.shifts = tuple(check_range(name, value, low=-1.0, high=1.0) for name, value in (("r_shift", r_shift), ("g_shift", g_shift), ("b_shift", b_shift)))
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {"shift": torch.cat([sample_uniform(limits, batch_size, 1, 1, 1, device=device) for limits in self.shifts], dim=1)}

@@ -11,7 +11,8 @@ import torch
 from kornia.enhance.equalization import _equalize_clahe
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_integer_pair, check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_integer_pair, check_range
 
 # ITU-R BT.601 luma, the Y of kornia's rgb_to_ycbcr.
 LUMA_RED, LUMA_GREEN, LUMA_BLUE = 0.299, 0.587, 0.114
@@ -40,8 +41,8 @@ class Clahe(PhotometricAugmentation):
 
     def __init__(self, clip_limit: tuple[float, float] = (1.0, 4.0), grid_size: tuple[int, int] = (8, 8), p: float = 0.5) -> None:
         super().__init__(p)
-        self.clip_limit = check_range("clip_limit", clip_limit, minimum=0.0)
-        self.grid_size = check_integer_pair("grid_size", grid_size, minimum=1)
+        self.clip_limit = check_range("clip_limit", clip_limit, low=0.0)
+        self.grid_size = check_integer_pair("grid_size", grid_size, low=1)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {"clip_limit": sample_uniform(self.clip_limit, batch_size, device=device)}

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_colour, check_number, check_range, colour_tensor, sample_uniform
+from augmentlab.augment.photometric.ranges import colour_tensor, sample_uniform
+from augmentlab.checks import check_colour, check_number, check_range
 
 
 def haze_cells(height: int, width: int, patch_size: float) -> tuple[int, int]:
@@ -52,10 +53,10 @@ class Fog(PhotometricAugmentation):
         p: float = 0.5,
     ) -> None:
         super().__init__(p)
-        self.intensity = check_range("intensity", intensity, minimum=0.0, maximum=1.0)
-        self.opacity = check_number("opacity", opacity, minimum=0.0, maximum=1.0)
-        self.texture = check_number("texture", texture, minimum=0.0, maximum=1.0)
-        self.patch_size = check_number("patch_size", patch_size, minimum=0.0, above_minimum=True)
+        self.intensity = check_range("intensity", intensity, low=0.0, high=1.0)
+        self.opacity = check_number("opacity", opacity, low=0.0, high=1.0)
+        self.texture = check_number("texture", texture, low=0.0, high=1.0)
+        self.patch_size = check_number("patch_size", patch_size, low=0.0, low_open=True)
         self.color = check_colour("color", color)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_range
 
 
 def shift_hsv(images: torch.Tensor, hue_shift: torch.Tensor, saturation_shift: torch.Tensor, value_shift: torch.Tensor) -> torch.Tensor:
@@ -64,9 +65,9 @@ class HueSaturationValue(PhotometricAugmentation):
         p: float = 0.5,
     ) -> None:
         super().__init__(p)
-        self.hue_shift = check_range("hue_shift", hue_shift, minimum=-1.0, maximum=1.0)
-        self.sat_shift = check_range("sat_shift", sat_shift, minimum=-1.0, maximum=1.0)
-        self.val_shift = check_range("val_shift", val_shift, minimum=-1.0, maximum=1.0)
+        self.hue_shift = check_range("hue_shift", hue_shift, low=-1.0, high=1.0)
+        self.sat_shift = check_range("sat_shift", sat_shift, low=-1.0, high=1.0)
+        self.val_shift = check_range("val_shift", val_shift, low=-1.0, high=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {

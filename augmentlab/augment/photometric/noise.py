@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_flag, check_range
 
 
 class GaussNoise(PhotometricAugmentation):
@@ -27,10 +28,8 @@ class GaussNoise(PhotometricAugmentation):
 
     def __init__(self, std: tuple[float, float] = (0.012, 0.028), per_channel: bool = True, p: float = 0.5) -> None:
         super().__init__(p)
-        self.std = check_range("std", std, minimum=0.0)
-        if not isinstance(per_channel, bool):
-            raise ValueError(f"per_channel must be true or false, got {per_channel!r}")
-        self.per_channel = per_channel
+        self.std = check_range("std", std, low=0.0)
+        self.per_channel = check_flag("per_channel", per_channel)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         channels = 3 if self.per_channel else 1

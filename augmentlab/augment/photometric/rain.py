@@ -9,14 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import (
-    check_colour,
-    check_integer,
-    check_number,
-    check_range,
-    colour_tensor,
-    sample_uniform,
-)
+from augmentlab.augment.photometric.ranges import colour_tensor, sample_uniform
+from augmentlab.checks import check_colour, check_integer, check_number, check_range
 
 
 def drop_offsets(slope: torch.Tensor, length: int) -> torch.Tensor:
@@ -109,13 +103,13 @@ class Rain(PhotometricAugmentation):
         p: float = 0.5,
     ) -> None:
         super().__init__(p)
-        self.drops_per_row = check_range("drops_per_row", drops_per_row, minimum=0.0)
-        self.drop_length = check_number("drop_length", drop_length, minimum=0.0, maximum=1.0, above_minimum=True)
-        self.slant = check_range("slant", slant, minimum=-60.0, maximum=60.0)
-        self.drop_width = check_integer("drop_width", drop_width, minimum=1)
+        self.drops_per_row = check_range("drops_per_row", drops_per_row, low=0.0)
+        self.drop_length = check_number("drop_length", drop_length, low=0.0, high=1.0, low_open=True)
+        self.slant = check_range("slant", slant, low=-60.0, high=60.0)
+        self.drop_width = check_integer("drop_width", drop_width, low=1)
         self.drop_color = check_colour("drop_color", drop_color)
-        self.blur = check_integer("blur", blur, minimum=1, odd=True)
-        self.brightness = check_number("brightness", brightness, minimum=0.0, maximum=1.0)
+        self.blur = check_integer("blur", blur, low=1, odd=True)
+        self.brightness = check_number("brightness", brightness, low=0.0, high=1.0)
 
     def _length(self, height: int) -> int:
         return max(1, round(self.drop_length * height))

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_number, check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_number, check_range
 
 
 def brighten_lightness(images: torch.Tensor, threshold: torch.Tensor, factor: float) -> torch.Tensor:
@@ -48,8 +49,8 @@ class Snow(PhotometricAugmentation):
 
     def __init__(self, threshold: tuple[float, float] = (0.38, 0.48), brightness: float = 2.5, p: float = 0.5) -> None:
         super().__init__(p)
-        self.threshold = check_range("threshold", threshold, minimum=0.0, maximum=1.0)
-        self.brightness = check_number("brightness", brightness, minimum=1.0)
+        self.threshold = check_range("threshold", threshold, low=0.0, high=1.0)
+        self.brightness = check_number("brightness", brightness, low=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {"threshold": sample_uniform(self.threshold, batch_size, 1, 1, 1, device=device)}

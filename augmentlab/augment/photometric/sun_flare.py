@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_colour, check_integer_range, check_range, colour_tensor, sample_uniform
+from augmentlab.augment.photometric.ranges import colour_tensor, sample_uniform
+from augmentlab.checks import check_colour, check_range
 
 RENDER_STRIDE = 4
 # albumentations draws circle colours up to 20% of the brightest source channel below the source colour.
@@ -96,17 +97,17 @@ class SunFlare(PhotometricAugmentation):
         super().__init__(p)
         if not isinstance(flare_roi, (tuple, list)) or len(flare_roi) != 4:
             raise ValueError(f"flare_roi must be [x_min, y_min, x_max, y_max], got {flare_roi!r}")
-        x_range = check_range("flare_roi x range", (flare_roi[0], flare_roi[2]), minimum=0.0, maximum=1.0)
-        y_range = check_range("flare_roi y range", (flare_roi[1], flare_roi[3]), minimum=0.0, maximum=1.0)
+        x_range = check_range("flare_roi x range", (flare_roi[0], flare_roi[2]), low=0.0, high=1.0)
+        y_range = check_range("flare_roi y range", (flare_roi[1], flare_roi[3]), low=0.0, high=1.0)
         self.flare_roi = (x_range[0], y_range[0], x_range[1], y_range[1])
-        self.src_radius = check_range("src_radius", src_radius, minimum=0.0, above_minimum=True)
+        self.src_radius = check_range("src_radius", src_radius, low=0.0, low_open=True)
         # At 1 the falloff below would turn into a hard disc.
-        self.src_opacity = check_range("src_opacity", src_opacity, minimum=0.0, maximum=0.99)
+        self.src_opacity = check_range("src_opacity", src_opacity, low=0.0, high=0.99)
         self.src_color = check_colour("src_color", src_color)
         self.angle = check_range("angle", angle)
-        self.num_circles = check_integer_range("num_circles", num_circles, minimum=0)
-        self.circle_radius = check_range("circle_radius", circle_radius, minimum=0.0)
-        self.circle_opacity = check_range("circle_opacity", circle_opacity, minimum=0.0, maximum=1.0)
+        self.num_circles = check_range("num_circles", num_circles, low=0, integer=True)
+        self.circle_radius = check_range("circle_radius", circle_radius, low=0.0)
+        self.circle_opacity = check_range("circle_opacity", circle_opacity, low=0.0, high=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         x_min, y_min, x_max, y_max = self.flare_roi

@@ -14,7 +14,8 @@ import torch
 from kornia.enhance import adjust_brightness, adjust_contrast
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import check_range, sample_uniform
+from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.checks import check_range
 
 
 class _OneFactorPerSample(PhotometricAugmentation):
@@ -46,7 +47,7 @@ class Brightness(_OneFactorPerSample):
 
     def __init__(self, shift: tuple[float, float] = (-0.2, 0.2), p: float = 0.5) -> None:
         super().__init__(p)
-        self.factor_range = check_range("shift", shift, minimum=-1.0, maximum=1.0)
+        self.factor_range = check_range("shift", shift, low=-1.0, high=1.0)
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         return adjust_brightness(images, params["shift"], clip_output=False)
@@ -68,7 +69,7 @@ class Contrast(_OneFactorPerSample):
 
     def __init__(self, gain: tuple[float, float] = (0.8, 1.2), p: float = 0.5) -> None:
         super().__init__(p)
-        self.factor_range = check_range("gain", gain, minimum=0.0)
+        self.factor_range = check_range("gain", gain, low=0.0)
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         return adjust_contrast(images, params["gain"], clip_output=False)
@@ -90,7 +91,7 @@ class Gamma(_OneFactorPerSample):
 
     def __init__(self, gamma: tuple[float, float] = (0.8, 1.2), p: float = 0.5) -> None:
         super().__init__(p)
-        self.factor_range = check_range("gamma", gamma, minimum=0.0, above_minimum=True)
+        self.factor_range = check_range("gamma", gamma, low=0.0, low_open=True)
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         return images.pow(params["gamma"].to(images.dtype))
