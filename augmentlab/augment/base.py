@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from augmentlab.checks import check_integer, check_number
+
 
 def check_batch(images: torch.Tensor, masks: torch.Tensor) -> None:
     """Raise ValueError unless ``images`` is float [B,C,H,W] and ``masks`` int64 [B,H,W] on the same device."""
@@ -29,12 +31,6 @@ def check_batch(images: torch.Tensor, masks: torch.Tensor) -> None:
         raise ValueError(f"images are on {images.device} but masks on {masks.device}; move both to one device")
 
 
-def check_probability(p: float) -> float:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"p must be a number in [0, 1], got {p!r}")
-    return float(p)
-
-
 FILL_MASK_CHOICES = ("ignore", "background")
 
 
@@ -42,8 +38,7 @@ def mask_fill_value(fill_mask: str, ignore_index: int) -> int:
     """The label given to mask pixels that have no source: ``ignore_index`` or background (0)."""
     if fill_mask not in FILL_MASK_CHOICES:
         raise ValueError(f"fill_mask must be 'ignore' or 'background', got {fill_mask!r}")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise ValueError(f"ignore_index must be an integer, got {ignore_index!r}")
+    check_integer("ignore_index", ignore_index)
     return ignore_index if fill_mask == "ignore" else 0
 
 
@@ -107,7 +102,7 @@ class BatchAugmentation(nn.Module):
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
-        self.p = check_probability(p)
+        self.p = check_number("p", p, low=0.0, high=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         """Draw this transform's random parameters, one set per sample, as tensors on ``device``.
