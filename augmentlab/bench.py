@@ -3,9 +3,11 @@
 Ours and stock kornia's equivalents run on whole batches on the chosen device. albumentations
 runs as the reference study used it: on the CPU, in one process, one uint8 HWC image and its
 mask at a time; its images per second is the batch size over the time to go through the batch.
-Kornia's equivalents transform the images only (stock kornia needs a second pass for masks),
-unless the transform cannot work without the mask (RandomTransplantation), while ours
-transform images and masks, so the ours ÷ kornia ratio errs in kornia's favour.
+Kornia's geometric equivalents transform images and masks together, through
+``AugmentationSequential(data_keys=["input", "mask"])`` with the float [B,1,H,W] masks kornia
+expects, so both sides do the same work; its photometric and mix equivalents transform the
+images only (they leave the mask alone or cannot carry it), unless the transform cannot work
+without the mask (RandomTransplantation).
 
 The equivalents come from the family packages: ``KORNIA_EQUIVALENTS`` and
 ``ALBUMENTATIONS_EQUIVALENTS`` in ``augmentlab.augment.{geometric,photometric,mix}`` map a
@@ -216,6 +218,20 @@ def _with_probability(transform: Any, p: float) -> Any:
     return transform
 
 
+def _kornia_sequential() -> type:
+    from kornia.augmentation import AugmentationSequential
+
+    return AugmentationSequential
+
+
+def _kornia_module(term: AugmentationTerm, module: Any) -> Any:
+    """The stock transform at our term's probability; a geometric one moves a mask as ours does."""
+    module = _with_probability(module, _probability(term))
+    if available_augmentations()[term.name].kind == "geometric" and not _kornia_takes_masks(module):
+        return _kornia_sequential()(module, data_keys=["input", "mask"])
+    return module
+
+
 def _kornia_takes_masks(module: Any) -> bool:
     """Whether a stock kornia transform needs the mask too (e.g. RandomTransplantation draws from it)."""
     from kornia.constants import DataKey
@@ -246,13 +262,16 @@ def implementation_call(implementation: str, terms: Sequence[AugmentationTerm], 
     if not all(term.name in factories for term in terms):
         return None
     if implementation == "kornia":
-        modules = [_with_probability(factories[term.name](), _probability(term)).to(inputs.device) for term in terms]
+        modules = [_kornia_module(term, factories[term.name]()).to(inputs.device) for term in terms]
+        float_masks = inputs.masks[:, None].float()
 
         def run_kornia() -> None:
-            images, masks = inputs.images, inputs.masks
+            images, masks, moved_masks = inputs.images, inputs.masks, float_masks
             with torch.no_grad():
                 for module in modules:
-                    if _kornia_takes_masks(module):
+                    if isinstance(module, _kornia_sequential()):
+                        images, moved_masks = module(images, moved_masks)
+                    elif _kornia_takes_masks(module):
                         images, masks = module(images, masks)
                     else:
                         images = module(images)
@@ -351,7 +370,7 @@ def bench_table(rows: Sequence[BenchRow], environment: dict[str, Any], size: int
         title=f"Images per second at {size}×{size}, batch {batch_size}, on {device}; median of {repeats}",
         title_justify="left",
         caption=(
-            f"kornia: stock kornia on {environment['device']}, images only unless it needs the mask. "
+            f"kornia: stock kornia on {environment['device']}; geometric ones move the mask too, the others take images only. "
             + ("albumentations: CPU, one process, one uint8 image and mask at a time. " if environment["versions"]["albumentations"] else "albumentations is not installed. ")
             + "—: no equivalent."
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -179,3 +180,17 @@ def test_bad_config_files_are_one_line(run, tmp_path, content, fragment):
     config = tmp_path / "bad.toml"
     config.write_text(content)
     assert_one_line_error(run("ablate", "--config", str(config), "--device", "cpu"), fragment)
+
+
+EXPERIMENTS = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
+
+
+@pytest.mark.parametrize("config", EXPERIMENTS, ids=[path.stem for path in EXPERIMENTS])
+def test_every_shipped_experiment_plans(run, config):
+    result = run("ablate", "--config", str(config), "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert config.read_text().startswith("# "), "each experiment starts with a comment saying what it asks"
+
+
+def test_the_shipped_experiments_are_there():
+    assert {path.stem for path in EXPERIMENTS} == {"geometric", "photometric", "weather", "losses", "final"}
