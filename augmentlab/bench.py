@@ -25,6 +25,7 @@ import math
 import os
 import statistics
 import time
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from types import ModuleType
@@ -267,7 +268,9 @@ def implementation_call(implementation: str, terms: Sequence[AugmentationTerm], 
 
         def run_kornia() -> None:
             images, masks, moved_masks = inputs.images, inputs.masks, float_masks
-            with torch.no_grad():
+            # Stock kornia warns about grid_sample's align_corners default on every elastic call.
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
                 for module in modules:
                     if isinstance(module, _kornia_sequential()):
                         images, moved_masks = module(images, moved_masks)

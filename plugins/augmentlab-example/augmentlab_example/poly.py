@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from augmentlab.checks import check_number
 from augmentlab.losses import SegmentationLoss
 
 
@@ -19,9 +20,7 @@ class PolyLoss(SegmentationLoss):
 
     def __init__(self, num_classes: int, ignore_index: int = 255, epsilon: float = 1.0) -> None:
         super().__init__(num_classes, ignore_index)
-        if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or epsilon < -1:
-            raise ValueError(f"epsilon must be a number ≥ -1, got {epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon = check_number("epsilon", epsilon, low=-1.0)
 
     def compute(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # The base class has checked shapes and gives float32 logits [B,C,H,W], int64 target [B,H,W].

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from augmentlab.augment import PhotometricAugmentation
+from augmentlab.checks import check_range
 
 
 class Solarize(PhotometricAugmentation):
@@ -21,8 +22,8 @@ class Solarize(PhotometricAugmentation):
 
     def __init__(self, threshold: tuple[float, float] = (0.5, 1.0), p: float = 0.5) -> None:
         super().__init__(p)
-        low, high = _range("threshold", threshold)
-        self.threshold = (low, high)
+        # The host's checks give users the same messages for every plugin: one line, what is allowed.
+        self.threshold = check_range("threshold", threshold, low=0.0, high=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         low, high = self.threshold
@@ -35,12 +36,3 @@ class Solarize(PhotometricAugmentation):
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, {super().extra_repr()}"
 
-
-def _range(name: str, value: Any) -> tuple[float, float]:
-    """Check a (low, high) pair inside [0, 1]; raise a ValueError a user can act on otherwise."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(isinstance(v, (int, float)) for v in value):
-        raise ValueError(f"{name} must be a pair [low, high], got {value!r}")
-    low, high = float(value[0]), float(value[1])
-    if not 0.0 <= low <= high <= 1.0:
-        raise ValueError(f"{name} must satisfy 0 ≤ low ≤ high ≤ 1, got {value!r}")
-    return low, high

@@ -5,11 +5,16 @@ import torch
 import torch.nn.functional as F
 
 import augmentlab
+from augmentlab.testing import check_augmentation
 
 
 def test_registered_through_the_entry_point():
     assert augmentlab.available_augmentations()["solarize"].provider == "example"
     assert augmentlab.available_losses()["poly"].provider == "example"
+
+
+def test_solarize_keeps_every_mask_guarantee():
+    check_augmentation("solarize")
 
 
 def test_solarize_inverts_above_threshold_and_keeps_the_mask():
@@ -38,3 +43,8 @@ def test_poly_adds_epsilon_times_one_minus_pt():
 def test_poly_rejects_epsilon_below_minus_one():
     with pytest.raises(augmentlab.SpecError, match=r"epsilon must be a number ≥ -1, got -2"):
         augmentlab.build_loss("poly(epsilon=-2)", num_classes=2)
+
+
+def test_solarize_rejects_a_threshold_outside_zero_one():
+    with pytest.raises(augmentlab.SpecError, match=r"threshold must satisfy 0 ≤ low ≤ high ≤ 1, got \(0.9, 0.1\)"):
+        augmentlab.build_augmentation("solarize(threshold=[0.9, 0.1])")
