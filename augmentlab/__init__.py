@@ -8,6 +8,7 @@ Public API::
     augmentlab.build_augmentation(spec)      # (images, masks) -> (images, masks)
     augmentlab.build_loss(spec, num_classes, ignore_index=255)
     augmentlab.load_plugins(strict=..., disable=..., autoload=...)
+    augmentlab.load_dataset(data, masks=None, images=None, size=None)   # COCO json, image+mask folders, or the demo
 """
 
 from augmentlab.api import (
@@ -26,6 +27,15 @@ from augmentlab.spec import parse_augmentation_set, parse_loss_spec
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # Datasets pull in torch and Pillow; import them on first use so that `augmentlab --help` stays fast.
+    if name == "load_dataset":
+        from augmentlab.data import load_dataset
+
+        return load_dataset
+    raise AttributeError(f"module 'augmentlab' has no attribute {name!r}")
+
 __all__ = [
     "Augmentation",
     "AugmentationInfo",
@@ -40,6 +50,7 @@ __all__ = [
     "build_augmentation",
     "build_loss",
     "hookimpl",
+    "load_dataset",
     "load_plugins",
     "parse_augmentation_set",
     "parse_loss_spec",

@@ -23,6 +23,19 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
 
 from augmentlab import __version__
+from augmentlab.cli_data import (
+    ClassesOption,
+    DataOption,
+    IgnoreIndexOption,
+    ImagesOption,
+    MasksOption,
+    StrictOption,
+    ValMasksOption,
+    ValOption,
+    ValSplitOption,
+    data_app,
+    dataset_options,
+)
 from augmentlab.errors import AugmentlabError, SpecError
 from augmentlab.plugin_manager import PluginRegistry, load_plugins
 from augmentlab.spec import format_value
@@ -178,7 +191,15 @@ def ablate(
     encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", metavar="imagenet|none|PATH", help="Encoder initialisation (default: from the preset).")] = None,
     device: Annotated[Optional[str], typer.Option("--device", metavar="auto|cpu|cuda", help="Training device (default: auto).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", metavar="demo|standard", help="Recipe defaults (default: demo on CPU, standard on CUDA).")] = None,
-    data: Annotated[Optional[Path], typer.Option("--data", help="COCO json or image folder (default: the built-in demo data).")] = None,
+    data: DataOption = None,
+    val: ValOption = None,
+    val_split: ValSplitOption = 0.2,
+    images: ImagesOption = None,
+    masks: MasksOption = None,
+    val_masks: ValMasksOption = None,
+    ignore_index: IgnoreIndexOption = 255,
+    classes: ClassesOption = None,
+    strict: StrictOption = False,
     out: Annotated[Path, typer.Option("--out", help="Folder that holds one sub-folder per ablation.")] = Path("runs"),
     name: Annotated[Optional[str], typer.Option("--name", help="Sub-folder name (default: derived from the plan, so the same command resumes).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
@@ -204,8 +225,6 @@ def ablate(
     if isinstance(seed_count, bool) or not isinstance(seed_count, int) or seed_count < 1:
         raise AugmentlabError(f"--seeds must be a whole number ≥ 1, got {seed_count!r}")
     data_path = data or (Path(settings["data"]) if "data" in settings else None)
-    if data_path is not None and not data_path.exists():
-        raise AugmentlabError(f"--data {data_path} does not exist")
 
     aug_sets = aug if aug is not None else settings.get("aug", [])
     loss_specs = loss if loss is not None else settings.get("loss", [])
@@ -220,11 +239,19 @@ def ablate(
         option = "--aug" if _is_augmentation_error(error, aug_sets) else "--loss"
         raise AugmentlabError(f"{option} {error}") from None
 
+    from augmentlab.data import load_splits
+
+    # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
+    train, validation = load_splits(
+        data_path, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict)
+    )
     plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
     run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_path))
     console = Console(quiet=False)
     how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
-    console.print(f"preset: {chosen_preset} ({how}); device: {device_name}; data: {data_path or 'built-in demo data'}")
+    console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
+    source = data_path or "built-in demo data (synthetic)"
+    console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
     _print_plan(console, plan, out / run_name)
     console.print("Training arrives with the ablation runner; this version stops after planning, and nothing was trained.")
 
@@ -266,7 +293,12 @@ def preview(
     ctx: typer.Context,
     aug: Annotated[str, typer.Option("--aug", metavar="SET", help="The augmentation set to show, such as 'elastic,grid' or 'elastic(alpha=2),hflip'.")],
     out: Annotated[Path, typer.Option("--out", metavar="FILE.png", help="Where to write the PNG.")],
-    data: Annotated[Optional[Path], typer.Option("--data", help="COCO json or image folder; this version cannot load datasets yet, so leave it out to preview generated scenes.")] = None,
+    data: DataOption = None,
+    images: ImagesOption = None,
+    masks: MasksOption = None,
+    ignore_index: IgnoreIndexOption = 255,
+    classes: ClassesOption = None,
+    strict: StrictOption = False,
     n: Annotated[int, typer.Option("--n", min=1, max=64, help="Samples, one row each.")] = 8,
     draws: Annotated[int, typer.Option("--draws", min=1, max=8, help="Augmented draws of each sample, one column each.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the augmentation draws; the same seed gives the same picture.")] = 0,
@@ -278,11 +310,13 @@ def preview(
     _registry(ctx)
     _check_output_file(out, "--out")
     try:
-        width, height = write_preview(aug, out, data=data, n=n, seed=seed, size=size, draws=draws)
+        width, height = write_preview(aug, out, data=data, **dataset_options(images, masks, ignore_index, classes, strict), n=n, seed=seed, size=size, draws=draws)
     except SpecError as error:
         raise AugmentlabError(f"--aug {error}") from None
-    typer.echo(f"wrote {out}: {n} samples, each as original and {draws} draws ({width}×{height} px)")
+    typer.echo(f"wrote {out}: each sample as original and {draws} draws ({width}×{height} px)")
 
+
+app.add_typer(data_app, name="data")
 
 bench_app = typer.Typer(name="bench", help="Measure how fast augmentlab's building blocks run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

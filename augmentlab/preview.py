@@ -1,6 +1,7 @@
 """`augmentlab preview`: a PNG grid that shows what an augmentation set does to images and masks.
 
-Each row is one sample: the original, then a few independent draws of the set. Every tile
+Each row is one sample of a dataset (the built-in demo data by default), chosen by a seed: the
+original, then a few independent draws of the set. Every tile
 carries its mask as a translucent overlay in a fixed palette (background untinted, ignore
 pixels hatched black and white), and a legend names the classes. Drawing uses torch for the
 pixels and Pillow for text, so no plotting library is needed.
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import colorsys
 import math
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +21,8 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from augmentlab.api import build_augmentation
+from augmentlab.data import load_dataset
 from augmentlab.errors import AugmentlabError
-
-IGNORE_INDEX = 255
-SCENE_CLASS_NAMES = ("background", "bottle", "can", "carton", "bag")
 
 OVERLAY_ALPHA = 0.45
 IGNORE_ALPHA = 0.7
@@ -50,7 +51,7 @@ class PreviewSamples:
         masks: int64 [N,S,S], class indices or ``ignore_index``.
         class_names: name of each class index; index 0 is background.
         ignore_index: mask value of unlabelled pixels.
-        source: what the samples are, for the title (``generated scenes``, a dataset path).
+        source: where the samples come from, for the title (``demo data``, a dataset path).
     """
 
     images: torch.Tensor
@@ -60,82 +61,64 @@ class PreviewSamples:
     source: str
 
 
-def synthetic_scene(index: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A deterministic litter scene: four labelled objects on a gridded, shaded background.
+def load_preview_samples(
+    data: str | Path | None,
+    *,
+    images: str | Path | None = None,
+    masks: str | Path | None = None,
+    ignore_index: int = 255,
+    classes: Sequence[str] | None = None,
+    strict: bool = False,
+    n: int,
+    size: int,
+    seed: int,
+) -> PreviewSamples:
+    """``n`` samples of a dataset, resized to ``size``×``size``, chosen by ``seed``.
 
-    The background grid makes warps visible (its lines bend), the objects' stripes make flips
-    and rotations visible, and a square "sticker" labelled ignore shows how unlabelled pixels
-    travel. The same ``index`` and ``size`` always give the same scene.
-
-    Returns:
-        image: uint8 [3,size,size]; mask: int64 [size,size] with labels 0..4 of
-        :data:`SCENE_CLASS_NAMES` and :data:`IGNORE_INDEX`.
-    """
-    generator = torch.Generator().manual_seed(index)
-
-    def uniform(low: float, high: float) -> float:
-        return low + (high - low) * float(torch.rand((), generator=generator))
-
-    centres = (torch.arange(size, dtype=torch.float32) + 0.5) / size
-    y, x = torch.meshgrid(centres, centres, indexing="ij")
-    shade = torch.stack([0.62 + 0.2 * x, 0.6 + 0.1 * y, 0.5 + 0.15 * (1 - x)])
-    grid_lines = ((x * 8) % 1 < 0.05) | ((y * 8) % 1 < 0.05)
-    image = torch.where(grid_lines, shade * 0.6, shade)
-    mask = torch.zeros(size, size, dtype=torch.int64)
-
-    # (label, base colour): pale, muted colours, so that the overlay's hue reads true on top.
-    objects = ((1, (0.62, 0.8, 0.7)), (2, (0.8, 0.8, 0.84)), (3, (0.82, 0.7, 0.55)), (4, (0.95, 0.95, 0.9)))
-    for label, colour in objects:
-        cx, cy, radius, angle = uniform(0.22, 0.78), uniform(0.22, 0.78), uniform(0.11, 0.2), uniform(0, math.pi)
-        u = (x - cx) * math.cos(angle) + (y - cy) * math.sin(angle)
-        v = -(x - cx) * math.sin(angle) + (y - cy) * math.cos(angle)
-        if label == 1:  # bottle: a long ellipse
-            inside = (u / radius) ** 2 + (v / (0.45 * radius)) ** 2 <= 1
-        elif label == 2:  # can seen from above: a disc
-            inside = u**2 + v**2 <= (0.7 * radius) ** 2
-        elif label == 3:  # carton: a rectangle
-            inside = (u.abs() <= radius) & (v.abs() <= 0.6 * radius)
-        else:  # bag: a triangle
-            inside = (v <= 0.5 * radius) & (v >= -radius + math.sqrt(3) * u.abs())
-        stripes = 0.85 + 0.15 * torch.sign(torch.sin(u * (18 * math.pi / radius)))
-        texture = torch.tensor(colour)[:, None, None] * stripes
-        image = torch.where(inside, texture, image)
-        mask = torch.where(inside, torch.full_like(mask, label), mask)
-
-    side = max(1, round(0.12 * size))
-    top, left = round(uniform(0.05, 0.8) * size), round(uniform(0.05, 0.8) * size)
-    sticker = torch.rand(3, side, side, generator=generator) * 0.5 + 0.25
-    image[:, top : top + side, left : left + side] = sticker[:, : size - top, : size - left]
-    mask[top : top + side, left : left + side] = IGNORE_INDEX
-    return (image.clamp(0, 1) * 255).round().to(torch.uint8), mask
-
-
-def load_preview_samples(data: Path | None, n: int, size: int) -> PreviewSamples:
-    """The ``n`` samples to preview at ``size``×``size``: the one place that decides where they come from.
-
-    This version cannot load datasets, so ``data`` must be None and the samples are
-    :func:`synthetic_scene` 0..n-1; once ``augmentlab.load_dataset`` exists, this function is
-    where it plugs in (its demo data for ``data=None``).
+    ``data`` and the options are :func:`augmentlab.data.load_dataset`'s; ``data=None`` is the
+    built-in demo data. The samples are a seeded choice without replacement, the same for the
+    same ``seed``; a dataset of fewer than ``n`` samples gives all of them. Class names and the
+    ignore index are the dataset's.
 
     Raises:
-        AugmentlabError: ``data`` is given.
+        AugmentlabError: the dataset cannot be loaded (the message says what to change).
     """
-    if data is not None:
-        raise AugmentlabError(f"--data {data}: this version cannot load datasets yet; leave --data out to preview generated scenes")
-    scenes = [synthetic_scene(index, size) for index in range(n)]
-    images = torch.stack([image for image, _ in scenes])
-    masks = torch.stack([mask for _, mask in scenes])
-    return PreviewSamples(images, masks, SCENE_CLASS_NAMES, IGNORE_INDEX, "generated scenes")
+    dataset = load_dataset(
+        data, images=images, masks=masks, size=(size, size), ignore_index=ignore_index, classes=classes, strict=strict
+    )
+    chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
+    pairs = [dataset[index] for index in chosen.tolist()]
+    return PreviewSamples(
+        images=torch.stack([image for image, _ in pairs]),
+        masks=torch.stack([mask for _, mask in pairs]),
+        class_names=dataset.class_names,
+        ignore_index=dataset.ignore_index,
+        source="demo data" if data is None else str(data),
+    )
+
+
+# Kelly's colours of maximum contrast (minus white, black and greys): the first classes, which most
+# datasets stop within, get hues no one confuses; later classes step through hues by the golden ratio.
+DISTINCT_COLOURS = (
+    (0.90, 0.10, 0.10), (0.10, 0.45, 0.95), (1.00, 0.70, 0.00), (0.15, 0.70, 0.20), (0.60, 0.20, 0.80),
+    (0.00, 0.85, 0.85), (1.00, 0.40, 0.70), (0.55, 0.35, 0.15), (0.75, 0.95, 0.10), (1.00, 0.45, 0.05),
+    (0.10, 0.15, 0.55), (0.50, 0.75, 1.00),
+)
 
 
 def class_palette(num_classes: int) -> torch.Tensor:
     """Fixed overlay colours, float [num_classes,3] in [0,1]; row 0 (background) is never drawn.
 
-    Hues step by the golden ratio, so any number of classes gets distinct, saturated colours and
-    a class keeps its colour whatever the number of classes.
+    Labels 1..12 take :data:`DISTINCT_COLOURS`; later labels step through hues by the golden ratio.
+    A class keeps its colour whatever the number of classes.
     """
-    hues = [((label - 1) * 0.618034) % 1.0 for label in range(num_classes)]
-    return torch.tensor([colorsys.hsv_to_rgb(hue, 0.85, 0.95) for hue in hues]).reshape(num_classes, 3)
+    colours = [(0.0, 0.0, 0.0)]
+    for label in range(1, num_classes):
+        if label <= len(DISTINCT_COLOURS):
+            colours.append(DISTINCT_COLOURS[label - 1])
+        else:
+            colours.append(colorsys.hsv_to_rgb((label * 0.618034) % 1.0, 0.85, 0.95))
+    return torch.tensor(colours, dtype=torch.float32)[:num_classes]
 
 
 def overlay_masks(images: torch.Tensor, masks: torch.Tensor, palette: torch.Tensor, ignore_index: int) -> torch.Tensor:
@@ -263,23 +246,62 @@ def _draw_legend(canvas: Image.Image, pen: ImageDraw.ImageDraw, font: ImageFont.
         pen.text((left + SWATCH + 6, row_top), _fit_text(name, font, entry_width - SWATCH - 12), fill=TEXT_COLOUR, font=font)
 
 
-def write_preview(spec: str, out: Path, *, data: Path | None = None, n: int = 8, seed: int = 0, size: int = 256, draws: int = 3) -> tuple[int, int]:
-    """Render the preview of ``spec`` and save it as PNG at ``out``; returns its (width, height).
+def write_preview(
+    spec: str,
+    out: Path,
+    *,
+    data: str | Path | None = None,
+    images: str | Path | None = None,
+    masks: str | Path | None = None,
+    ignore_index: int = 255,
+    classes: Sequence[str] | None = None,
+    strict: bool = False,
+    n: int = 8,
+    seed: int = 0,
+    size: int = 256,
+    draws: int = 3,
+) -> tuple[int, int]:
+    """Render the preview of ``spec`` on ``n`` samples of a dataset and save it as PNG at ``out``;
+    returns its (width, height).
 
-    The PNG's text chunk ``augmentlab`` records the arguments that made it.
+    ``data`` and the dataset options are :func:`augmentlab.data.load_dataset`'s (``data=None``:
+    the built-in demo data); ``seed`` picks the samples and the draws. The PNG's text chunk
+    ``augmentlab`` records the arguments that made it and where the samples come from.
 
     Raises:
-        AugmentlabError: ``out`` is not a writable ``.png`` path, or ``data`` cannot be loaded.
+        AugmentlabError: ``out`` is not a writable ``.png`` path, or the dataset cannot be loaded.
         SpecError: ``spec`` is malformed or names an unknown augmentation or parameter.
     """
     if out.suffix.lower() != ".png":
         raise AugmentlabError(f"--out {out}: the preview is a PNG; give a path ending in .png")
-    samples = load_preview_samples(data, n, size)
+    samples = load_preview_samples(
+        data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict, n=n, size=size, seed=seed
+    )
     picture = render_preview(spec, samples, draws, seed)
+    dataset_args = _dataset_arguments(data, images, masks, ignore_index, classes, strict)
     record = PngImagePlugin.PngInfo()
-    record.add_text("augmentlab", f"preview --aug '{spec}' --n {n} --seed {seed} --size {size} --draws {draws} ({samples.source})")
+    record.add_text(
+        "augmentlab",
+        f"preview --aug {shlex.quote(spec)}{dataset_args} --n {n} --seed {seed} --size {size} --draws {draws} ({samples.source})",
+    )
     try:
         picture.save(out, format="PNG", pnginfo=record)
     except OSError as error:
         raise AugmentlabError(f"--out {out}: cannot write it: {error.strerror or error}") from None
     return picture.size
+
+
+def _dataset_arguments(
+    data: str | Path | None,
+    images: str | Path | None,
+    masks: str | Path | None,
+    ignore_index: int,
+    classes: Sequence[str] | None,
+    strict: bool,
+) -> str:
+    """The dataset options as ``augmentlab preview`` takes them, defaults left out: `` --data d --masks m``."""
+    given = [("--data", data), ("--images", images), ("--masks", masks)]
+    given.append(("--ignore-index", None if ignore_index == 255 else ignore_index))
+    given.append(("--classes", None if classes is None else ",".join(classes)))
+    words = [f" {option} {shlex.quote(str(value))}" for option, value in given if value is not None]
+    return "".join(words) + (" --strict" if strict else "")

@@ -25,6 +25,18 @@ def device(pytestconfig: pytest.Config) -> torch.device:
     return torch.device(name)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_folders(tmp_path_factory: pytest.TempPathFactory):
+    """Demo data and mask caches go to one temporary folder per test session, never to ~/.cache.
+
+    The demo data is generated once per session, on first use.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUGMENTLAB_DATA", str(tmp_path_factory.mktemp("data")))
+        patch.setenv("AUGMENTLAB_CACHE", str(tmp_path_factory.mktemp("mask-cache")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_plugins(monkeypatch: pytest.MonkeyPatch):
     """Each test starts from the plugins the environment gives, whatever an earlier test loaded."""

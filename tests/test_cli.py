@@ -101,7 +101,8 @@ def test_ablate_plans_the_full_factorial(run):
         ["6", "hflip,vflip", "ce", ""],
         ["7", "hflip,vflip", "ce0.8+focal0.2", ""],
     ]
-    assert "preset: demo (the default for cpu); device: cpu; data: built-in demo data" in result.stdout
+    assert "preset: demo (the default for cpu); device: cpu\n" in result.stdout
+    assert "data: built-in demo data (synthetic): 160 train / 40 val images, 12 classes" in result.stdout
     assert "nothing was trained" in result.stdout
 
 
@@ -128,7 +129,9 @@ def test_ablate_deduplicates_levels_and_names_its_folder_after_the_plan(run):
         (("--preset", "fast"), ("unknown preset 'fast'; choose one of demo, standard",)),
         (("--encoder", "resnet19"), ("unknown encoder 'resnet19' — did you mean 'resnet18'",)),
         (("--encoder-weights", "missing.pt"), ("encoder weights 'missing.pt' are neither imagenet, none nor an existing file",)),
-        (("--data", "no/such/train.json"), ("--data no/such/train.json does not exist",)),
+        (("--data", "no/such/train.json"), ("COCO annotation file no/such/train.json does not exist; pass the path of the instances json",)),
+        (("--data", "."), ("is a folder; pass --masks MASKS_DIR with it for an image+mask folder dataset",)),
+        (("--val-split", "1.5"), ("--val-split must be between 0 and 1 (exclusive), got 1.5",)),
         (("--name", "a/b"), ("run name 'a/b' may hold only letters, digits, '.', '_' and '-'",)),
         (("--config", "no-such.toml"), ("config file no-such.toml does not exist",)),
         (("--augs", "hflip"), ("No such option: --augs", "(see `augmentlab ablate --help`)")),

@@ -1,4 +1,4 @@
-"""`augmentlab preview`: layout, pixels, determinism and bad input."""
+"""`augmentlab preview`: samples from the demo and folder datasets, layout, pixels, determinism and bad input."""
 
 from __future__ import annotations
 
@@ -11,13 +11,11 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from augmentlab.cli import app
-from augmentlab.errors import AugmentlabError
+from augmentlab.data import DEMO_CLASS_NAMES, load_dataset
 from augmentlab.preview import (
     GAP,
     HEADER_HEIGHT,
-    IGNORE_INDEX,
     MARGIN,
-    SCENE_CLASS_NAMES,
     TITLE_HEIGHT,
     PreviewSamples,
     class_palette,
@@ -26,14 +24,45 @@ from augmentlab.preview import (
     preview_canvas_size,
     preview_columns,
     render_preview,
-    synthetic_scene,
+    write_preview,
 )
 
 runner = CliRunner()
+VOID = 255
+DEMO_NAMES = ("background", *DEMO_CLASS_NAMES)
 
 
 def run_cli(*args: str):
     return runner.invoke(app, list(args))
+
+
+def block_samples(n: int, size: int, class_names: tuple[str, ...] = ("background", "a", "b")) -> PreviewSamples:
+    """In-memory samples for layout tests: seeded noise images, masks of quarter blocks with a void corner."""
+    generator = torch.Generator().manual_seed(n * 1000 + size)
+    images = torch.randint(0, 256, (n, 3, size, size), generator=generator, dtype=torch.uint8)
+    masks = torch.zeros(n, size, size, dtype=torch.int64)
+    half = size // 2
+    masks[:, :half, half:] = 1
+    masks[:, half:, :half] = len(class_names) - 1
+    masks[:, : size // 8, : size // 8] = VOID
+    return PreviewSamples(images, masks, class_names, VOID, "blocks")
+
+
+def folder_dataset(root: Path, count: int, void: int = VOID) -> tuple[Path, Path]:
+    """``count`` 24×40 PNG images and index-PNG masks (labels 0..2, a strip of ``void``), by file stem."""
+    images, masks = root / "images", root / "masks"
+    images.mkdir()
+    masks.mkdir()
+    for number in range(count):
+        pixels = np.full((24, 40, 3), 40 * number, dtype=np.uint8)
+        pixels[:, :, 1] = np.arange(40, dtype=np.uint8) * 6
+        labels = np.zeros((24, 40), dtype=np.uint8)
+        labels[4:12, 5:20] = 1
+        labels[14:22, 22:36] = 2
+        labels[:, 37:] = void
+        Image.fromarray(pixels).save(images / f"{number:04d}.png")
+        Image.fromarray(labels, mode="L").save(masks / f"{number:04d}.png")
+    return images, masks
 
 
 @pytest.mark.parametrize(
@@ -53,14 +82,31 @@ def test_cli_writes_a_png_of_the_computed_size(tmp_path: Path):
     out = tmp_path / "preview.png"
     result = run_cli("preview", "--aug", "hflip,solarize", "--n", "2", "--size", "64", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"wrote {out}: 2 samples, each as original and 3 draws (298×310 px)"
+    # 298 px fit one legend entry per row: the demo's 11 classes and ignore make 12 rows.
+    assert preview_canvas_size(2, 64, 3, len(DEMO_NAMES)) == (298, 450)
+    assert result.stdout.strip() == f"wrote {out}: each sample as original and 3 draws (298×450 px)"
     with Image.open(out) as picture:
         assert picture.format == "PNG"
-        assert picture.size == (298, 310)
-        assert picture.text["augmentlab"] == "preview --aug 'hflip,solarize' --n 2 --seed 0 --size 64 --draws 3 (generated scenes)"
+        assert picture.size == (298, 450)
+        assert picture.text["augmentlab"] == "preview --aug hflip,solarize --n 2 --seed 0 --size 64 --draws 3 (demo data)"
 
 
-def test_same_seed_gives_the_same_bytes_and_another_seed_other_draws(tmp_path: Path):
+def test_cli_previews_a_folder_dataset_with_fewer_samples_than_n(tmp_path: Path):
+    images, masks = folder_dataset(tmp_path, 3)
+    out = tmp_path / "preview.png"
+    result = run_cli(
+        "preview", "--aug", "hflip", "--data", str(images), "--masks", str(masks), "--classes", "floor,cup,lid",
+        "--n", "8", "--size", "32", "--draws", "1", "--out", str(out),
+    )
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as picture:
+        assert picture.size == preview_canvas_size(3, 32, 1, 3)  # three rows, not eight
+        assert picture.text["augmentlab"] == (
+            f"preview --aug hflip --data {images} --masks {masks} --classes floor,cup,lid --n 8 --seed 0 --size 32 --draws 1 ({images})"
+        )
+
+
+def test_same_seed_gives_the_same_bytes_and_another_seed_another_picture(tmp_path: Path):
     paths = {name: tmp_path / f"{name}.png" for name in ("first", "second", "other")}
     for name, seed in (("first", "7"), ("second", "7"), ("other", "8")):
         result = run_cli("preview", "--aug", "solarize(p=1)", "--n", "2", "--size", "32", "--draws", "2", "--seed", seed, "--out", str(paths[name]))
@@ -69,35 +115,54 @@ def test_same_seed_gives_the_same_bytes_and_another_seed_other_draws(tmp_path: P
     assert paths["first"].read_bytes() != paths["other"].read_bytes()
 
 
-def test_synthetic_scene_is_deterministic_and_labelled():
-    image, mask = synthetic_scene(3, 96)
-    again_image, again_mask = synthetic_scene(3, 96)
-    other_image, _ = synthetic_scene(4, 96)
-    assert image.dtype == torch.uint8 and image.shape == (3, 96, 96)
-    assert mask.dtype == torch.int64 and mask.shape == (96, 96)
-    assert torch.equal(image, again_image) and torch.equal(mask, again_mask)
-    assert not torch.equal(image, other_image)
-    labels = set(mask.unique().tolist())
-    assert labels <= {*range(len(SCENE_CLASS_NAMES)), IGNORE_INDEX}
-    assert {0, IGNORE_INDEX} <= labels and len(labels - {0, IGNORE_INDEX}) >= 3
+def test_demo_samples_are_a_seeded_choice_of_the_demo_data():
+    samples = load_preview_samples(None, n=3, size=48, seed=0)
+    assert samples.images.dtype == torch.uint8 and samples.images.shape == (3, 3, 48, 48)
+    assert samples.masks.dtype == torch.int64 and samples.masks.shape == (3, 48, 48)
+    assert samples.class_names == DEMO_NAMES and len(DEMO_NAMES) == 12
+    assert (samples.ignore_index, samples.source) == (255, "demo data")
+
+    dataset = load_dataset(None, size=(48, 48))
+    chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:3].tolist()
+    assert len(set(chosen)) == 3
+    for row, index in enumerate(chosen):
+        image, mask = dataset[index]
+        assert torch.equal(samples.images[row], image) and torch.equal(samples.masks[row], mask)
+
+    again = load_preview_samples(None, n=3, size=48, seed=0)
+    other = load_preview_samples(None, n=3, size=48, seed=1)
+    assert torch.equal(again.images, samples.images) and torch.equal(again.masks, samples.masks)
+    assert not torch.equal(other.images, samples.images)
 
 
-def test_preview_samples_come_from_generated_scenes_without_data():
-    samples = load_preview_samples(None, 3, 48)
-    assert samples.images.shape == (3, 3, 48, 48) and samples.masks.shape == (3, 48, 48)
-    assert samples.class_names == SCENE_CLASS_NAMES and samples.ignore_index == IGNORE_INDEX
-    for index in range(3):
-        image, mask = synthetic_scene(index, 48)
-        assert torch.equal(samples.images[index], image) and torch.equal(samples.masks[index], mask)
+def test_folder_samples_are_all_of_a_dataset_smaller_than_n(tmp_path: Path):
+    images, masks = folder_dataset(tmp_path, 3)
+    samples = load_preview_samples(images, masks=masks, n=8, size=32, seed=0)
+    assert samples.images.shape == (3, 3, 32, 32) and samples.masks.shape == (3, 32, 32)
+    assert samples.class_names == ("background", "class_1", "class_2")
+    assert (samples.ignore_index, samples.source) == (VOID, str(images))
+    assert set(samples.masks.unique().tolist()) == {0, 1, 2, VOID}
+    dataset = load_dataset(images, masks=masks, size=(32, 32))
+    assert sorted(samples.images[:, 0, 0, 0].tolist()) == sorted(dataset[i][0][0, 0, 0].item() for i in range(3))
 
 
-def test_data_cannot_be_loaded_yet():
-    with pytest.raises(AugmentlabError, match="cannot load datasets yet; leave --data out"):
-        load_preview_samples(Path("coco.json"), 2, 32)
+def test_folder_options_reach_the_dataset(tmp_path: Path):
+    images, masks = folder_dataset(tmp_path, 2, void=9)
+    samples = load_preview_samples(images, masks=masks, classes=["floor", "cup", "lid"], ignore_index=9, n=2, size=32, seed=0)
+    assert samples.class_names == ("floor", "cup", "lid") and samples.ignore_index == 9
+    assert set(samples.masks.unique().tolist()) == {0, 1, 2, 9}
+    out = tmp_path / "preview.png"
+    size = write_preview("hflip", out, data=images, masks=masks, ignore_index=9, classes=["floor", "cup", "lid"], strict=True, n=5, size=32, draws=2)
+    assert size == preview_canvas_size(2, 32, 2, 3)
+    with Image.open(out) as picture:
+        assert picture.text["augmentlab"] == (
+            f"preview --aug hflip --data {images} --masks {masks} --ignore-index 9 --classes floor,cup,lid --strict"
+            f" --n 5 --seed 0 --size 32 --draws 2 ({images})"
+        )
 
 
 def test_palette_keeps_each_class_colour_whatever_the_class_count():
-    assert torch.allclose(class_palette(3)[1], torch.tensor([0.95, 0.1425, 0.1425]))
+    assert torch.allclose(class_palette(3)[1:], torch.tensor([[0.90, 0.10, 0.10], [0.10, 0.45, 0.95]]))
     assert torch.equal(class_palette(5), class_palette(61)[:5])
     assert len({tuple(colour.tolist()) for colour in class_palette(61)[1:]}) == 60
 
@@ -105,9 +170,9 @@ def test_palette_keeps_each_class_colour_whatever_the_class_count():
 def test_overlay_tints_labels_outlines_regions_and_hatches_ignore():
     # One row of five pixels, grey 0.5: background, three class-1 pixels, one ignore pixel.
     images = torch.full((1, 3, 1, 5), 0.5)
-    masks = torch.tensor([[[0, 1, 1, 1, IGNORE_INDEX]]])
+    masks = torch.tensor([[[0, 1, 1, 1, VOID]]])
     palette = class_palette(2)
-    out = overlay_masks(images, masks, palette, IGNORE_INDEX)[0, :, 0].T
+    out = overlay_masks(images, masks, palette, VOID)[0, :, 0].T
     colour = palette[1]
     expected = [
         torch.full((3,), 0.5),  # background stays as it is
@@ -122,13 +187,13 @@ def test_overlay_tints_labels_outlines_regions_and_hatches_ignore():
 
 def test_hatch_alternates_every_four_pixels():
     images = torch.zeros(1, 3, 1, 9)
-    masks = torch.full((1, 1, 9), IGNORE_INDEX)
-    out = overlay_masks(images, masks, class_palette(2), IGNORE_INDEX)[0, 0, 0]
+    masks = torch.full((1, 1, 9), VOID)
+    out = overlay_masks(images, masks, class_palette(2), VOID)[0, 0, 0]
     assert out.tolist() == pytest.approx([0, 0, 0, 0, 0.7, 0.7, 0.7, 0.7, 0])
 
 
 def test_columns_are_the_original_then_independent_draws():
-    samples = load_preview_samples(None, 2, 32)
+    samples = block_samples(2, 32)
     original = samples.images.float() / 255
     flipped = preview_columns("hflip(p=1)", samples, draws=2, seed=0)
     assert len(flipped) == 3
@@ -140,7 +205,7 @@ def test_columns_are_the_original_then_independent_draws():
 
 
 def test_preview_leaves_the_callers_random_state_alone():
-    samples = load_preview_samples(None, 1, 32)
+    samples = block_samples(1, 32)
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
@@ -149,9 +214,9 @@ def test_preview_leaves_the_callers_random_state_alone():
 
 
 def test_tiles_sit_where_the_layout_puts_them():
-    samples = load_preview_samples(None, 2, 32)
+    samples = block_samples(2, 32)
     picture = render_preview("none", samples, draws=1, seed=0)
-    tiles = overlay_masks(samples.images.float() / 255, samples.masks, class_palette(len(samples.class_names)), IGNORE_INDEX)
+    tiles = overlay_masks(samples.images.float() / 255, samples.masks, class_palette(len(samples.class_names)), VOID)
     expected = (tiles[1] * 255).round().to(torch.uint8)
     top = MARGIN + TITLE_HEIGHT + HEADER_HEIGHT + 32 + GAP
     for left in (MARGIN, MARGIN + 32 + GAP):  # row 2, original and draw 1 (none changes nothing)
@@ -160,9 +225,8 @@ def test_tiles_sit_where_the_layout_puts_them():
 
 
 def test_legend_grows_with_the_class_names_of_the_samples():
-    images, masks = synthetic_scene(0, 32)
     names = ("background", *(f"class {label}" for label in range(1, 20)))
-    samples = PreviewSamples(images[None], masks[None], names, IGNORE_INDEX, "test")
+    samples = block_samples(1, 32, names)
     assert render_preview("none", samples, draws=1, seed=0).size == preview_canvas_size(1, 32, 1, 20) == (94, 508)
 
 
@@ -173,13 +237,14 @@ def test_legend_grows_with_the_class_names_of_the_samples():
         (["--aug", "hflip", "--n", "0"], "error: Invalid value for '--n': "),
         (["--aug", "hflip", "--size", "8"], "error: Invalid value for '--size': "),
         (["--out-typo", "x"], "error: No such option: --out-typo"),
-        (["--aug", "hflip", "--data", "coco.json"], "error: --data coco.json: this version cannot load datasets yet"),
+        (["--aug", "hflip", "--data", "{tmp}/missing.json"], "error: COCO annotation file {tmp}/missing.json does not exist"),
+        (["--aug", "hflip", "--data", "{tmp}/missing", "--masks", "{tmp}"], "error: images folder {tmp}/missing does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args, message):
-    result = run_cli("preview", *args, "--out", str(tmp_path / "p.png"))
+    result = run_cli("preview", *(arg.format(tmp=tmp_path) for arg in args), "--out", str(tmp_path / "p.png"))
     assert result.exit_code == 2
-    assert result.stderr.startswith(message)
+    assert result.stderr.startswith(message.format(tmp=tmp_path))
     assert result.stderr.count("\n") == 1
     assert not (tmp_path / "p.png").exists()
 
@@ -213,5 +278,5 @@ def test_a_failed_write_is_exit_2(tmp_path: Path, monkeypatch):
 def test_preview_is_listed_in_help():
     result = run_cli("preview", "--help")
     assert result.exit_code == 0
-    for option in ("--aug", "--data", "--n", "--seed", "--size", "--draws", "--out"):
+    for option in ("--aug", "--data", "--images", "--masks", "--ignore-index", "--classes", "--strict", "--n", "--seed", "--size", "--draws", "--out"):
         assert option in result.stdout

@@ -26,8 +26,9 @@ class ClassStats:
     num_images: int
     pixel_counts: np.ndarray
     """Pixels labelled with each class (class 0 is the background)."""
-    instance_counts: np.ndarray
-    """Annotations drawn as each class (crowd regions only with ``crowd="class"``)."""
+    instance_counts: np.ndarray | None
+    """Annotations drawn as each class (crowd regions only with ``crowd="class"``); None where the
+    source has no instances (index masks)."""
     image_counts: np.ndarray
     """Images whose mask has at least one pixel of the class."""
     pixels_of_images_with_class: np.ndarray
