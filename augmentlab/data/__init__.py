@@ -8,13 +8,13 @@ from augmentlab.data.coco import (
     SkippedShapes,
     read_coco,
 )
-from augmentlab.data.coco_masks import ClassStats, coco_class_stats, rasterize_coco_masks
+from augmentlab.data.coco_masks import coco_class_stats, rasterize_coco_masks
 from augmentlab.data.dataset import SegmentationDataset, load_dataset, load_splits
 from augmentlab.data.cache import DEVICE_BUDGET_FRACTION, TensorCache, clear_tensor_caches, mask_storage_dtype
 from augmentlab.data.demo import CLASS_NAMES as DEMO_CLASS_NAMES
 from augmentlab.data.demo import DemoPaths, demo_dataset, generate_demo_dataset
 from augmentlab.data.images import read_image, read_index_mask, resize_image, resize_mask
-from augmentlab.data.stats import class_stats_from_masks, stats_table, stats_warnings
+from augmentlab.data.stats import ClassStats, class_stats_from_masks, stats_table, stats_warnings
 
 __all__ = [
     "DEMO_CLASS_NAMES",

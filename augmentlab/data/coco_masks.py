@@ -7,35 +7,15 @@ area (ties by annotation id), so a small object lying on a large one stays visib
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
 from pycocotools import mask as mask_utils
 
 from augmentlab.data.coco import CocoAnnotation, CocoAnnotations, CocoImage
-
-
-@dataclass(frozen=True)
-class ClassStats:
-    """Per-class counts over a set of images, from their rasterized masks. Arrays are int64 ``[C]``."""
-
-    class_names: tuple[str, ...]
-    num_images: int
-    pixel_counts: np.ndarray
-    """Pixels labelled with each class (class 0 is the background)."""
-    instance_counts: np.ndarray | None
-    """Annotations drawn as each class (crowd regions only with ``crowd="class"``); None where the
-    source has no instances (index masks)."""
-    image_counts: np.ndarray
-    """Images whose mask has at least one pixel of the class."""
-    pixels_of_images_with_class: np.ndarray
-    """Labelled pixels of the images that contain the class: the denominator of Eigen & Fergus' frequency."""
-    ignored_pixels: int
-    image_sizes: Mapping[tuple[int, int], int]
-    """``(height, width)`` -> number of images of that size."""
+from augmentlab.data.stats import ClassStats, class_stats_from_masks
 
 
 def rasterize_coco_masks(
@@ -74,34 +54,16 @@ def coco_class_stats(
     object hidden under another one contributes the pixels that remain visible.
     """
     ids = [image.id for image in coco.images] if image_ids is None else list(image_ids)
-    num_classes = coco.num_classes
-    pixel_counts = np.zeros(num_classes, dtype=np.int64)
-    instance_counts = np.zeros(num_classes, dtype=np.int64)
-    image_counts = np.zeros(num_classes, dtype=np.int64)
-    pixels_of_images_with_class = np.zeros(num_classes, dtype=np.int64)
-    ignored_pixels = 0
-    image_sizes: Counter[tuple[int, int]] = Counter()
-    for image_id in ids:
-        mask, drawn_classes = _rasterize(coco, image_id, crowd=crowd, order=order, ignore_index=ignore_index)
-        labelled = mask[mask != ignore_index].astype(np.int64, copy=False)
-        counts = np.bincount(labelled, minlength=num_classes)
-        pixel_counts += counts
-        present = counts > 0
-        image_counts += present
-        pixels_of_images_with_class[present] += labelled.size
-        instance_counts += np.bincount(np.asarray(drawn_classes, dtype=np.int64), minlength=num_classes)
-        ignored_pixels += mask.size - labelled.size
-        image_sizes[mask.shape] += 1
-    return ClassStats(
-        class_names=coco.class_names,
-        num_images=len(ids),
-        pixel_counts=pixel_counts,
-        instance_counts=instance_counts,
-        image_counts=image_counts,
-        pixels_of_images_with_class=pixels_of_images_with_class,
-        ignored_pixels=int(ignored_pixels),
-        image_sizes=dict(image_sizes),
-    )
+    instance_counts = np.zeros(coco.num_classes, dtype=np.int64)
+
+    def masks() -> Iterator[np.ndarray]:
+        for image_id in ids:
+            mask, drawn_classes = _rasterize(coco, image_id, crowd=crowd, order=order, ignore_index=ignore_index)
+            instance_counts[:] += np.bincount(np.asarray(drawn_classes, dtype=np.int64), minlength=coco.num_classes)
+            yield mask
+
+    stats = class_stats_from_masks(masks(), coco.class_names, ignore_index)
+    return replace(stats, instance_counts=instance_counts)
 
 
 def _rasterize(

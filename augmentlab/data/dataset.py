@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from augmentlab.data.coco import CocoAnnotations, read_coco
-from augmentlab.data.coco_masks import ClassStats, rasterize_coco_masks
-from augmentlab.data.stats import class_stats_from_masks
+from augmentlab.data.coco_masks import rasterize_coco_masks
+from augmentlab.data.stats import ClassStats, class_stats_from_masks
 from augmentlab.data.folders import FolderSource, folder_class_names, scan_folder_pairs
 from augmentlab.data.images import (
     apply_orientation,

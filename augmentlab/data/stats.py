@@ -3,13 +3,34 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Iterable
 
 import numpy as np
 import torch
 from rich.table import Table
 
-from augmentlab.data.coco_masks import ClassStats
+
+@dataclass(frozen=True)
+class ClassStats:
+    """Per-class counts over a set of images, from their rasterized masks. Arrays are int64 ``[C]``."""
+
+    class_names: tuple[str, ...]
+    num_images: int
+    pixel_counts: np.ndarray
+    """Pixels labelled with each class (class 0 is the background)."""
+    instance_counts: np.ndarray | None
+    """Annotations drawn as each class (crowd regions only with ``crowd="class"``); None where the
+    source has no instances (index masks)."""
+    image_counts: np.ndarray
+    """Images whose mask has at least one pixel of the class."""
+    pixels_of_images_with_class: np.ndarray
+    """Labelled pixels of the images that contain the class: the denominator of Eigen & Fergus' frequency."""
+    ignored_pixels: int
+    image_sizes: Mapping[tuple[int, int], int]
+    """``(height, width)`` -> number of images of that size."""
+
 
 # A labelled class with less than this share of the most frequent class's pixels is "rare".
 IMBALANCE_RATIO = 100
