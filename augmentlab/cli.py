@@ -203,7 +203,7 @@ def ablate(
     out: Annotated[Path, typer.Option("--out", help="Folder that holds one sub-folder per ablation.")] = Path("runs"),
     name: Annotated[Optional[str], typer.Option("--name", help="Sub-folder name (default: derived from the plan, so the same command resumes).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of live progress.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of tables and live progress, for CI logs.")] = False,
 ) -> None:
     """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
 
@@ -246,13 +246,14 @@ def ablate(
         data_path, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict)
     )
     plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
-    run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_path))
-    console = Console(quiet=False)
+    run_name = check_run_name(name or settings.get("name") or _default_name(plan, train.cache_key + validation.cache_key))
+    # --quiet: plain lines without colour or tables, for CI logs.
+    console = Console(no_color=quiet, highlight=not quiet)
     how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
     console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
     source = data_path or "built-in demo data (synthetic)"
     console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
-    _print_plan(console, plan, out / run_name)
+    _print_plan(console, plan, out / run_name, quiet)
     console.print("Training arrives with the ablation runner; this version stops after planning, and nothing was trained.")
 
 
@@ -260,19 +261,25 @@ def _is_augmentation_error(error: SpecError, aug_sets: list[str]) -> bool:
     return error.spec in aug_sets or error.spec == "none"
 
 
-def _default_name(plan: Any, data: Path | None) -> str:
-    """A folder name that depends only on what is trained, so re-running a command resumes it."""
-    key = json.dumps([[arm.name for arm in plan.arms], plan.seeds, repr(plan.recipe), plan.device, str(data)])
+def _default_name(plan: Any, data_key: str) -> str:
+    """A folder name that depends only on what is trained and on what data, so re-running a command resumes it."""
+    key = json.dumps([[arm.name for arm in plan.arms], plan.seeds, repr(plan.recipe), plan.device, data_key])
     return f"ablation-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def _print_plan(console: Console, plan: Any, folder: Path) -> None:
-    table = Table(title=f"{len(plan.arms)} arms × {len(plan.seeds)} seeds = {len(plan.runs)} runs → {folder}", title_justify="left")
-    for column in ("#", "augmentation", "loss", "role"):
-        table.add_column(column)
-    for index, arm in enumerate(plan.arms):
-        table.add_row(str(index), str(arm.augmentation), str(arm.loss), "baseline" if arm.is_baseline else "")
-    console.print(table)
+def _print_plan(console: Console, plan: Any, folder: Path, quiet: bool) -> None:
+    title = f"{len(plan.arms)} arms × {len(plan.seeds)} seeds = {len(plan.runs)} runs → {folder}"
+    if quiet:
+        console.print(title, markup=False)
+        for index, arm in enumerate(plan.arms):
+            console.print(f"arm {index}: {arm.name}{' (baseline)' if arm.is_baseline else ''}", markup=False)
+    else:
+        table = Table(title=title, title_justify="left")
+        for column in ("#", "augmentation", "loss", "role"):
+            table.add_column(column)
+        for index, arm in enumerate(plan.arms):
+            table.add_row(str(index), str(arm.augmentation), str(arm.loss), "baseline" if arm.is_baseline else "")
+        console.print(table)
     r = plan.recipe
     console.print(
         f"recipe: DeepLabV3+ {r.encoder} (weights {r.encoder_weights}), Adam lr {r.lr:g} wd {r.weight_decay:g}, "

@@ -197,3 +197,11 @@ def test_every_shipped_experiment_plans(run, config):
 
 def test_the_shipped_experiments_are_there():
     assert {path.stem for path in EXPERIMENTS} == {"geometric", "photometric", "weather", "losses", "final"}
+
+
+def test_quiet_plans_in_plain_lines(run):
+    result = run("ablate", "--aug", "hflip", "--loss", "focal", "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert "arm 0: none | ce (baseline)" in lines and "arm 3: hflip | focal" in lines
+    assert "│" not in result.stdout and "\x1b[" not in result.stdout
