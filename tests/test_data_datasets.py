@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-import augmentlab.data.dataset as dataset_module
+import augmentlab.data.coco_dataset as dataset_module
 from augmentlab.data import (
     load_dataset,
     load_splits,

@@ -1,0 +1,122 @@
+"""The segmentation dataset: samples served as ``(image uint8 [3, H, W] RGB, mask int64 [H, W])``.
+
+The COCO and folder builders (:mod:`augmentlab.data.coco_dataset`, :mod:`augmentlab.data.dataset`)
+make a :class:`SegmentationDataset` from :class:`Sample` records and a mask reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from augmentlab.data.images import apply_orientation, read_image, resize_image, resize_mask
+from augmentlab.data.stats import ClassStats, class_stats_from_masks
+from augmentlab.errors import AugmentlabError
+
+
+@dataclass(frozen=True)
+class Sample:
+    name: str
+    image_path: Path
+    mask_ref: str
+    """What the dataset's mask reader takes: an image id (COCO) or a mask path (folders)."""
+    mask_orientation: int
+    """EXIF orientation the mask turns by to line up with its image (1: none)."""
+
+
+class SegmentationDataset:
+    """Images and their semantic masks; ``ds[i]`` is ``(image uint8 [3, H, W] RGB, mask int64 [H, W])``.
+
+    ``size=(H, W)`` resizes every sample (images bilinear with antialiasing, masks nearest);
+    ``size=None`` keeps each sample's own size.
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        *,
+        class_names: Sequence[str],
+        ignore_index: int,
+        size: tuple[int, int] | None,
+        read_mask: Callable[[str], torch.Tensor],
+        source_key: str,
+        count_instances: Callable[[Sequence[str]], np.ndarray] | None = None,
+    ) -> None:
+        self._samples = tuple(samples)
+        self._count_instances = count_instances
+        self.class_names = tuple(class_names)
+        self.ignore_index = ignore_index
+        self.size = size
+        self._read_mask = read_mask
+        self._source_key = source_key
+        digest = hashlib.sha256(f"{source_key}\0{size}\0".encode())
+        for sample in self._samples:
+            digest.update(sample.name.encode() + b"\0")
+        self.cache_key = digest.hexdigest()
+        """sha256 hex over the source's content, the options, ``size`` and the selected samples."""
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(image uint8 [3, H, W] RGB, mask int64 [H, W])`` of sample ``index``."""
+        sample = self._samples[index]
+        image = read_image(sample.image_path)
+        mask = apply_orientation(self._read_mask(sample.mask_ref).long(), sample.mask_orientation)
+        if tuple(mask.shape) != tuple(image.shape[-2:]):
+            raise AugmentlabError(
+                f"image {sample.image_path} changed size since the dataset was loaded; load the dataset again"
+            )
+        if self.size is not None:
+            image, mask = resize_image(image, self.size), resize_mask(mask, self.size)
+        return image, mask.contiguous()
+
+    def mask(self, index: int) -> torch.Tensor:
+        """int64 [H, W]: the mask of sample ``index`` at the sample's own size, without decoding its image."""
+        sample = self._samples[index]
+        return apply_orientation(self._read_mask(sample.mask_ref).long(), sample.mask_orientation)
+
+    def class_stats(self) -> ClassStats:
+        """Per-class pixels, images and (for COCO) annotations over the samples, at their own size."""
+        stats = class_stats_from_masks((self.mask(i) for i in range(len(self))), self.class_names, self.ignore_index)
+        if self._count_instances is None:
+            return stats
+        return replace(stats, instance_counts=self._count_instances([sample.mask_ref for sample in self._samples]))
+
+    def sample_name(self, index: int) -> str:
+        """The COCO ``file_name`` or the folder file stem of sample ``index``."""
+        return self._samples[index].name
+
+    def subset(self, indices: Sequence[int]) -> SegmentationDataset:
+        """The samples at ``indices``, in that order, with the same classes and options."""
+        return SegmentationDataset(
+            [self._samples[i] for i in indices],
+            class_names=self.class_names,
+            ignore_index=self.ignore_index,
+            size=self.size,
+            read_mask=self._read_mask,
+            source_key=self._source_key,
+            count_instances=self._count_instances,
+        )
+
+    def __repr__(self) -> str:
+        return f"SegmentationDataset({len(self)} samples, {self.num_classes} classes, size={self.size})"
+
+
+def check_ignore_index(ignore_index: int, num_classes: int) -> None:
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise AugmentlabError(f"--ignore-index must be an integer, got {ignore_index!r}")
+    if 0 <= ignore_index < num_classes:
+        raise AugmentlabError(
+            f"--ignore-index {ignore_index} is a class index (classes are 0..{num_classes - 1}); "
+            f"use a value outside them, such as 255"
+        )
