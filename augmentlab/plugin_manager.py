@@ -111,7 +111,8 @@ class _Loader:
         if self.strict:
             raise PluginError(f"{message} (strict mode; fix it, uninstall it or disable it with {ENV_DISABLE}={info.name})")
         logger.warning("%s and was skipped", message)
-        self.records[info.name] = PluginInfo(**{**info.__dict__, "status": "failed", "error": reason})
+        if info.status != "failed":  # the first reason is the one the plugin table shows
+            self.records[info.name] = PluginInfo(**{**info.__dict__, "status": "failed", "error": reason})
 
     def load(self, entry_point: metadata.EntryPoint, *, skip_reason: str | None) -> None:
         distribution = entry_point.dist.name if entry_point.dist else "unknown distribution"
@@ -242,14 +243,17 @@ def load_plugins(
     for name in sorted(disabled - loader.records.keys()):
         logger.warning("no plugin named '%s' is installed, so there is nothing to disable", name)
 
-    augmentations = loader.index(
-        "augmentation", loader.collect("augmentlab_register_augmentations"), Augmentation, AUGMENTATION_NAME, _describe_augmentation
-    )
-    losses = loader.index("loss", loader.collect("augmentlab_register_losses"), Loss, LOSS_NAME, _describe_loss)
+    # Both hooks are called before anything is indexed, so that a plugin failing in either one
+    # is skipped whole: a failed plugin provides nothing.
+    augmentation_registrations = loader.collect("augmentlab_register_augmentations")
+    loss_registrations = loader.collect("augmentlab_register_losses")
+    augmentations = loader.index("augmentation", augmentation_registrations, Augmentation, AUGMENTATION_NAME, _describe_augmentation)
+    losses = loader.index("loss", loss_registrations, Loss, LOSS_NAME, _describe_loss)
+    failed = {name for name, record in loader.records.items() if record.status == "failed"}
     _current = PluginRegistry(
         plugins=tuple(loader.records.values()),
-        augmentations=MappingProxyType(augmentations),
-        losses=MappingProxyType(losses),
+        augmentations=MappingProxyType({name: info for name, info in augmentations.items() if info.provider not in failed}),
+        losses=MappingProxyType({name: info for name, info in losses.items() if info.provider not in failed}),
     )
     return _current
 

@@ -228,3 +228,23 @@ def test_the_registry_is_loaded_once_and_reset_on_request():
     assert plugin_manager.current_registry() is first
     plugin_manager.reset_plugins()
     assert plugin_manager.current_registry() is not first
+
+
+def test_a_plugin_that_fails_in_one_hook_provides_nothing(install_distribution):
+    source = """
+        import augmentlab
+        from augmentlab.augment.geometric.flips import HorizontalFlip
+
+        @augmentlab.hookimpl
+        def augmentlab_register_augmentations():
+            return [augmentlab.Augmentation("half_flip", HorizontalFlip, "geometric")]
+
+        @augmentlab.hookimpl
+        def augmentlab_register_losses():
+            raise RuntimeError("no losses today")
+    """
+    install_distribution("augmentlab-half", {"half_plugin": source}, {"half": "half_plugin"})
+    registry = augmentlab.load_plugins()
+    half = next(plugin for plugin in registry.plugins if plugin.name == "half")
+    assert (half.status, half.error) == ("failed", "raised in augmentlab_register_losses: RuntimeError: no losses today")
+    assert "half_flip" not in registry.augmentations
