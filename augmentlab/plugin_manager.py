@@ -179,12 +179,13 @@ class _Loader:
 
 
 def _describe_augmentation(provider: str, registration: Augmentation) -> AugmentationInfo:
-    if registration.kind not in AUGMENTATION_KINDS:
-        raise ValueError(f"has kind {registration.kind!r}; use one of {', '.join(AUGMENTATION_KINDS)}")
+    kind = registration.kind or getattr(registration.factory, "kind", None)
+    if kind not in AUGMENTATION_KINDS:
+        raise ValueError(f"has kind {kind!r}; use one of {', '.join(AUGMENTATION_KINDS)}")
     return AugmentationInfo(
         name=registration.name,
         provider=provider,
-        kind=registration.kind,
+        kind=kind,
         doc=registration.doc or first_doc_line(registration.factory),
         defaults=MappingProxyType(spec_parameters(registration.factory, AUGMENTATION_HOST_ARGUMENTS)),
         factory=registration.factory,

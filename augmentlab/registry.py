@@ -35,13 +35,14 @@ class Augmentation:
             ``BatchAugmentation``; every parameter needs a default, and ``p`` is expected.
             A factory that takes ``ignore_index`` receives the dataset's ignore label from the host.
         kind: ``geometric`` (moves pixels; the mask moves with them), ``photometric``
-            (changes values; the mask is untouched) or ``mix`` (combines samples or drops regions).
+            (changes values; the mask is untouched) or ``mix`` (combines samples or drops regions);
+            defaults to the factory's ``kind`` attribute, which the family bases set.
         doc: one-line description; defaults to the first line of the factory's docstring.
     """
 
     name: str
     factory: Callable[..., Any]
-    kind: AugmentationKind
+    kind: AugmentationKind | None = None
     doc: str | None = None
 
 

@@ -161,6 +161,15 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
             import augmentlab
             @augmentlab.hookimpl
             def augmentlab_register_augmentations():
+                return [augmentlab.Augmentation("blur", lambda p=0.5: None)]
+            """,
+            "registers augmentation 'blur' whose factory has kind None; use one of geometric, photometric, mix",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
+            def augmentlab_register_augmentations():
                 return ["blur"]
             """,
             "returned str where a Augmentation registration was expected",

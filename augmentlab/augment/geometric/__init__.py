@@ -28,16 +28,16 @@ from augmentlab.augment.geometric.resized_crop import RandomResizedCrop
 from augmentlab.registry import Augmentation
 
 REGISTRATIONS: list[Augmentation] = [
-    Augmentation("hflip", HorizontalFlip, "geometric"),
-    Augmentation("vflip", VerticalFlip, "geometric"),
-    Augmentation("rot90", RandomRotate90, "geometric"),
-    Augmentation("transpose", Transpose, "geometric"),
-    Augmentation("affine", ShiftScaleRotate, "geometric"),
-    Augmentation("elastic", ElasticTransform, "geometric"),
-    Augmentation("grid", GridDistortion, "geometric"),
-    Augmentation("optical", OpticalDistortion, "geometric"),
-    Augmentation("perspective", RandomPerspective, "geometric"),
-    Augmentation("crop", RandomResizedCrop, "geometric"),
+    Augmentation("hflip", HorizontalFlip),
+    Augmentation("vflip", VerticalFlip),
+    Augmentation("rot90", RandomRotate90),
+    Augmentation("transpose", Transpose),
+    Augmentation("affine", ShiftScaleRotate),
+    Augmentation("elastic", ElasticTransform),
+    Augmentation("grid", GridDistortion),
+    Augmentation("optical", OpticalDistortion),
+    Augmentation("perspective", RandomPerspective),
+    Augmentation("crop", RandomResizedCrop),
 ]
 
 REFERENCE_SIZE = (512, 512)

@@ -21,10 +21,10 @@ from augmentlab.augment.mix.grid_dropout import GridDropout
 from augmentlab.registry import Augmentation
 
 REGISTRATIONS: list[Augmentation] = [
-    Augmentation("grid_dropout", GridDropout, "mix"),
-    Augmentation("cutout", Cutout, "mix"),
-    Augmentation("cutmix", CutMix, "mix"),
-    Augmentation("copy_paste", CopyPaste, "mix"),
+    Augmentation("grid_dropout", GridDropout),
+    Augmentation("cutout", Cutout),
+    Augmentation("cutmix", CutMix),
+    Augmentation("copy_paste", CopyPaste),
 ]
 
 

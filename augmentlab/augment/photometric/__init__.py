@@ -27,20 +27,20 @@ from augmentlab.augment.photometric.tone import Brightness, Contrast, Gamma
 from augmentlab.registry import Augmentation
 
 REGISTRATIONS: list[Augmentation] = [
-    Augmentation("motion_blur", MotionBlur, "photometric"),
-    Augmentation("gaussian_blur", GaussianBlur, "photometric"),
-    Augmentation("gauss_noise", GaussNoise, "photometric"),
-    Augmentation("clahe", Clahe, "photometric"),
-    Augmentation("rgb_shift", RGBShift, "photometric"),
-    Augmentation("hsv", HueSaturationValue, "photometric"),
-    Augmentation("channel_shuffle", ChannelShuffle, "photometric"),
-    Augmentation("brightness", Brightness, "photometric"),
-    Augmentation("contrast", Contrast, "photometric"),
-    Augmentation("gamma", Gamma, "photometric"),
-    Augmentation("rain", Rain, "photometric"),
-    Augmentation("snow", Snow, "photometric"),
-    Augmentation("fog", Fog, "photometric"),
-    Augmentation("sun_flare", SunFlare, "photometric"),
+    Augmentation("motion_blur", MotionBlur),
+    Augmentation("gaussian_blur", GaussianBlur),
+    Augmentation("gauss_noise", GaussNoise),
+    Augmentation("clahe", Clahe),
+    Augmentation("rgb_shift", RGBShift),
+    Augmentation("hsv", HueSaturationValue),
+    Augmentation("channel_shuffle", ChannelShuffle),
+    Augmentation("brightness", Brightness),
+    Augmentation("contrast", Contrast),
+    Augmentation("gamma", Gamma),
+    Augmentation("rain", Rain),
+    Augmentation("snow", Snow),
+    Augmentation("fog", Fog),
+    Augmentation("sun_flare", SunFlare),
 ]
 
 KORNIA_EQUIVALENTS: dict[str, Callable[[], torch.nn.Module]] = {

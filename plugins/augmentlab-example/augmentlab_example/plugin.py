@@ -9,7 +9,7 @@ from augmentlab_example.solarize import Solarize
 
 @augmentlab.hookimpl
 def augmentlab_register_augmentations() -> list[augmentlab.Augmentation]:
-    return [augmentlab.Augmentation("solarize", Solarize, Solarize.kind)]
+    return [augmentlab.Augmentation("solarize", Solarize)]
 
 
 @augmentlab.hookimpl
