@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
 
 from augmentlab import __version__
+from augmentlab.cli_bench import bench_app
 from augmentlab.cli_data import (
     ClassesOption,
     DataOption,
@@ -36,11 +37,15 @@ from augmentlab.cli_data import (
     data_app,
     dataset_options,
 )
+from augmentlab.cli_shared import check_output_file, registry_from_context
 from augmentlab.errors import AugmentlabError, SpecError
-from augmentlab.plugin_manager import PluginRegistry, load_plugins
+from augmentlab.plugin_manager import PluginRegistry
 from augmentlab.spec import format_value
 
 EXIT_USAGE = 2
+
+_argv: list[str] = []
+"""The arguments of the running invocation, kept by AugmentlabGroup.main for command.txt and the resume hint."""
 
 
 class AugmentlabGroup(TyperGroup):
@@ -48,6 +53,7 @@ class AugmentlabGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         handler = _log_to_stderr()
+        _argv[:] = list(args) if args is not None else sys.argv[1:]
         try:
             code = super().main(args=args, prog_name=prog_name or "augmentlab", complete_var=complete_var, standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0
@@ -112,8 +118,6 @@ def root(
     ctx.obj = {"strict": strict_plugins, "disable": disable_plugin or None, "autoload": None if builtins_only is None else not builtins_only}
 
 
-def _registry(ctx: typer.Context) -> PluginRegistry:
-    return load_plugins(**(ctx.find_root().obj or {}))
 
 
 @app.command()
@@ -122,7 +126,7 @@ def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")] = False,
 ) -> None:
     """List the loaded plugins, and every augmentation and loss with its provider and defaults."""
-    registry = _registry(ctx)
+    registry = registry_from_context(ctx)
     if as_json:
         typer.echo(json.dumps(_registry_as_json(registry), indent=2))
         return
@@ -204,6 +208,8 @@ def ablate(
     name: Annotated[Optional[str], typer.Option("--name", help="Sub-folder name (default: derived from the plan, so the same command resumes).")] = None,
     config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of tables and live progress, for CI logs.")] = False,
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (slower start, faster steps on a GPU).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the plan, then stop: nothing is trained or written.")] = False,
 ) -> None:
     """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
 
@@ -211,7 +217,7 @@ def ablate(
     """
     from augmentlab.plan import AblationPlan, build_recipe, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
 
-    _registry(ctx)
+    registry_from_context(ctx)
     settings = read_config(config) if config else {}
     source = str(config) if config else ""
     device_name, default_preset = resolve_device(device or settings.get("device", "auto"))
@@ -242,19 +248,111 @@ def ablate(
     from augmentlab.data import load_splits
 
     # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
+    size = (recipe.image_size, recipe.image_size)
     train, validation = load_splits(
-        data_path, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict)
+        data_path, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict), size=size
     )
     plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
-    run_name = check_run_name(name or settings.get("name") or _default_name(plan, train.cache_key + validation.cache_key))
+    data_key = train.cache_key + validation.cache_key
+    run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
+    folder = out / run_name
     # --quiet: plain lines without colour or tables, for CI logs.
-    console = Console(no_color=quiet, highlight=not quiet)
+    console = Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet)
     how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
     console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
     source = data_path or "built-in demo data (synthetic)"
     console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
-    _print_plan(console, plan, out / run_name, quiet)
-    console.print("Training arrives with the ablation runner; this version stops after planning, and nothing was trained.")
+    _print_plan(console, plan, folder, quiet)
+    _check_batch_fits(recipe.batch_size, len(train))
+    if dry_run:
+        console.print("dry run: nothing was trained or written", markup=False)
+        return
+    if recipe.encoder_weights != "none":
+        from augmentlab.model import build_model
+
+        build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # fetch or read the weights once, before any run
+    _run_ablation(ctx, plan, train, validation, folder, data_path, f"{source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})", console, quiet, compile)
+
+
+def _check_batch_fits(batch_size: int, train_images: int) -> None:
+    if batch_size > train_images:
+        raise AugmentlabError(f"--batch-size {batch_size} is larger than the {train_images} training images; lower it")
+
+
+def _run_ablation(
+    ctx: typer.Context, plan: Any, train: Any, validation: Any, folder: Path, data_path: Path | None, data_text: str, console: Console, quiet: bool, compile: bool
+) -> None:
+    """Train what the folder lacks, then print and write the report; exit 1 when a run failed."""
+    from augmentlab import ablate as runner
+    from augmentlab.progress import AblationProgress
+    from augmentlab.store import ResultStore
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AugmentlabError(f"--out {folder.parent}: cannot create {folder}: {error.strerror or error}") from None
+    with ResultStore(folder) as store:
+        info = store.begin(runner.ablation_info(plan, folder.name, train.class_names, train.ignore_index, data_text))
+        command = runner.write_command(folder, _invocation_argv())
+        runner.write_resolved_config(folder, info, data_path)
+        pending = runner.pending_runs(plan, store, compile)
+        done = len(plan.runs) - len(pending)
+        if done:
+            console.print(f"resuming {folder}: {done} of {len(plan.runs)} runs already finished, {len(pending)} to run", markup=False)
+        if pending:
+            data = runner.training_data(train, validation, plan.device)
+            registry = registry_from_context(ctx)
+            versions = runner.run_versions([(p.distribution, p.version) for p in registry.plugins if p.status == "loaded"])
+            with AblationProgress(console, len(pending), quiet) as progress:
+                try:
+                    runner.execute(pending, data, store, progress, versions)
+                except KeyboardInterrupt:
+                    finished = len(store.finished())
+                    console.print(f"interrupted: {finished} finished runs are saved in {folder}; resume with: {command}", markup=False)
+                    raise typer.Exit(130) from None
+        failed = _report(store, folder, console, quiet)
+    if failed:
+        console.print(f"{failed} run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them", markup=False)
+        raise typer.Exit(1)
+
+
+def _report(store: Any, folder: Path, console: Console, quiet: bool) -> int:
+    """Print the report of ``store``, write its files into ``folder``, and return how many planned runs failed."""
+    from augmentlab.report import build_report, print_report, write_report_files
+
+    info = store.info()
+    results = store.results()
+    report = build_report(info, results)
+    print_report(report, console, quiet=quiet)
+    paths = write_report_files(report, folder)
+    console.print("wrote " + ", ".join(str(path) for path in paths), markup=False)
+    return sum(result.status == "failed" for result in results)
+
+
+def _invocation_argv() -> list[str]:
+    """The arguments of this invocation, for command.txt and the resume hint."""
+    return list(_argv)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(metavar="DIR", help="An ablation's output folder, e.g. runs/ablation-1a2b3c4d5e.")],
+    quiet: Annotated[bool, typer.Option("--quiet", help="Plain lines instead of tables.")] = False,
+    fmt: Annotated[Optional[str], typer.Option("--format", metavar="md|csv|json", help="Print the report in this format instead of tables.")] = None,
+) -> None:
+    """Print an ablation's report from its result store alone, and write report.md/.csv/.json/.png beside it."""
+    from augmentlab.report import build_report, render_report, write_report_files
+    from augmentlab.store import ResultStore
+
+    if fmt is not None and fmt not in ("md", "csv", "json"):
+        raise AugmentlabError(f"--format {fmt!r} is not one of md, csv, json")
+    with ResultStore.open_existing(folder) as store:
+        if fmt is None:
+            _report(store, folder, Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet), quiet)
+            return
+        built = build_report(store.info(), store.results())
+        typer.echo(render_report(built, fmt), nl=False)
+        write_report_files(built, folder)
 
 
 def _is_augmentation_error(error: SpecError, aug_sets: list[str]) -> bool:
@@ -287,14 +385,6 @@ def _print_plan(console: Console, plan: Any, folder: Path, quiet: bool) -> None:
     )
 
 
-def _check_output_file(path: Path, option: str) -> None:
-    """Fail before any work when ``path`` cannot be a new or replaced file."""
-    if path.is_dir():
-        raise AugmentlabError(f"{option} {path} is a folder; give a file path")
-    if not path.parent.is_dir():
-        raise AugmentlabError(f"{option} {path}: the folder {path.parent} does not exist")
-
-
 @app.command()
 def preview(
     ctx: typer.Context,
@@ -314,8 +404,8 @@ def preview(
     """Write a PNG grid of samples before and after an augmentation set, with mask overlays and a legend."""
     from augmentlab.preview import write_preview
 
-    _registry(ctx)
-    _check_output_file(out, "--out")
+    registry_from_context(ctx)
+    check_output_file(out, "--out")
     try:
         width, height = write_preview(aug, out, data=data, **dataset_options(images, masks, ignore_index, classes, strict), n=n, seed=seed, size=size, draws=draws)
     except SpecError as error:
@@ -325,43 +415,7 @@ def preview(
 
 app.add_typer(data_app, name="data")
 
-bench_app = typer.Typer(name="bench", help="Measure how fast augmentlab's building blocks run.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
-
-
-@bench_app.command("augment")
-def bench_augment(
-    ctx: typer.Context,
-    aug: Annotated[Optional[str], typer.Option("--aug", metavar="SET", help="Augmentations to time, e.g. 'elastic,grid'; several also time the whole set. Default: every built-in, each at p=1.")] = None,
-    device: Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where ours and kornia's run; albumentations always runs on the CPU.")] = "auto",
-    size: Annotated[int, typer.Option("--size", min=8, help="Image side in pixels.")] = 512,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Images per batch.")] = 32,
-    repeats: Annotated[int, typer.Option("--repeats", metavar="N", min=1, help="Timed runs of each transform after 2 warm-up runs; the median is shown.")] = 5,
-    json_path: Annotated[Optional[Path], typer.Option("--json", metavar="PATH", help="Also write the rows as JSON (images per second).")] = None,
-) -> None:
-    """Print images per second of each augmentation, next to stock kornia's and albumentations' equivalents."""
-    from augmentlab import bench
-
-    _registry(ctx)
-    torch_device = bench.resolve_bench_device(device)
-    try:
-        cases = bench.bench_cases(aug)
-    except SpecError as error:
-        raise AugmentlabError(f"--aug {error}") from None
-    if json_path is not None:
-        _check_output_file(json_path, "--json")
-    inputs = bench.make_bench_inputs(batch, size, torch_device)
-    status = Console(stderr=True).status("measuring")
-    with status:
-        rows = bench.run_bench(cases, inputs, repeats, progress=lambda step: status.update(f"measuring {step}"))
-    environment = bench.bench_environment(torch_device)
-    Console().print(bench.bench_table(rows, environment, size, batch, repeats))
-    if json_path is not None:
-        settings = {"aug": aug, "size": size, "batch": batch, "repeats": repeats}
-        try:
-            json_path.write_text(json.dumps(bench.bench_json(rows, environment, settings), indent=2) + "\n")
-        except OSError as error:
-            raise AugmentlabError(f"--json {json_path}: cannot write it: {error.strerror or error}") from None
 
 
 def main() -> None:

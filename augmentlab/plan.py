@@ -177,9 +177,10 @@ def build_recipe(preset: str, overrides: dict[str, Any], source: str = "") -> Re
 
 
 def check_encoder(name: str) -> None:
-    """Raise AugmentlabError unless segmentation_models_pytorch knows the encoder ``name``."""
+    """Raise AugmentlabError unless segmentation_models_pytorch knows the encoder ``name`` and DeepLabV3+ can dilate it."""
     import segmentation_models_pytorch as smp
 
+    from augmentlab.model import check_deeplab_encoder
     from augmentlab.spec import suggest
 
     if name.startswith("tu-"):
@@ -187,10 +188,11 @@ def check_encoder(name: str) -> None:
 
         if not timm.is_model(name[3:]):
             raise AugmentlabError(f"unknown timm encoder {name!r}; `timm.list_models()` lists the names to use after 'tu-'")
-        return
-    known = smp.encoders.get_encoder_names()
-    if name not in known:
-        raise AugmentlabError(f"unknown encoder {name!r}{suggest(name, known) or ';'} choose one of segmentation_models_pytorch's encoders, e.g. resnet18, resnet50, efficientnet-b0")
+    else:
+        known = smp.encoders.get_encoder_names()
+        if name not in known:
+            raise AugmentlabError(f"unknown encoder {name!r}{suggest(name, known) or ';'} choose one of segmentation_models_pytorch's encoders, e.g. resnet18, resnet50, efficientnet-b0")
+    check_deeplab_encoder(name)
 
 
 def check_encoder_weights(weights: str) -> None:

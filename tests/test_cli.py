@@ -87,7 +87,7 @@ def test_ablate_with_a_typo_exits_2_with_one_line_suggesting_the_name(run):
 
 
 def test_ablate_plans_the_full_factorial(run):
-    result = run("ablate", "--aug", "hflip,vflip", "--each", "--loss", "ce0.8+focal0.2", "--seeds", "3", "--device", "cpu")
+    result = run("ablate", "--aug", "hflip,vflip", "--each", "--loss", "ce0.8+focal0.2", "--seeds", "3", "--device", "cpu", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "8 arms × 3 seeds = 24 runs" in result.stdout
     rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in result.stdout.splitlines() if line.startswith("│")]
@@ -107,9 +107,9 @@ def test_ablate_plans_the_full_factorial(run):
 
 
 def test_ablate_deduplicates_levels_and_names_its_folder_after_the_plan(run):
-    first = run("ablate", "--aug", "none", "--aug", "hflip", "--loss", "ce", "--loss", "1*ce", "--device", "cpu")
+    first = run("ablate", "--aug", "none", "--aug", "hflip", "--loss", "ce", "--loss", "1*ce", "--device", "cpu", "--dry-run")
     assert "2 arms × 1 seeds = 2 runs" in first.stdout
-    again = run("ablate", "--aug", "hflip", "--device", "cpu")
+    again = run("ablate", "--aug", "hflip", "--device", "cpu", "--dry-run")
     folder = [line for line in first.stdout.splitlines() if "runs/ablation-" in line]
     assert folder and folder == [line for line in again.stdout.splitlines() if "runs/ablation-" in line]
 
@@ -161,7 +161,7 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
         "[[arms]]\naug = 'hflip'\n"
         "[[arms]]\naug = 'vflip'\nloss = 'focal(gamma=3)'\n"
     )
-    result = run("ablate", "--config", str(config), "--epochs", "2", "--device", "cpu")
+    result = run("ablate", "--config", str(config), "--epochs", "2", "--device", "cpu", "--dry-run")
     assert result.exit_code == 0, result.output
     assert "3 arms × 2 seeds = 6 runs" in result.stdout
     assert "2 epochs, 64px" in result.stdout
@@ -190,7 +190,7 @@ EXPERIMENTS = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
 
 @pytest.mark.parametrize("config", EXPERIMENTS, ids=[path.stem for path in EXPERIMENTS])
 def test_every_shipped_experiment_plans(run, config):
-    result = run("ablate", "--config", str(config), "--device", "cpu")
+    result = run("ablate", "--config", str(config), "--device", "cpu", "--dry-run")
     assert result.exit_code == 0, result.output
     assert config.read_text().startswith("# "), "each experiment starts with a comment saying what it asks"
 
@@ -200,7 +200,7 @@ def test_the_shipped_experiments_are_there():
 
 
 def test_quiet_plans_in_plain_lines(run):
-    result = run("ablate", "--aug", "hflip", "--loss", "focal", "--device", "cpu", "--quiet")
+    result = run("ablate", "--aug", "hflip", "--loss", "focal", "--device", "cpu", "--quiet", "--dry-run")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert "arm 0: none | ce (baseline)" in lines and "arm 3: hflip | focal" in lines

@@ -205,7 +205,7 @@ class TensorCache:
                 f"batch size {batch_size} is larger than the dataset's {len(self)} samples, so an epoch has no "
                 "full batch; lower --batch-size or use more images"
             )
-        generator = torch.Generator().manual_seed(_epoch_seed(seed, epoch))
+        generator = torch.Generator().manual_seed(derived_seed(seed, epoch))
         order = torch.randperm(len(self), generator=generator).to(self.images.device)
         batches = list(order.split(batch_size))
         if drop_last and len(batches[-1]) < batch_size:
@@ -292,9 +292,9 @@ def _device_budget(device: torch.device) -> int | None:
     return int(free_bytes * DEVICE_BUDGET_FRACTION)
 
 
-def _epoch_seed(seed: int, epoch: int) -> int:
-    """One 64-bit generator seed per ``(seed, epoch)``, well mixed so that no two pairs share a stream."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0])
+def derived_seed(*keys: int) -> int:
+    """One 64-bit generator seed per tuple of keys such as ``(seed, epoch)``, well mixed so that no two tuples share a stream."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1, dtype=np.uint64)[0])
 
 
 def _mebibytes(nbytes: int | None) -> str:

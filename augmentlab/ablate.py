@@ -1,0 +1,144 @@
+"""Running an ablation: every planned (arm, seed) that the output folder does not hold yet.
+
+The folder's result store decides what is left, so re-running a command resumes it: finished
+runs are skipped, and interrupted or failed ones run again. Each run is recorded when it ends,
+and memory is released between runs so that a long ablation does not creep towards OOM.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import platform
+import shlex
+from dataclasses import asdict
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from augmentlab.data.cache import TensorCache
+from augmentlab.plan import AblationPlan
+from augmentlab.progress import AblationProgress
+from augmentlab.results import AblationInfo, ArmInfo, RunResult
+from augmentlab.store import ResultStore
+from augmentlab.train import RunSpec, TrainingData, train_run
+
+VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
+
+
+def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ignore_index: int, data: str) -> AblationInfo:
+    return AblationInfo(
+        name=name,
+        class_names=list(class_names),
+        arms=[ArmInfo(arm.name, str(arm.augmentation), str(arm.loss)) for arm in plan.arms],
+        seeds=list(plan.seeds),
+        recipe=asdict(plan.recipe),
+        device=plan.device,
+        preset=plan.preset,
+        data=data,
+        ignore_index=ignore_index,
+    )
+
+
+def training_data(train: object, val: object, device: str, memory_budget_bytes: int | None = None) -> TrainingData:
+    """Decode both splits once onto the training device; every run of the ablation shares them."""
+    stats = train.class_stats()  # type: ignore[attr-defined]
+    return TrainingData(
+        train=TensorCache.build(train, device, memory_budget_bytes=memory_budget_bytes),  # type: ignore[arg-type]
+        val=TensorCache.build(val, device, memory_budget_bytes=memory_budget_bytes),  # type: ignore[arg-type]
+        class_names=tuple(train.class_names),  # type: ignore[attr-defined]
+        ignore_index=train.ignore_index,  # type: ignore[attr-defined]
+        class_frequencies=[float(count) for count in stats.pixel_counts],
+    )
+
+
+def pending_runs(plan: AblationPlan, store: ResultStore, compile: bool = False) -> list[RunSpec]:
+    """The plan's runs the store has not finished, in plan order (arm by arm, seed by seed)."""
+    finished = store.finished()
+    return [
+        RunSpec(str(arm.augmentation), str(arm.loss), seed, plan.recipe, plan.device, compile)
+        for arm, seed in plan.runs
+        if (arm.name, seed) not in finished
+    ]
+
+
+def run_versions(plugins: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """Versions that shaped a run: python, the libraries, CUDA and GPU, augmentlab and each plugin distribution."""
+    versions = {"python": platform.python_version()}
+    for library in ("augmentlab", *VERSIONED_LIBRARIES):
+        try:
+            versions[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            versions[library] = "not installed"
+    if torch.cuda.is_available():
+        versions["cuda"] = str(torch.version.cuda)
+        versions["gpu"] = torch.cuda.get_device_name()
+    for distribution, version in plugins:
+        versions[f"plugin {distribution}"] = version
+    return versions
+
+
+def execute(
+    runs: Sequence[RunSpec], data: TrainingData, store: ResultStore, progress: AblationProgress, versions: dict[str, str]
+) -> list[RunResult]:
+    """Train ``runs`` one after another, recording each in ``store`` as it ends.
+
+    A KeyboardInterrupt leaves the current run marked ``running`` (so the next invocation runs
+    it again) and propagates; everything recorded before it stays.
+    """
+    results = []
+    for run in runs:
+        store.mark_running(run.arm, run.seed, run.augmentation, run.loss)
+        result = train_run(run, data, progress.run_started(run.arm, run.seed), versions)
+        store.record(result)
+        progress.run_done(result)
+        results.append(result)
+        release_device_memory()
+    return results
+
+
+def release_device_memory() -> None:
+    """Free what the finished run left behind (model, optimiser state, activations) before the next one."""
+    gc.collect()
+    if torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+def write_command(folder: Path, argv: Sequence[str]) -> str:
+    """Append the command line to ``command.txt`` (one line per invocation, newest last) and return it."""
+    command = shlex.join(["augmentlab", *argv])
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with open(folder / "command.txt", "a", encoding="utf-8") as file:
+        file.write(f"{stamp}  {command}\n")
+    return command
+
+
+def write_resolved_config(folder: Path, info: AblationInfo, data: Path | None) -> Path:
+    """``config.toml``: the resolved ablation, readable by ``--config`` (arms listed explicitly)."""
+    lines = [
+        f"# The resolved ablation in {folder}; `augmentlab ablate --config {folder / 'config.toml'}` runs it again.",
+        f"name = {_toml(info.name)}",
+        f"preset = {_toml(info.preset)}",
+        f"device = {_toml(info.device)}",
+        f"seeds = {len(info.seeds)}",
+    ]
+    if data is not None:
+        lines.append(f"data = {_toml(str(data))}")
+    lines += ["", "[recipe]"] + [f"{key} = {_toml(value)}" for key, value in info.recipe.items()]
+    for arm in info.arms:
+        lines += ["", "[[arms]]", f"aug = {_toml(arm.augmentation)}", f"loss = {_toml(arm.loss)}"]
+    path = folder / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml(value: object) -> str:
+    """A TOML value for the plain types a recipe holds (JSON's string escapes are valid TOML)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return json.dumps(value)
+    raise TypeError(f"no TOML form for {value!r}")

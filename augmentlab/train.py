@@ -1,0 +1,281 @@
+"""One training run: the fixed DeepLabV3+ recipe with one arm's augmentation set and loss.
+
+The step loop never waits on the host: batches come from the device-resident cache, are
+augmented on the device, and the loss and its terms accumulate in device tensors that are read
+once per epoch. On CUDA it runs with autocast, channels_last, ``cudnn.benchmark`` and the fused
+Adam; on the CPU the same code runs plainly.
+
+A run that fails for its own reason (a NaN loss, CUDA out of memory, an exception raised by a
+plugin) comes back as a failed :class:`RunResult` with the reason; other runs go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable, Protocol
+
+import torch
+from torch import nn
+
+from augmentlab.data.cache import TensorCache, derived_seed
+from augmentlab.metrics import ConfusionMatrix, SegmentationMetrics
+from augmentlab.model import build_model, normalize_images
+from augmentlab.plan import Recipe
+from augmentlab.results import EpochRecord, RunResult
+
+AUGMENTATION_STREAM = 1
+"""Key of the augmentation's random stream, beside the sample order's (see :func:`derived_seed`)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (arm, seed) run, as plain values so that it can travel to another process."""
+
+    augmentation: str
+    loss: str
+    seed: int
+    recipe: Recipe
+    device: str
+    compile: bool = False
+
+    @property
+    def arm(self) -> str:
+        return f"{self.augmentation} | {self.loss}"
+
+
+@dataclass
+class TrainingData:
+    """What every run of an ablation trains and validates on, built once and shared."""
+
+    train: TensorCache
+    val: TensorCache
+    class_names: tuple[str, ...]
+    ignore_index: int
+    class_frequencies: list[float]
+    """Training pixels per class, for the losses that weight classes (``ce(weight=auto)``)."""
+
+
+class RunProgress(Protocol):
+    """What a progress display hears from a run. ``loss`` is a 0-dim device tensor: reading it syncs, so read it rarely."""
+
+    def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
+
+    def step_done(self, step: int, loss: torch.Tensor) -> None: ...
+
+    def epoch_done(self, record: EpochRecord) -> None: ...
+
+
+class RunFailure(Exception):
+    """A run failed for its own reason; the message is the one line the store keeps."""
+
+
+def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = None, versions: dict[str, str] | None = None) -> RunResult:
+    """Train and validate one run; the best epoch by validation mIoU gives its metrics.
+
+    KeyboardInterrupt passes through; every other failure of the run is returned as a failed result.
+    """
+    result = RunResult(
+        arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="running",
+        config=_run_config(run, data), versions=dict(versions or {}),
+    )
+    device = torch.device(run.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    try:
+        _train(run, data, result, progress)
+        result.status = "finished"
+    except RunFailure as failure:
+        result.status, result.error = "failed", str(failure)
+    except torch.OutOfMemoryError as error:
+        result.status, result.error = "failed", f"CUDA out of memory: {_first_line(error)}; lower --batch-size or --image-size"
+    except Exception as error:  # anything else the run raised: recorded, so the other runs still go on
+        result.status, result.error = "failed", f"{type(error).__name__}: {_first_line(error)}"
+    result.train_seconds = time.perf_counter() - started
+    if device.type == "cuda":
+        result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+    return result
+
+
+def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunProgress | None) -> None:
+    from augmentlab.api import build_augmentation, build_loss
+
+    recipe, device = run.recipe, torch.device(run.device)
+    cuda = device.type == "cuda"
+    torch.backends.cudnn.benchmark = cuda
+    torch.manual_seed(run.seed)  # the model's initialisation: the same for every arm of this seed
+    model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names)).to(device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    step_model = torch.compile(model) if run.compile else model
+    augment = build_augmentation(run.augmentation, ignore_index=data.ignore_index).to(device)
+    loss_fn = build_loss(run.loss, len(data.class_names), data.ignore_index, data.class_frequencies).to(device)
+    # fused Adam runs the whole update in a few kernels on CUDA; foreach is the CPU's fastest path.
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **({"fused": True} if cuda else {"foreach": True}))
+    scaler = torch.amp.GradScaler(device.type, enabled=recipe.autocast == "fp16")
+
+    def step(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        with _autocast(device, recipe.autocast):
+            logits = step_model(normalize_images(images))
+        try:
+            loss = loss_fn(logits, masks)
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as error:
+            raise RunFailure(f"loss {run.loss!r} raised {type(error).__name__}: {_first_line(error)}") from None
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return loss.detach(), loss_fn.last_terms
+
+    def batch(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, masks = data.train.batch(indices)
+        try:
+            images, masks = augment(images, masks)
+        except torch.OutOfMemoryError:
+            raise
+        except Exception as error:
+            raise RunFailure(f"augmentation {run.augmentation!r} raised {type(error).__name__}: {_first_line(error)}") from None
+        if cuda:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, masks
+
+    best: SegmentationMetrics | None = None
+    for epoch in range(recipe.epochs):
+        torch.manual_seed(derived_seed(run.seed, epoch, AUGMENTATION_STREAM))
+        record = _train_epoch(epoch, run, data, batch, step, progress)
+        metrics = evaluate(model, data.val, len(data.class_names), data.ignore_index, recipe.batch_size, recipe.autocast)
+        record.val_miou, record.val_pixel_accuracy, record.val_per_image_miou = metrics.miou, metrics.pixel_accuracy, metrics.per_image_miou
+        result.history.append(record)
+        if progress is not None:
+            progress.epoch_done(record)
+        if best is None or metrics.miou > best.miou:
+            best, result.best_epoch = metrics, epoch
+    assert best is not None  # recipe.epochs ≥ 1
+    result.miou, result.pixel_accuracy, result.per_image_miou = best.miou, best.pixel_accuracy, best.per_image_miou
+    result.per_class_iou = best.per_class_iou
+    result.image_intersections, result.image_unions = best.image_intersections, best.image_unions
+    history = result.history
+    result.images_per_second = sum(r.images_per_second * r.seconds for r in history) / sum(r.seconds for r in history)
+    result.data_ms_per_step = sum(r.data_ms_per_step for r in history) / len(history)
+    result.model_ms_per_step = sum(r.model_ms_per_step for r in history) / len(history)
+
+
+Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+Batch = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def _train_epoch(epoch: int, run: RunSpec, data: TrainingData, batch: Batch, step: Step, progress: RunProgress | None) -> EpochRecord:
+    """One pass over the training set. The only host synchronisation is at its end."""
+    batches = data.train.epoch_order(epoch, run.seed, run.recipe.batch_size)
+    if progress is not None:
+        progress.epoch_started(epoch, run.recipe.epochs, len(batches))
+    timer = StepTimer(torch.device(run.device))
+    total: torch.Tensor | None = None
+    term_totals: dict[str, torch.Tensor] = {}
+    started = time.perf_counter()
+    for index, indices in enumerate(batches):
+        timer.start()
+        images, masks = batch(indices)
+        timer.split()
+        loss, terms = step(images, masks)
+        timer.stop()
+        total = loss if total is None else total + loss
+        for label, value in terms.items():
+            term_totals[label] = value if label not in term_totals else term_totals[label] + value
+        if progress is not None:
+            progress.step_done(index, total / (index + 1))
+    assert total is not None  # epoch_order gives at least one batch
+    data_ms, model_ms = timer.milliseconds()  # waits for the device
+    seconds = time.perf_counter() - started
+    mean_loss = float(total) / len(batches)
+    if not math.isfinite(mean_loss):
+        raise RunFailure(f"the loss became {mean_loss} in epoch {epoch}; lower --lr, or check the loss and augmentations")
+    return EpochRecord(
+        epoch=epoch,
+        train_loss=mean_loss,
+        loss_terms={label: float(value) / len(batches) for label, value in term_totals.items()},
+        val_miou=float("nan"), val_pixel_accuracy=float("nan"), val_per_image_miou=float("nan"),
+        seconds=seconds,
+        images_per_second=len(batches) * run.recipe.batch_size / seconds,
+        data_ms_per_step=data_ms / len(batches),
+        model_ms_per_step=model_ms / len(batches),
+    )
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, cache: TensorCache, num_classes: int, ignore_index: int, batch_size: int, autocast: str = "none") -> SegmentationMetrics:
+    """Validation metrics of ``model`` over every sample of ``cache``, in order."""
+    model.eval()
+    matrix = ConfusionMatrix(num_classes, ignore_index)
+    device = cache.device
+    for indices in torch.arange(len(cache)).split(batch_size):
+        images, masks = cache.batch(indices)
+        if device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        with _autocast(device, autocast):
+            logits = model(normalize_images(images))
+        matrix.update(logits.argmax(1), masks)
+    model.train()
+    return matrix.compute()
+
+
+class StepTimer:
+    """Milliseconds of data (batch + augmentation) and of the model per step, summed over an epoch.
+
+    On CUDA it records events, so timing adds no synchronisation until :meth:`milliseconds`;
+    on the CPU, where every operation has finished when it returns, it reads the clock.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self._marks: list[tuple[object, object, object]] = []
+        self._current: list[object] = []
+
+    def _mark(self) -> object:
+        if not self.cuda:
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def start(self) -> None:
+        self._current = [self._mark()]
+
+    def split(self) -> None:
+        self._current.append(self._mark())
+
+    def stop(self) -> None:
+        start, split = self._current
+        self._marks.append((start, split, self._mark()))
+
+    def milliseconds(self) -> tuple[float, float]:
+        """(data ms, model ms) summed over the steps so far."""
+        if self.cuda:
+            torch.cuda.synchronize()
+            return (sum(a.elapsed_time(b) for a, b, _ in self._marks), sum(b.elapsed_time(c) for _, b, c in self._marks))
+        return (sum(b - a for a, b, _ in self._marks) * 1000, sum(c - b for _, b, c in self._marks) * 1000)
+
+
+def _autocast(device: torch.device, autocast: str) -> contextlib.AbstractContextManager:
+    if autocast == "none":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if autocast == "bf16" else torch.float16)
+
+
+def _run_config(run: RunSpec, data: TrainingData) -> dict:
+    return {
+        "arm": run.arm, "augmentation": run.augmentation, "loss": run.loss, "seed": run.seed, "device": run.device,
+        "compile": run.compile, "recipe": asdict(run.recipe), "classes": list(data.class_names), "ignore_index": data.ignore_index,
+        "train_images": len(data.train), "val_images": len(data.val), "model": "segmentation_models_pytorch.DeepLabV3Plus",
+        "optimizer": "Adam", "normalization": "ImageNet mean/std after augmentation",
+    }
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
