@@ -24,7 +24,8 @@ from augmentlab.plan import AblationPlan
 from augmentlab.progress import AblationProgress
 from augmentlab.results import AblationInfo, ArmInfo, RunResult
 from augmentlab.store import ResultStore
-from augmentlab.train import RunSpec, TrainingData, train_run
+from augmentlab.executors import Executor
+from augmentlab.train import RunProgress, RunSpec, TrainingData
 
 VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
 
@@ -81,23 +82,22 @@ def run_versions(plugins: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
     return versions
 
 
-def execute(
-    runs: Sequence[RunSpec], data: TrainingData, store: ResultStore, progress: AblationProgress, versions: dict[str, str]
-) -> list[RunResult]:
-    """Train ``runs`` one after another, recording each in ``store`` as it ends.
+def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, progress: AblationProgress) -> None:
+    """Train ``runs`` with ``executor``, recording each in ``store`` as it ends.
 
-    A KeyboardInterrupt leaves the current run marked ``running`` (so the next invocation runs
-    it again) and propagates; everything recorded before it stays.
+    A KeyboardInterrupt leaves the runs in hand marked ``running`` (so the next invocation runs
+    them again) and propagates; everything recorded before it stays.
     """
-    results = []
-    for run in runs:
+
+    def started(run: RunSpec) -> RunProgress | None:
         store.mark_running(run.arm, run.seed, run.augmentation, run.loss)
-        result = train_run(run, data, progress.run_started(run.arm, run.seed), versions)
+        return progress.run_started(run.arm, run.seed)
+
+    def done(result: RunResult) -> None:
         store.record(result)
         progress.run_done(result)
-        results.append(result)
-        release_device_memory()
-    return results
+
+    executor.run(runs, started, done)
 
 
 def release_device_memory() -> None:

@@ -210,6 +210,13 @@ def ablate(
     quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of tables and live progress, for CI logs.")] = False,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (slower start, faster steps on a GPU).")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the plan, then stop: nothing is trained or written.")] = False,
+    parallel: Annotated[int, typer.Option("--parallel", metavar="K", min=1, help="Train K runs at once in separate processes on each device (small models leave a large GPU idle).")] = 1,
+    devices: Annotated[Optional[str], typer.Option("--devices", metavar="0,1,...", help="CUDA devices to spread runs over, one run per device at a time (times --parallel).")] = None,
+    executor: Annotated[str, typer.Option("--executor", metavar="local|ray", help="local: this machine (sequential, or --parallel/--devices); ray: a Ray cluster (pip install 'augmentlab[ray]').")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", metavar="auto|ray://HOST:PORT", help="Ray cluster to join with --executor ray (default: auto, or a local Ray if none runs).")] = None,
+    gpus_per_run: Annotated[Optional[float], typer.Option("--gpus-per-run", min=0, help="GPUs each run asks Ray for (default: 1 with --device cuda, else 0).")] = None,
+    cpus_per_run: Annotated[Optional[float], typer.Option("--cpus-per-run", min=0, help="CPUs each run asks Ray for (default: 1).")] = None,
+    cache_memory: Annotated[Optional[float], typer.Option("--cache-memory", metavar="GiB", min=0, help="Most device memory the decoded dataset may take; over it, batches come from pinned host memory (default on CUDA: half the free memory).")] = None,
 ) -> None:
     """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
 
@@ -249,9 +256,10 @@ def ablate(
 
     # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
     size = (recipe.image_size, recipe.image_size)
-    train, validation = load_splits(
-        data_path, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict), size=size
-    )
+    options = dataset_options(images, masks, ignore_index, classes, strict)
+    train, validation = load_splits(data_path, val=val, val_masks=val_masks, val_split=val_split, **options, size=size)
+    slots = _worker_slots(device_name, parallel, devices)
+    ray_options = _ray_options(executor, address, gpus_per_run, cpus_per_run, device_name, slots)
     plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
     data_key = train.cache_key + validation.cache_key
     run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
@@ -271,7 +279,53 @@ def ablate(
         from augmentlab.model import build_model
 
         build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # fetch or read the weights once, before any run
-    _run_ablation(ctx, plan, train, validation, folder, data_path, f"{source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})", console, quiet, compile)
+    from augmentlab.executors import DataRequest, absolute
+
+    budget = None if cache_memory is None else int(cache_memory * 2**30)
+    request = DataRequest(
+        data=absolute(data_path), val=absolute(val), val_masks=absolute(val_masks), val_split=val_split,
+        options={**options, "images": absolute(images), "masks": absolute(masks)}, size=size,
+        plugin_options=ctx.find_root().obj or {}, memory_budget_bytes=budget,
+    )
+    data_text = f"{source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
+    _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, folder, data_text, console, quiet, compile)
+
+
+def _ray_options(executor: str, address: str | None, gpus: float | None, cpus: float | None, device: str, slots: list[str]) -> dict[str, Any] | None:
+    """The Ray executor's settings, or None for the local executor; Ray options without ``--executor ray`` are an error."""
+    if executor not in ("local", "ray"):
+        raise AugmentlabError(f"--executor {executor!r} is not one of local, ray")
+    if executor == "local":
+        given = [name for name, value in (("--address", address), ("--gpus-per-run", gpus), ("--cpus-per-run", cpus)) if value is not None]
+        if given:
+            raise AugmentlabError(f"{given[0]} goes with --executor ray")
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise AugmentlabError("--executor ray needs Ray, which is not installed; pip install 'augmentlab[ray]'")
+    if len(slots) > 1:
+        raise AugmentlabError("--parallel and --devices are for the local executor; with --executor ray, Ray places runs by --gpus-per-run and --cpus-per-run")
+    return {"address": address, "gpus_per_run": (1.0 if device == "cuda" else 0.0) if gpus is None else gpus, "cpus_per_run": 1.0 if cpus is None else cpus}
+
+
+def _worker_slots(device: str, parallel: int, devices: str | None) -> list[str]:
+    """The device of each concurrent run: ``--parallel`` copies of each of ``--devices`` (or of ``device``)."""
+    if devices is None:
+        return [device] * parallel
+    import torch
+
+    if device != "cuda":
+        raise AugmentlabError(f"--devices needs CUDA devices, but the training device is {device}; drop --devices or pass --device cuda")
+    try:
+        indices = [int(part) for part in devices.split(",")]
+    except ValueError:
+        raise AugmentlabError(f"--devices {devices!r} must list CUDA device numbers separated by commas, e.g. 0,1") from None
+    count = torch.cuda.device_count()
+    wrong = [index for index in indices if not 0 <= index < count]
+    if wrong or len(set(indices)) != len(indices):
+        raise AugmentlabError(f"--devices {devices!r}: this machine has CUDA devices 0..{count - 1}; list each once")
+    return [f"cuda:{index}" for index in indices for _ in range(parallel)]
 
 
 def _check_batch_fits(batch_size: int, train_images: int) -> None:
@@ -280,13 +334,16 @@ def _check_batch_fits(batch_size: int, train_images: int) -> None:
 
 
 def _run_ablation(
-    ctx: typer.Context, plan: Any, train: Any, validation: Any, folder: Path, data_path: Path | None, data_text: str, console: Console, quiet: bool, compile: bool
+    ctx: typer.Context, plan: Any, splits: tuple[Any, Any], request: Any, slots: list[str], ray_options: dict[str, Any] | None, folder: Path, data_text: str,
+    console: Console, quiet: bool, compile: bool,
 ) -> None:
     """Train what the folder lacks, then print and write the report; exit 1 when a run failed."""
     from augmentlab import ablate as runner
+    from augmentlab.executors import ProcessExecutor, SequentialExecutor
     from augmentlab.progress import AblationProgress
     from augmentlab.store import ResultStore
 
+    train, validation = splits
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -294,18 +351,27 @@ def _run_ablation(
     with ResultStore(folder) as store:
         info = store.begin(runner.ablation_info(plan, folder.name, train.class_names, train.ignore_index, data_text))
         command = runner.write_command(folder, _invocation_argv())
-        runner.write_resolved_config(folder, info, data_path)
+        runner.write_resolved_config(folder, info, None if request.data is None else Path(request.data))
         pending = runner.pending_runs(plan, store, compile)
         done = len(plan.runs) - len(pending)
         if done:
             console.print(f"resuming {folder}: {done} of {len(plan.runs)} runs already finished, {len(pending)} to run", markup=False)
         if pending:
-            data = runner.training_data(train, validation, plan.device)
             registry = registry_from_context(ctx)
             versions = runner.run_versions([(p.distribution, p.version) for p in registry.plugins if p.status == "loaded"])
+            if ray_options is not None:
+                from augmentlab.executors_ray import RayExecutor
+
+                executor: Any = RayExecutor(request, versions, **ray_options)
+                console.print(f"runs go to Ray ({executor.describe()})", markup=False)
+            elif len(slots) > 1:
+                console.print(f"{len(slots)} runs at a time, in worker processes on {', '.join(sorted(set(slots)))}", markup=False)
+                executor = ProcessExecutor(request, slots, versions)
+            else:
+                executor = SequentialExecutor(runner.training_data(train, validation, slots[0], request.memory_budget_bytes), versions)
             with AblationProgress(console, len(pending), quiet) as progress:
                 try:
-                    runner.execute(pending, data, store, progress, versions)
+                    runner.execute(pending, executor, store, progress)
                 except KeyboardInterrupt:
                     finished = len(store.finished())
                     console.print(f"interrupted: {finished} finished runs are saved in {folder}; resume with: {command}", markup=False)

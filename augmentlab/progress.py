@@ -26,10 +26,12 @@ class AblationProgress:
         self.console = console
         self.total_runs = total_runs
         self.quiet = quiet
+        self._started = 0
         self._done = 0
         self._progress: Progress | None = None
         self._runs: TaskID | None = None
-        self._label = ""
+        self._labels: dict[tuple[str, int], str] = {}
+        self._bars: dict[tuple[str, int], _RunBars] = {}
 
     def __enter__(self) -> AblationProgress:
         if not self.quiet:
@@ -53,21 +55,25 @@ class AblationProgress:
             self._progress.stop()
 
     def run_started(self, arm: str, seed: int) -> _RunBars | _RunLines:
-        self._label = f"run {self._done + 1}/{self.total_runs} [{arm}] seed {seed}"
+        self._started += 1
+        label = self._labels[(arm, seed)] = f"run {self._started}/{self.total_runs} [{arm}] seed {seed}"
         if self._progress is None:
-            self.console.print(f"{self._label}: started", markup=False, highlight=False)
-            return _RunLines(self.console, self._label)
-        return _RunBars(self._progress, self._label)
+            self.console.print(f"{label}: started", markup=False, highlight=False)
+            return _RunLines(self.console, label)
+        bars = self._bars[(arm, seed)] = _RunBars(self._progress, label)
+        return bars
 
     def run_done(self, result: RunResult) -> None:
         self._done += 1
+        label = self._labels.pop(result.key)
         if result.status == "finished":
-            line = f"{self._label}: finished, val mIoU {result.miou:.4f} (best epoch {result.best_epoch}), {result.train_seconds:.1f} s"
+            line = f"{label}: finished, val mIoU {result.miou:.4f} (best epoch {result.best_epoch}), {result.train_seconds:.1f} s"
         else:
-            line = f"{self._label}: FAILED: {result.error}"
+            line = f"{label}: FAILED: {result.error}"
         if self._progress is None:
             self.console.print(line, markup=False, highlight=False)
             return
+        self._bars.pop(result.key).close()
         self._progress.console.print(line, markup=False, highlight=False, style=None if result.status == "finished" else "red")
         assert self._runs is not None
         self._progress.update(self._runs, completed=self._done)
@@ -101,7 +107,9 @@ class _RunBars:
     def epoch_done(self, record: EpochRecord) -> None:
         assert self._task is not None
         self._progress.update(self._task, status=f"loss {record.train_loss:.4f} · val mIoU {record.val_miou:.4f}")
-        if record.epoch == -1:
+
+    def close(self) -> None:
+        if self._task is not None:
             self._progress.remove_task(self._task)
 
 
