@@ -60,7 +60,9 @@ class ConfusionMatrix:
         valid = (targets >= 0) & (targets < count)
         image = torch.arange(batch, device=targets.device).view(batch, 1, 1).expand_as(targets)
         cells = (image * count + targets) * count + predictions.long()
-        matrices = torch.bincount(cells[valid], minlength=batch * count * count)
+        # Unscored pixels go to one extra bin that is dropped: indexing by ``valid`` would wait on the host.
+        spare = batch * count * count
+        matrices = torch.bincount(torch.where(valid, cells, spare).flatten(), minlength=spare + 1)[:spare]
         self._matrices.append(matrices.view(batch, count, count))
 
     def compute(self) -> SegmentationMetrics:

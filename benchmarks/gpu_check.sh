@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-shot GPU check: the test suite on CUDA, the augmentation bench at 512×512, the reference
-# study's whole pipeline, and the loss bench. Writes a markdown and a JSON summary (and the raw
-# logs) to ${OUT:-bench-out}; downloads nothing. Exits non-zero when a CUDA test fails, no GPU is
-# visible or a dependency is missing. Meant to finish in a few minutes on one H100-class GPU.
+# study's whole pipeline, the loss bench, the training comparison against the classic CPU
+# pipeline (albumentations in DataLoader workers, fp32), and a mini ablation run one run at a
+# time and then with --parallel 4. Writes a markdown and a JSON summary (and the raw logs) to
+# ${OUT:-bench-out}; downloads nothing. Exits non-zero when a CUDA test fails, no GPU is visible
+# or a dependency is missing. Meant to finish in under 8 minutes on one H100-class GPU.
 #
 # Run from the repository root, with augmentlab and the example plugin installed:
 #   python3 -m pip install --no-deps --no-build-isolation -e . -e ./plugins/augmentlab-example
@@ -21,8 +23,8 @@ export PYTHONUNBUFFERED=1 NO_ALBUMENTATIONS_UPDATE=1
 import importlib.util
 import sys
 
-required = ["torch", "kornia", "segmentation_models_pytorch", "pycocotools", "pluggy", "typer", "rich",
-            "pytest", "pytest_benchmark", "augmentlab", "augmentlab_example"]
+required = ["torch", "kornia", "segmentation_models_pytorch", "pycocotools", "pluggy", "typer", "rich", "scipy",
+            "matplotlib", "albumentations", "pytest", "pytest_benchmark", "augmentlab", "augmentlab_example"]
 missing = [name for name in required if importlib.util.find_spec(name) is None]
 if missing:
     sys.exit(f"gpu_check: missing dependency: {', '.join(missing)}; install it (as a wheel where there is no network) and rerun")
@@ -55,6 +57,29 @@ echo "gpu_check: loss bench, [16, 11, 256, 256]"
 "$python" -m pytest benchmarks/test_bench_losses.py --benchmark-only -k cuda -q -p no:cacheprovider --benchmark-json "$out/losses.json" > /dev/null 2>&1 \
     || echo "gpu_check: the loss bench failed"
 
+# The reference study's set, DeepLabV3+ resnet50 at 512×512, batch 16: ours (bf16, GPU
+# augmentation from the device cache) against albumentations in 8 DataLoader workers (fp32).
+reference="hflip,vflip,rot90,affine,elastic,grid,brightness,contrast"
+echo "gpu_check: training comparison against the classic pipeline"
+"$python" -m augmentlab bench train --aug "$reference" --device cuda --encoder resnet50 --image-size 512 --batch-size 16 \
+    --workers 8 --epochs 3 --json "$out/train.json" > "$out/train.txt" 2>&1 \
+    || echo "gpu_check: the training comparison failed, see $out/train.txt"
+
+# A demo-sized ablation (4 arms × 2 seeds), one run at a time and then 4 at once on the one GPU.
+echo "gpu_check: mini ablation, sequential and --parallel 4"
+ablation=(ablate --aug elastic,grid --loss "ce0.8+focal0.2" --seeds 2 --preset demo --device cuda --quiet)
+start=$(date +%s.%N)
+"$python" -m augmentlab "${ablation[@]}" --out "$out/runs-sequential" > "$out/ablate-sequential.txt" 2>&1 \
+    || echo "gpu_check: the sequential ablation failed, see $out/ablate-sequential.txt"
+middle=$(date +%s.%N)
+"$python" -m augmentlab "${ablation[@]}" --parallel 4 --out "$out/runs-parallel" > "$out/ablate-parallel.txt" 2>&1 \
+    || echo "gpu_check: the parallel ablation failed, see $out/ablate-parallel.txt"
+end=$(date +%s.%N)
+"$python" -c "import json, sys; a, b, c = map(float, sys.argv[1:]); print(json.dumps({'sequential_s': b - a, 'parallel_s': c - b}))" \
+    "$start" "$middle" "$end" > "$out/ablate.json"
+cp "$out"/runs-sequential/*/report.md "$out/ablate-report.md" 2>/dev/null
+cp "$out"/runs-sequential/*/report.png "$out/ablate-report.png" 2>/dev/null
+
 "$python" - "$out" "$started" "$tests_status" <<'PY'
 import json
 import pathlib
@@ -78,7 +103,7 @@ def speed(value):
 device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
 summary = {"started": started, "device": device, "torch": torch.__version__,
            "tests": {"status": tests_status, "result": tests_line}, "augment": load("augment.json"),
-           "pipeline": load("pipeline.json"), "losses": None}
+           "pipeline": load("pipeline.json"), "losses": None, "train": load("train.json"), "ablation": load("ablate.json")}
 losses = load("losses.json")
 if losses:
     summary["losses"] = {b["param"]: b["stats"]["median"] * 1e3 for b in losses["benchmarks"]}
@@ -94,6 +119,11 @@ for title, data in (("Augmentations, images/s at 512x512, batch 32", summary["au
 if summary["losses"]:
     lines += ["## Losses, forward+backward ms at [16, 11, 256, 256]", "", "| spec | median ms |", "|---|---|"]
     lines += [f"| {spec} | {ms:.2f} |" for spec, ms in summary["losses"].items()]
+if summary["train"]:
+    lines += ["", "## Training step, reference set, resnet50 512x512 batch 16", "", "```", json.dumps(summary["train"], indent=1)[:3000], "```"]
+if summary["ablation"]:
+    a = summary["ablation"]
+    lines += ["", f"## Mini ablation (4 arms x 2 seeds, demo preset): sequential {a['sequential_s']:.1f} s, --parallel 4 {a['parallel_s']:.1f} s"]
 (out / "summary.md").write_text("\n".join(lines) + "\n")
 print(f"gpu_check: summary in {out}/summary.md")
 PY
