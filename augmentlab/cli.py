@@ -426,8 +426,12 @@ def _is_augmentation_error(error: SpecError, aug_sets: list[str]) -> bool:
 
 
 def _default_name(plan: Any, data_key: str) -> str:
-    """A folder name that depends only on what is trained and on what data, so re-running a command resumes it."""
-    key = json.dumps([[arm.name for arm in plan.arms], plan.seeds, repr(plan.recipe), plan.device, data_key])
+    """A folder name that depends only on the arms, the recipe and the data, so re-running a command resumes it.
+
+    Seeds are left out on purpose: the same command with more ``--seeds`` extends the folder and
+    trains only the new seeds.
+    """
+    key = json.dumps([[arm.name for arm in plan.arms], repr(plan.recipe), plan.device, data_key])
     return f"ablation-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
