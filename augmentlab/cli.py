@@ -227,7 +227,11 @@ def ablate(
     registry_from_context(ctx)
     settings = read_config(config) if config else {}
     source = str(config) if config else ""
-    device_name, default_preset = resolve_device(device or settings.get("device", "auto"))
+    requested_device = device or settings.get("device", "auto")
+    if executor == "ray" and (requested_device == "cuda" or (gpus_per_run or 0) > 0):
+        device_name, default_preset = "cuda", "standard"  # the GPUs are on the Ray cluster, not necessarily here
+    else:
+        device_name, default_preset = resolve_device(requested_device)
     chosen_preset = preset or settings.get("preset") or default_preset
     overrides = {**settings.get("recipe", {})}
     cli_recipe = {"epochs": epochs, "image_size": image_size, "batch_size": batch_size, "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights}

@@ -140,7 +140,7 @@ class ProcessExecutor:
                         done(future.result())
                     except concurrent.futures.process.BrokenProcessPool:
                         broken = True
-                        done(_failed(run, "the worker process died during this run (killed, out of host memory, or a crash in native code)"))
+                        done(failed_result(run, "the worker process died during this run (killed, out of host memory, or a crash in native code)"))
                 if broken and not pending:
                     return queue
         finally:
@@ -175,5 +175,6 @@ def _train_in_worker(run: RunSpec, versions: dict[str, str]) -> RunResult:
     return result
 
 
-def _failed(run: RunSpec, reason: str) -> RunResult:
+def failed_result(run: RunSpec, reason: str) -> RunResult:
+    """A failed result for ``run`` that never produced one itself (its worker died, or it never started)."""
     return RunResult(arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="failed", error=reason)

@@ -91,9 +91,9 @@ def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = N
     except RunFailure as failure:
         result.status, result.error = "failed", str(failure)
     except torch.OutOfMemoryError as error:
-        result.status, result.error = "failed", f"CUDA out of memory: {_first_line(error)}; lower --batch-size or --image-size"
+        result.status, result.error = "failed", f"CUDA out of memory: {first_line(error)}; lower --batch-size or --image-size"
     except Exception as error:  # anything else the run raised: recorded, so the other runs still go on
-        result.status, result.error = "failed", f"{type(error).__name__}: {_first_line(error)}"
+        result.status, result.error = "failed", f"{type(error).__name__}: {first_line(error)}"
     result.train_seconds = time.perf_counter() - started
     if device.type == "cuda":
         result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
@@ -125,7 +125,7 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
         except torch.OutOfMemoryError:
             raise
         except Exception as error:
-            raise RunFailure(f"loss {run.loss!r} raised {type(error).__name__}: {_first_line(error)}") from None
+            raise RunFailure(f"loss {run.loss!r} raised {type(error).__name__}: {first_line(error)}") from None
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -139,7 +139,7 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
         except torch.OutOfMemoryError:
             raise
         except Exception as error:
-            raise RunFailure(f"augmentation {run.augmentation!r} raised {type(error).__name__}: {_first_line(error)}") from None
+            raise RunFailure(f"augmentation {run.augmentation!r} raised {type(error).__name__}: {first_line(error)}") from None
         if cuda:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, masks
@@ -276,6 +276,6 @@ def _run_config(run: RunSpec, data: TrainingData) -> dict:
     }
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__
