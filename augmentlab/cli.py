@@ -222,7 +222,7 @@ def ablate(
 
     Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec.
     """
-    from augmentlab.plan import AblationPlan, build_recipe, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
+    from augmentlab.plan import AblationPlan, build_recipe, check_batch_fits, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
 
     registry_from_context(ctx)
     settings = read_config(config) if config else {}
@@ -275,7 +275,7 @@ def ablate(
     source = data_path or "built-in demo data (synthetic)"
     console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
     _print_plan(console, plan, folder, quiet)
-    _check_batch_fits(recipe.batch_size, len(train))
+    check_batch_fits(recipe.batch_size, len(train))
     if dry_run:
         console.print("dry run: nothing was trained or written", markup=False)
         return
@@ -330,11 +330,6 @@ def _worker_slots(device: str, parallel: int, devices: str | None) -> list[str]:
     if wrong or len(set(indices)) != len(indices):
         raise AugmentlabError(f"--devices {devices!r}: this machine has CUDA devices 0..{count - 1}; list each once")
     return [f"cuda:{index}" for index in indices for _ in range(parallel)]
-
-
-def _check_batch_fits(batch_size: int, train_images: int) -> None:
-    if batch_size > train_images:
-        raise AugmentlabError(f"--batch-size {batch_size} is larger than the {train_images} training images; lower it")
 
 
 def _run_ablation(

@@ -9,10 +9,25 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from augmentlab.cli_data import (
+    ClassesOption,
+    DataOption,
+    IgnoreIndexOption,
+    ImagesOption,
+    MasksOption,
+    StrictOption,
+    ValMasksOption,
+    ValOption,
+    ValSplitOption,
+    dataset_options,
+)
 from augmentlab.cli_shared import check_output_file, registry_from_context
 from augmentlab.errors import AugmentlabError, SpecError
+from augmentlab.plan import check_batch_fits
 
 bench_app = typer.Typer(name="bench", help="Measure how fast augmentlab's building blocks run.", no_args_is_help=True)
+
+
 @bench_app.command("augment")
 def bench_augment(
     ctx: typer.Context,
@@ -44,5 +59,83 @@ def bench_augment(
         settings = {"aug": aug, "size": size, "batch": batch, "repeats": repeats}
         try:
             json_path.write_text(json.dumps(bench.bench_json(rows, environment, settings), indent=2) + "\n")
+        except OSError as error:
+            raise AugmentlabError(f"--json {json_path}: cannot write it: {error.strerror or error}") from None
+
+
+@bench_app.command("train")
+def bench_train(
+    ctx: typer.Context,
+    aug: Annotated[Optional[str], typer.Option("--aug", metavar="SET", help="The augmentation set both pipelines train with; each needs an albumentations equivalent (default: the reference study's set, hflip,vflip,rot90,affine,elastic,grid,brightness,contrast).")] = None,
+    loss: Annotated[str, typer.Option("--loss", metavar="SPEC", help="The loss both pipelines train with.")] = "ce",
+    workers: Annotated[Optional[int], typer.Option("--workers", metavar="N", min=0, help="DataLoader workers of the reference pipeline (default: one per CPU core, at most 8).")] = None,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per pipeline; with more than one, the first is warm-up and the median of the others is shown.")] = 4,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", help="Training size in pixels, a multiple of 16 (default: from the device's preset).")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="Images per step (default: from the device's preset).")] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help="segmentation_models_pytorch encoder (default: from the device's preset).")] = None,
+    device: Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Training device of both pipelines; the reference augments on the CPU regardless.")] = "auto",
+    data: DataOption = None,
+    val: ValOption = None,
+    val_split: ValSplitOption = 0.2,
+    images: ImagesOption = None,
+    masks: MasksOption = None,
+    val_masks: ValMasksOption = None,
+    ignore_index: IgnoreIndexOption = 255,
+    classes: ClassesOption = None,
+    strict: StrictOption = False,
+    json_path: Annotated[Optional[Path], typer.Option("--json", metavar="PATH", help="Also write the figures as JSON.")] = None,
+) -> None:
+    """Time training epochs of augmentlab next to the classic pipeline (albumentations in DataLoader workers, fp32).
+
+    Both train the same DeepLabV3+ with the same augmentations, loss, image size and batch size
+    on the same data; the recipe is the device's preset (demo on the CPU, standard on CUDA) with
+    untrained encoder weights, which do not change the speed.
+    """
+    from augmentlab import bench
+    from augmentlab import bench_train as timing
+    from augmentlab.api import resolve_loss_spec
+    from augmentlab.data import load_splits
+    from augmentlab.plan import build_recipe
+
+    registry_from_context(ctx)
+    aug = timing.REFERENCE_AUGMENTATIONS if aug is None else aug
+    torch_device = bench.resolve_bench_device(device)
+    preset = "standard" if torch_device.type == "cuda" else "demo"
+    overrides = {"epochs": epochs, "image_size": image_size, "batch_size": batch_size, "encoder": encoder, "encoder_weights": "none"}
+    recipe = build_recipe(preset, overrides)
+    try:
+        timing.reference_transform(aug, recipe.image_size, ignore_index)
+    except SpecError as error:
+        raise AugmentlabError(f"--aug {error}") from None
+    try:
+        resolve_loss_spec(loss)
+    except SpecError as error:
+        raise AugmentlabError(f"--loss {error}") from None
+    if json_path is not None:
+        check_output_file(json_path, "--json")
+    worker_count = timing.default_workers() if workers is None else workers
+    size = (recipe.image_size, recipe.image_size)
+    train, validation = load_splits(data, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict), size=size)
+    check_batch_fits(recipe.batch_size, len(train))
+    console = Console()
+    console.print(f"data: {data or 'built-in demo data (synthetic)'}: {len(train)} train / {len(validation)} val images", markup=False)
+    with Console(stderr=True).status(f"training {epochs} epoch(s) with augmentlab, then with the reference pipeline"):
+        try:
+            timings = timing.compare_training(train, validation, aug, loss, recipe, torch_device, worker_count)
+        except SpecError as error:
+            raise AugmentlabError(f"{'--aug' if error.spec == aug else '--loss'} {error}") from None
+        except timing.TrainBenchFailure as error:
+            typer.echo(f"error: {error}", err=True)
+            raise typer.Exit(1) from None
+    environment = bench.bench_environment(torch_device)
+    console.print(timing.train_table(timings, environment, recipe))
+    console.print(timing.speedup_text(timing.speedup(timings)), markup=False)
+    if json_path is not None:
+        settings = {
+            "aug": aug, "loss": loss, "workers": worker_count, "epochs": epochs, "image_size": recipe.image_size, "batch_size": recipe.batch_size,
+            "encoder": recipe.encoder, "autocast": recipe.autocast, "data": str(data) if data else "demo", "train_images": len(train),
+        }
+        try:
+            json_path.write_text(json.dumps(timing.train_json(timings, environment, settings), indent=2) + "\n")
         except OSError as error:
             raise AugmentlabError(f"--json {json_path}: cannot write it: {error.strerror or error}") from None

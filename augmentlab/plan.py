@@ -202,6 +202,12 @@ def check_encoder_weights(weights: str) -> None:
         raise AugmentlabError(f"encoder weights {weights!r} are neither imagenet, none nor an existing file")
 
 
+def check_batch_fits(batch_size: int, train_images: int) -> None:
+    """An epoch drops its last partial batch, so a batch larger than the training set trains nothing."""
+    if batch_size > train_images:
+        raise AugmentlabError(f"--batch-size {batch_size} is larger than the {train_images} training images; lower it")
+
+
 def check_run_name(name: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise AugmentlabError(f"run name {name!r} may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit")
