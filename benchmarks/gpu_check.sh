@@ -37,12 +37,12 @@ PY
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "gpu_check: tests on CUDA"
-"$python" -m pytest --device cuda -q -p no:cacheprovider tests plugins/augmentlab-example/tests > "$out/tests.log" 2>&1
+timeout 180 "$python" -m pytest --device cuda -q -p no:cacheprovider tests plugins/augmentlab-example/tests > "$out/tests.log" 2>&1
 tests_status=$?
 tail -n 1 "$out/tests.log"
 
 echo "gpu_check: augmentation bench, 512x512, batch 32"
-"$python" -m augmentlab bench augment --device cuda --size 512 --batch 32 --repeats 10 --json "$out/augment.json" > "$out/augment.txt" 2>&1 \
+"$python" -m augmentlab bench augment --device cuda --size 512 --batch 32 --repeats 5 --json "$out/augment.json" > "$out/augment.txt" 2>&1 \
     || echo "gpu_check: the augmentation bench failed, see $out/augment.txt"
 
 # The reference study's geometric and photometric transforms, each at p=0.5, as one pipeline.
