@@ -57,7 +57,7 @@ class ConfusionMatrix:
         count = self.num_classes
         batch = targets.shape[0]
         targets = targets.long()
-        valid = (targets >= 0) & (targets < count)
+        valid = (targets >= 0) & (targets < count) & (targets != self.ignore_index)
         image = torch.arange(batch, device=targets.device).view(batch, 1, 1).expand_as(targets)
         cells = (image * count + targets) * count + predictions.long()
         # Unscored pixels go to one extra bin that is dropped: indexing by ``valid`` would wait on the host.

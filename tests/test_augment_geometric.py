@@ -272,11 +272,13 @@ def test_grid_distortion_maps_known_cells_exactly(stretch, normalized, expected_
 
 
 def test_normalized_grid_distortion_keeps_the_border_pixels_in_place(device):
-    transform = GridDistortion(p=1)
+    # The fill label lies outside the mask's labels (0..383), so seeing it means a pixel lost its source.
+    fill = 16 * 24
+    transform = GridDistortion(p=1, ignore_index=fill)
     masks = index_mask(16, 24, device)
     out = warp_both(transform, masks, transform.sample_params(1, 16, 24, device))[1]
     assert out[0, 0, 0] == 0 and out[0, -1, -1] == 16 * 24 - 1
-    assert not (out == X).any()
+    assert not (out == fill).any()
 
 
 # --- optical distortion ---------------------------------------------------------------------------
