@@ -24,7 +24,7 @@ from augmentlab.plan import AblationPlan
 from augmentlab.progress import AblationProgress
 from augmentlab.results import AblationInfo, ArmInfo, RunResult
 from augmentlab.store import ResultStore
-from augmentlab.executors import Executor
+from augmentlab.executors import DataRequest, Executor
 from augmentlab.train import RunProgress, RunSpec, TrainingData
 
 VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
@@ -116,7 +116,7 @@ def write_command(folder: Path, argv: Sequence[str]) -> str:
     return command
 
 
-def write_resolved_config(folder: Path, info: AblationInfo, data: Path | None) -> Path:
+def write_resolved_config(folder: Path, info: AblationInfo, request: DataRequest) -> Path:
     """``config.toml``: the resolved ablation, readable by ``--config`` (arms listed explicitly)."""
     lines = [
         f"# The resolved ablation in {folder}; `augmentlab ablate --config {folder / 'config.toml'}` runs it again.",
@@ -125,8 +125,9 @@ def write_resolved_config(folder: Path, info: AblationInfo, data: Path | None) -
         f"device = {_toml(info.device)}",
         f"seeds = {len(info.seeds)}",
     ]
-    if data is not None:
-        lines.append(f"data = {_toml(str(data))}")
+    paths = {"data": request.data, "val": request.val, "val_masks": request.val_masks}
+    paths.update({key: request.options.get(key) for key in ("images", "masks")})
+    lines += [f"{key} = {_toml(path)}" for key, path in paths.items() if path is not None]
     lines += ["", "[recipe]"] + [f"{key} = {_toml(value)}" for key, value in info.recipe.items()]
     for arm in info.arms:
         lines += ["", "[[arms]]", f"aug = {_toml(arm.augmentation)}", f"loss = {_toml(arm.loss)}"]

@@ -242,6 +242,10 @@ def ablate(
     if isinstance(seed_count, bool) or not isinstance(seed_count, int) or seed_count < 1:
         raise AugmentlabError(f"--seeds must be a whole number ≥ 1, got {seed_count!r}")
     data_path = data or (Path(settings["data"]) if "data" in settings else None)
+    val, images, masks, val_masks = (
+        given or (Path(settings[key]) if key in settings else None)
+        for given, key in ((val, "val"), (images, "images"), (masks, "masks"), (val_masks, "val_masks"))
+    )
 
     aug_sets = aug if aug is not None else settings.get("aug", [])
     loss_specs = loss if loss is not None else settings.get("loss", [])
@@ -291,7 +295,7 @@ def ablate(
         options={**options, "images": absolute(images), "masks": absolute(masks)}, size=size,
         plugin_options=ctx.find_root().obj or {}, memory_budget_bytes=budget,
     )
-    data_text = f"{source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
+    data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
     _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, folder, data_text, console, quiet, compile)
 
 
@@ -350,7 +354,7 @@ def _run_ablation(
     with ResultStore(folder) as store:
         info = store.begin(runner.ablation_info(plan, folder.name, train.class_names, train.ignore_index, data_text))
         command = runner.write_command(folder, _invocation_argv())
-        runner.write_resolved_config(folder, info, None if request.data is None else Path(request.data))
+        runner.write_resolved_config(folder, info, request)
         pending = runner.pending_runs(plan, store, compile)
         done = len(plan.runs) - len(pending)
         if done:

@@ -33,7 +33,12 @@ def check_deeplab_encoder(encoder: str) -> None:
     and it asks smp itself rather than a list that would go stale.
     """
     try:
-        with torch.device("meta"):
+        try:
+            with torch.device("meta"):
+                _deeplab(encoder, 2, None)
+        except (ValueError, KeyError):
+            raise
+        except Exception:  # some encoders (mit_b*) call Tensor.item() while building: build those for real
             _deeplab(encoder, 2, None)
     except (ValueError, KeyError) as error:
         reason = str(error).strip().splitlines()[0].rstrip(".") if str(error).strip() else type(error).__name__
@@ -73,7 +78,8 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
     try:
         checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors for a bad file
-        raise AugmentlabError(f"encoder weights {path}: cannot read them with torch.load(weights_only=True): {error}") from None
+        detail = " ".join(f"{type(error).__name__}: {error}".split())
+        raise AugmentlabError(f"encoder weights {path}: cannot read them with torch.load(weights_only=True): {detail[:300]}") from None
     for key in ("state_dict", "model"):
         if isinstance(checkpoint, dict) and isinstance(checkpoint.get(key), dict):
             checkpoint = checkpoint[key]

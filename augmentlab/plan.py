@@ -116,14 +116,14 @@ def explicit_arms(entries: list[Any], source: str) -> list[Arm]:
     return list(arms.values())
 
 
-CONFIG_KEYS = {"aug", "loss", "each", "seeds", "arms", "recipe", "preset", "device", "name", "data"}
+CONFIG_KEYS = {"aug", "loss", "each", "seeds", "arms", "recipe", "preset", "device", "name", "data", "val", "images", "masks", "val_masks"}
 
 
 def read_config(path: Path) -> dict[str, Any]:
     """Read an ablation config file (TOML) and check its keys.
 
     Top-level keys mirror the CLI options (``aug``, ``loss``, ``each``, ``seeds``, ``preset``,
-    ``device``, ``name``, ``data``); ``[[arms]]`` lists arms explicitly; ``[recipe]`` overrides
+    ``device``, ``name``, and the data paths ``data``, ``val``, ``images``, ``masks``, ``val_masks``); ``[[arms]]`` lists arms explicitly; ``[recipe]`` overrides
     recipe fields.
 
     Raises:

@@ -172,7 +172,7 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
     ("content", "fragment"),
     [
         ("seeds = [", "is not valid TOML"),
-        ("sedes = 2", "unknown key 'sedes'; valid keys: arms, aug, data, device, each, loss, name, preset, recipe, seeds"),
+        ("sedes = 2", "unknown key 'sedes'; valid keys: arms, aug, data, device, each, images, loss, masks, name, preset, recipe, seeds, val, val_masks"),
         ("[recipe]\nepoch = 2", "unknown recipe field 'epoch'"),
         ("[recipe]\nimage_size = 30", "image size must be a multiple of 16"),
         ("aug = 'hflip'\n[[arms]]\naug = 'vflip'", "give either [[arms]] or aug/loss lists, not both"),

@@ -1,0 +1,261 @@
+"""`augmentlab ablate` and `augmentlab report` end to end on tiny data: the store, the files, resuming, failures."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from augmentlab.cli import app
+from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, data_options, install_failing_plugin, tiny_demo
+
+ARMS = ["none | ce", "none | dice", "hflip | ce", "hflip | dice"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def ablate_args(paths, out: Path, *, aug: str | None = "hflip", loss: str = "dice") -> list[str]:
+    recipe = ["--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet"]
+    return ["ablate", *(["--aug", aug] if aug else []), "--loss", loss, *recipe, "--out", str(out), *data_options(paths)]
+
+
+def rows(folder: Path, columns: str = "arm, seed, status") -> list[tuple]:
+    with closing(sqlite3.connect(folder / "results.sqlite")) as connection:
+        return sorted(connection.execute(f"SELECT {columns} FROM runs").fetchall())
+
+
+def execute_sql(folder: Path, statement: str) -> None:
+    with closing(sqlite3.connect(folder / "results.sqlite")) as connection, connection:
+        connection.execute(statement)
+
+
+def plan_folder(stdout: str) -> Path:
+    """The folder named by the plan line ``4 arms × 1 seeds = 4 runs → FOLDER``."""
+    (line,) = [line for line in stdout.splitlines() if " runs → " in line]
+    return Path(line.split(" → ")[1])
+
+
+def plan_lines(stdout: str) -> list[str]:
+    """The arms and the recipe as the plan prints them."""
+    return [line for line in stdout.splitlines() if line.startswith("arm ") or (line.startswith("recipe: ") and ", Adam lr " in line)]
+
+
+def started_runs(stdout: str) -> list[str]:
+    return [line.removesuffix(": started") for line in stdout.splitlines() if line.endswith(": started")]
+
+
+def report_part(stdout: str) -> str:
+    """What the report prints, from its title line to the list of written files."""
+    lines = stdout.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("ablation ablation-"))
+    return "\n".join(lines[start:])
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return tiny_demo(tmp_path_factory.mktemp("tiny-demo"))
+
+
+@pytest.fixture(scope="module")
+def ablation(demo, tmp_path_factory):
+    """``--aug hflip --loss dice`` trained once; tests that change the folder work on a copy (see ``copied``)."""
+    out = tmp_path_factory.mktemp("ablation-out")
+    result = invoke(*ablate_args(demo, out))
+    assert result.exit_code == 0, result.output
+    folder = plan_folder(result.stdout)
+    return {"out": out, "folder": folder, "stdout": result.stdout, "report_json": json.loads((folder / "report.json").read_text())}
+
+
+@pytest.fixture
+def copied(ablation, tmp_path) -> dict:
+    """A copy of the trained ablation under a new --out, resumable with the same options."""
+    out = tmp_path / "out"
+    folder = out / ablation["folder"].name
+    shutil.copytree(ablation["folder"], folder)
+    return {"out": out, "folder": folder}
+
+
+def test_an_ablation_trains_every_arm_and_writes_its_store_and_files(ablation):
+    folder, stdout = ablation["folder"], ablation["stdout"]
+    assert folder.parent == ablation["out"] and folder.name.startswith("ablation-")
+    assert "4 arms × 1 seeds = 4 runs" in stdout
+    assert [f"arm {index}: {arm}" + (" (baseline)" if index == 0 else "") for index, arm in enumerate(ARMS)] == [
+        line for line in stdout.splitlines() if line.startswith("arm ")
+    ]
+    assert started_runs(stdout) == [f"run {index}/4 [{arm}] seed 0" for index, arm in enumerate(ARMS, 1)]
+    assert "runs: 4 finished, 0 failed, 0 missing of 4 planned" in stdout
+    assert rows(folder, "arm, seed, status, error") == sorted((arm, 0, "finished", None) for arm in ARMS)
+    assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("results.sqlite")) == [
+        "command.txt", "config.toml", "report.csv", "report.json", "report.md", "report.png",
+    ]
+    assert (folder / "report.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert (folder / "report.md").read_text().startswith(f"# ablation {folder.name}\n")
+    assert "runs: 4 finished, 0 failed, 0 missing of 4 planned" in (folder / "report.md").read_text()
+    stored = dict(rows(folder, "arm, miou"))
+    assert {arm["arm"]: arm["miou_mean"] for arm in ablation["report_json"]["arms"]} == stored
+
+
+def test_command_txt_records_the_invocation(ablation, demo):
+    (line,) = (ablation["folder"] / "command.txt").read_text().splitlines()
+    stamp, command = line.split("  ", 1)
+    assert stamp.endswith("+00:00") and stamp[:4].isdigit()
+    assert command == "augmentlab " + " ".join(ablate_args(demo, ablation["out"]))
+
+
+def test_the_resolved_config_lists_the_recipe_and_the_arms(ablation, demo):
+    text = (ablation["folder"] / "config.toml").read_text()
+    assert f'name = "{ablation["folder"].name}"' in text
+    assert f'data = "{demo.train_json}"' in text
+    assert "[recipe]\nepochs = 1\nimage_size = 32\nbatch_size = 4\nlr = 0.001\nencoder = \"resnet18\"\nencoder_weights = \"none\"\n" in text
+    arms = [tuple(part.split(" = ")[1].strip('"') for part in block.strip().splitlines()) for block in text.split("[[arms]]")[1:]]
+    assert arms == [tuple(arm.split(" | ")) for arm in ARMS]
+
+
+def test_the_resolved_config_plans_the_same_arms_into_the_same_folder(ablation, demo):
+    result = invoke("ablate", "--config", str(ablation["folder"] / "config.toml"), "--val", str(demo.val_json), "--images", str(demo.images),
+                    "--out", str(ablation["out"]), "--quiet", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert plan_lines(result.stdout) == plan_lines(ablation["stdout"])
+    assert plan_folder(result.stdout) == ablation["folder"]
+    assert "preset: demo (the config file); device: cpu" in result.stdout
+
+
+def test_the_resolved_config_alone_runs_the_ablation_again(ablation):
+    result = invoke("ablate", "--config", str(ablation["folder"] / "config.toml"), "--out", str(ablation["out"]), "--quiet", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert plan_folder(result.stdout) == ablation["folder"]
+
+
+def test_running_the_same_command_again_trains_nothing(demo, copied):
+    finished_before = rows(copied["folder"], "arm, seed, started_at, finished_at, miou")
+    result = invoke(*ablate_args(demo, copied["out"]))
+    assert result.exit_code == 0, result.output
+    assert f"resuming {copied['folder']}: 4 of 4 runs already finished, 0 to run\n" in result.stdout
+    assert started_runs(result.stdout) == []
+    assert rows(copied["folder"], "arm, seed, started_at, finished_at, miou") == finished_before
+    assert len((copied["folder"] / "command.txt").read_text().splitlines()) == 2
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param("DELETE FROM runs WHERE arm = 'none | dice'", id="row deleted"),
+        pytest.param("UPDATE runs SET status = 'running', finished_at = NULL WHERE arm = 'none | dice'", id="interrupted"),
+        pytest.param("UPDATE runs SET status = 'failed', error = 'x' WHERE arm = 'none | dice'", id="failed"),
+    ],
+)
+def test_resuming_trains_exactly_the_runs_that_did_not_finish(demo, copied, how):
+    others = [row for row in rows(copied["folder"], "arm, started_at, finished_at, miou") if row[0] != "none | dice"]
+    (original_miou,) = [miou for arm, miou in rows(copied["folder"], "arm, miou") if arm == "none | dice"]
+    execute_sql(copied["folder"], how)
+    result = invoke(*ablate_args(demo, copied["out"]))
+    assert result.exit_code == 0, result.output
+    assert f"resuming {copied['folder']}: 3 of 4 runs already finished, 1 to run\n" in result.stdout
+    assert started_runs(result.stdout) == ["run 1/1 [none | dice] seed 0"]
+    assert rows(copied["folder"], "arm, seed, status") == sorted((arm, 0, "finished") for arm in ARMS)
+    assert [row for row in rows(copied["folder"], "arm, started_at, finished_at, miou") if row[0] != "none | dice"] == others
+    # CPU training is deterministic: the retrained run reproduces the number it replaced
+    assert [miou for arm, miou in rows(copied["folder"], "arm, miou") if arm == "none | dice"] == [original_miou]
+
+
+def test_a_nan_loss_arm_is_recorded_failed_the_others_finish_and_the_exit_code_is_1(demo, ablation, tmp_path, install_distribution):
+    install_failing_plugin(install_distribution)
+    result = invoke(*ablate_args(demo, tmp_path, aug=None, loss="nan_loss"))
+    assert result.exit_code == 1, result.output
+    folder = plan_folder(result.stdout)
+    error = "the loss became nan in epoch 0; lower --lr, or check the loss and augmentations"
+    assert rows(folder, "arm, seed, status, error") == [("none | ce", 0, "finished", None), ("none | nan_loss", 0, "failed", error)]
+    assert f"run 2/2 [none | nan_loss] seed 0: FAILED: {error}" in result.stdout
+    assert f"1 run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them" in result.stdout
+    assert "runs: 1 finished, 1 failed, 0 missing of 2 planned" in result.stdout
+    assert f"failed: none | nan_loss seed 0: {error}" in (folder / "report.md").read_text()
+    # the baseline trained beside the failing arm is the baseline of the four-arm ablation
+    assert dict(rows(folder, "arm, miou"))["none | ce"] == dict(rows(ablation["folder"], "arm, miou"))["none | ce"]
+
+    again = invoke(*ablate_args(demo, tmp_path, aug=None, loss="nan_loss"))
+    assert again.exit_code == 1, again.output
+    assert f"resuming {folder}: 1 of 2 runs already finished, 1 to run\n" in again.stdout
+    assert started_runs(again.stdout) == ["run 1/1 [none | nan_loss] seed 0"]
+
+
+def test_an_interrupted_ablation_keeps_what_finished_and_says_how_to_resume(demo, tmp_path, install_distribution):
+    install_failing_plugin(install_distribution)
+    args = ablate_args(demo, tmp_path, aug=None, loss="ctrl_c")
+    result = invoke(*args)
+    assert result.exit_code == 130, result.output
+    folder = plan_folder(result.stdout)
+    assert f"interrupted: 1 finished runs are saved in {folder}; resume with: augmentlab {' '.join(args)}" in result.stdout
+    assert rows(folder) == [("none | ce", 0, "finished"), ("none | ctrl_c", 0, "running")]
+    assert not (folder / "report.md").exists()
+
+
+def test_report_reproduces_the_tables_the_ablation_printed(ablation):
+    result = invoke("report", str(ablation["folder"]), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert report_part(result.stdout) == report_part(ablation["stdout"])
+
+
+def test_report_as_json_has_the_numbers_the_ablation_wrote(ablation):
+    result = invoke("report", str(ablation["folder"]), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == ablation["report_json"]
+    assert json.loads((ablation["folder"] / "report.json").read_text()) == ablation["report_json"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("report", "/nonexistent/ablation"), "error: there is no folder /nonexistent/ablation; give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e\n"),
+        (("report", "."), "error: . holds no ablation results (no results.sqlite); give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e\n"),
+        (("report", "/nonexistent", "--format", "html"), "error: --format 'html' is not one of md, csv, json\n"),
+    ],
+)
+def test_report_of_a_folder_without_results_is_one_line(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert_one_line_error(result)
+    assert result.stderr == message
+
+
+def test_an_encoder_without_dilation_is_refused_before_anything_is_trained_or_written(demo, tmp_path):
+    out = tmp_path / "out"
+    result = invoke(*ablate_args(demo, out), "--encoder", "xception")
+    assert_one_line_error(result, "encoder 'xception' cannot be used by DeepLabV3+: Xception encoder does not support dilated mode",
+                          "encoders that work: resnet18, resnet50")
+    assert result.stdout == "" and not out.exists()
+
+
+def test_the_same_command_into_two_folders_gives_identical_results(demo, ablation, tmp_path):
+    result = invoke(*ablate_args(demo, tmp_path))
+    assert result.exit_code == 0, result.output
+    folder = plan_folder(result.stdout)
+    assert folder.name == ablation["folder"].name
+    columns = "arm, seed, status, best_epoch, miou, pixel_accuracy, per_image_miou, per_class_iou, image_intersections, image_unions"
+    assert rows(folder, columns) == rows(ablation["folder"], columns)
+    losses = "arm, json_extract(history, '$[0].train_loss'), json_extract(history, '$[0].loss_terms')"
+    assert rows(folder, losses) == rows(ablation["folder"], losses)
+
+
+def test_the_same_data_given_by_a_relative_path_resumes(demo, copied, monkeypatch):
+    monkeypatch.chdir(demo.images.parent)
+    args = ablate_args(demo, copied["out"])
+    relative = [arg.removeprefix(f"{demo.images.parent}/") for arg in args]
+    assert relative != args
+    result = invoke(*relative)
+    assert result.exit_code == 0, result.output
+    assert f"resuming {copied['folder']}: 4 of 4 runs already finished, 0 to run" in result.stdout

@@ -1,0 +1,216 @@
+"""The fixed DeepLabV3+ baseline: which encoders it accepts, and encoder weights from a local file."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from augmentlab import model as model_module
+from augmentlab.errors import AugmentlabError
+from augmentlab.model import DILATION_ENCODERS, build_model, check_deeplab_encoder, load_encoder_weights, normalize_images
+
+WORKING = "encoders that work: resnet18, resnet50, resnet101, efficientnet-b4, mobilenet_v2, tu-convnext_tiny"
+
+
+@pytest.mark.parametrize(
+    ("encoder", "reason"),
+    [
+        ("xception", "Xception encoder does not support dilated mode due to pooling operation for downsampling!"),
+        ("densenet121", "DenseNet encoders do not support dilated mode due to pooling operation for downsampling!"),
+        ("vgg16", "'VGG' models do not support dilated mode due to Max Pooling operations for downsampling!"),
+    ],
+)
+def test_encoders_without_dilation_are_rejected_naming_the_reason_and_the_working_ones(encoder, reason):
+    with pytest.raises(AugmentlabError) as error:
+        check_deeplab_encoder(encoder)
+    assert str(error.value) == f"encoder {encoder!r} cannot be used by DeepLabV3+: {reason}; {WORKING}"
+
+
+@pytest.mark.parametrize("encoder", ["resnet18", "resnet50", "mobilenet_v2"])
+def test_encoders_with_dilation_are_accepted(encoder):
+    check_deeplab_encoder(encoder)
+
+
+def test_the_encoders_named_as_working_do_work():
+    for encoder in DILATION_ENCODERS:
+        check_deeplab_encoder(encoder)
+
+
+def test_an_encoder_that_cannot_be_built_on_the_meta_device_is_not_a_crash():
+    # smp.DeepLabV3Plus(encoder_name="mit_b0") builds and runs on the CPU; only the meta-device
+    # shortcut fails (Tensor.item() on a meta tensor), and `augmentlab ablate --encoder mit_b0` prints a traceback.
+    check_deeplab_encoder("mit_b0")
+
+
+# Weights from a local file ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def source_model() -> torch.nn.Module:
+    """A DeepLabV3+ whose weights, buffers included, differ from any freshly built one."""
+    torch.manual_seed(1)
+    model = model_module._deeplab("resnet18", 3, None)
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point():
+                tensor.normal_()
+            elif name.endswith("num_batches_tracked"):
+                tensor.fill_(7)
+    return model
+
+
+@pytest.fixture
+def fresh_model() -> torch.nn.Module:
+    torch.manual_seed(2)
+    return model_module._deeplab("resnet18", 3, None)
+
+
+def assert_encoder_equals(model: torch.nn.Module, expected: dict[str, torch.Tensor]) -> None:
+    state = model.encoder.state_dict()
+    assert state.keys() == expected.keys()
+    for key, tensor in state.items():
+        assert torch.equal(tensor, expected[key]), key
+
+
+def encoder_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {key: tensor.clone() for key, tensor in model.encoder.state_dict().items()}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["encoder state dict", "whole model with encoder. prefix", "under state_dict", "under model", "whole model under state_dict"],
+)
+def test_local_weights_in_every_accepted_layout_are_loaded_exactly(tmp_path, source_model, fresh_model, layout):
+    encoder = encoder_state(source_model)
+    whole = {key: tensor.clone() for key, tensor in source_model.state_dict().items()}
+    checkpoint = {
+        "encoder state dict": encoder,
+        "whole model with encoder. prefix": whole,
+        "under state_dict": {"state_dict": encoder, "epoch": 3},
+        "under model": {"model": encoder, "optimizer": {"lr": 0.1}},
+        "whole model under state_dict": {"state_dict": whole},
+    }[layout]
+    path = tmp_path / "weights.pt"
+    torch.save(checkpoint, path)
+    before_decoder = {key: tensor.clone() for key, tensor in fresh_model.decoder.state_dict().items()}
+    load_encoder_weights(fresh_model, path)
+    assert_encoder_equals(fresh_model, encoder)
+    # the decoder of a whole-model checkpoint is not loaded: only the encoder is pretrained
+    for key, tensor in fresh_model.decoder.state_dict().items():
+        assert torch.equal(tensor, before_decoder[key]), key
+
+
+def test_a_torchvision_classification_checkpoint_loads_without_its_classifier(tmp_path, fresh_model):
+    torch.manual_seed(3)
+    classifier = torchvision.models.resnet18(weights=None)
+    state = classifier.state_dict()
+    assert {"fc.weight", "fc.bias"} <= state.keys()
+    path = tmp_path / "resnet18-torchvision.pth"
+    torch.save(state, path)
+    load_encoder_weights(fresh_model, path)
+    assert_encoder_equals(fresh_model, {key: value for key, value in state.items() if not key.startswith("fc.")})
+
+
+def test_build_model_with_a_weights_file_starts_from_that_file(tmp_path, source_model):
+    path = tmp_path / "encoder.pt"
+    torch.save(encoder_state(source_model), path)
+    built = build_model("resnet18", str(path), 3)
+    assert_encoder_equals(built, encoder_state(source_model))
+    assert built.segmentation_head[0].out_channels == 3
+
+
+def test_build_model_without_network_says_what_to_pass(monkeypatch):
+    real = model_module._deeplab
+
+    def offline(encoder, num_classes, encoder_weights):
+        if encoder_weights == "imagenet":
+            raise OSError("[Errno -3] Temporary failure in name resolution\nmore detail")
+        return real(encoder, num_classes, encoder_weights)
+
+    monkeypatch.setattr(model_module, "_deeplab", offline)
+    with pytest.raises(AugmentlabError) as error:
+        build_model("resnet18", "imagenet", 3)
+    assert str(error.value) == (
+        "could not get the imagenet weights of encoder 'resnet18' ([Errno -3] Temporary failure in name resolution); "
+        "without network access pass --encoder-weights none, or a local weights file with --encoder-weights PATH"
+    )
+
+
+def test_weights_of_another_encoder_are_one_clear_line(tmp_path, fresh_model):
+    path = tmp_path / "mobilenet.pth"
+    torch.save(torchvision.models.mobilenet_v2(weights=None).state_dict(), path)
+    with pytest.raises(AugmentlabError) as error:
+        load_encoder_weights(fresh_model, path)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(f"encoder weights {path} do not fit this encoder: Error(s) in loading state_dict for ResNetEncoder: Missing key(s)")
+    assert message.endswith("; give weights saved from the same encoder")
+    assert len(message.removeprefix(f"encoder weights {path}")) < 400
+
+
+def test_a_tensor_of_the_wrong_shape_is_one_clear_line(tmp_path, source_model, fresh_model):
+    encoder = encoder_state(source_model)
+    encoder["conv1.weight"] = torch.zeros(64, 3, 3, 3)
+    path = tmp_path / "resized.pt"
+    torch.save(encoder, path)
+    with pytest.raises(AugmentlabError) as error:
+        load_encoder_weights(fresh_model, path)
+    assert "\n" not in str(error.value)
+    assert "size mismatch for conv1.weight: copying a param with shape torch.Size([64, 3, 3, 3])" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "got"),
+    [([1, 2, 3], "list"), ({"epoch": 3, "weight": torch.zeros(1)}, "dict"), (torch.zeros(3), "Tensor")],
+)
+def test_a_file_that_is_not_a_state_dict_of_tensors_is_rejected(tmp_path, fresh_model, content, got):
+    path = tmp_path / "not-weights.pt"
+    torch.save(content, path)
+    with pytest.raises(AugmentlabError) as error:
+        load_encoder_weights(fresh_model, path)
+    assert str(error.value) == f"encoder weights {path}: expected a state dict of tensors, got {got}"
+
+
+class NotATensor:
+    """Pickled into a checkpoint, it is what weights_only loading refuses."""
+
+
+def write_unreadable(path: Path, kind: str) -> None:
+    if kind == "garbage":
+        path.write_bytes(b"not a checkpoint at all")
+    elif kind == "broken zip":
+        path.write_bytes(b"PK\x03\x04 cut short")
+    elif kind == "object pickle":
+        torch.save({"conv1.weight": NotATensor()}, path)
+    else:
+        path.write_bytes(pickle.dumps({"a": NotATensor()}))
+
+
+@pytest.mark.parametrize("kind", ["garbage", "broken zip", "object pickle", "plain pickle"])
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+def test_an_unreadable_file_is_an_augmentlab_error_naming_the_file(tmp_path, fresh_model, kind):
+    path = tmp_path / "bad.pt"
+    write_unreadable(path, kind)
+    with pytest.raises(AugmentlabError, match="^encoder weights .*: cannot read them with torch.load\\(weights_only=True\\): ") as error:
+        load_encoder_weights(fresh_model, path)
+    assert str(error.value).startswith(f"encoder weights {path}: ")
+
+
+@pytest.mark.parametrize("kind", ["garbage", "object pickle"])
+def test_an_unreadable_file_is_one_line(tmp_path, fresh_model, kind):
+    path = tmp_path / "bad.pt"
+    write_unreadable(path, kind)
+    with pytest.raises(AugmentlabError) as error:
+        load_encoder_weights(fresh_model, path)
+    assert "\n" not in str(error.value)
+
+
+def test_normalize_images_uses_imagenet_mean_and_std(device):
+    images = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1).expand(2, 3, 2, 2)
+    assert torch.equal(normalize_images(images), torch.zeros(2, 3, 2, 2, device=device))
+    ones = normalize_images(torch.ones(1, 3, 1, 1, device=device)).flatten().tolist()
+    assert ones == pytest.approx([(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225])
