@@ -22,7 +22,8 @@ def device(pytestconfig: pytest.Config) -> torch.device:
     name = pytestconfig.getoption("--device")
     if name == "cuda" and not torch.cuda.is_available():
         pytest.exit("--device cuda was given but no CUDA device is visible", returncode=2)
-    return torch.device(name)
+    # A tensor on CUDA reports its index (cuda:0); the fixture does too, so devices compare equal.
+    return torch.device("cuda", torch.cuda.current_device()) if name == "cuda" else torch.device(name)
 
 
 @pytest.fixture(scope="session", autouse=True)
