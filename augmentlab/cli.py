@@ -273,7 +273,7 @@ def ablate(
     run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
     folder = out / run_name
     # --quiet: plain lines without colour or tables, for CI logs.
-    console = Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet)
+    console = _report_console(quiet)
     how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
     console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
     source = data_path or "built-in demo data (synthetic)"
@@ -398,6 +398,13 @@ def _report(store: Any, folder: Path, console: Console, quiet: bool) -> int:
     return sum(result.status == "failed" for result in results)
 
 
+def _report_console(quiet: bool) -> Console:
+    """Tables for a terminal; plain unwrapped lines with ``--quiet``. Output to a file or pipe gets
+    160 columns rather than rich's 80, so that a log keeps the tables readable."""
+    width = None if quiet or sys.stdout.isatty() else 160
+    return Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet, width=width)
+
+
 def _invocation_argv() -> list[str]:
     """The arguments of this invocation, for command.txt and the resume hint."""
     return list(_argv)
@@ -417,7 +424,7 @@ def report(
         raise AugmentlabError(f"--format {fmt!r} is not one of md, csv, json")
     with ResultStore.open_existing(folder) as store:
         if fmt is None:
-            _report(store, folder, Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet), quiet)
+            _report(store, folder, _report_console(quiet), quiet)
             return
         built = build_report(store.info(), store.results())
         typer.echo(render_report(built, fmt), nl=False)

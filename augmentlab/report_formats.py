@@ -107,7 +107,10 @@ def _ci_text(confidence: float, intervals: Sequence[tuple[str, Interval | None]]
         return "No interval could be computed (see the notes)."
     common, *others = sorted(rows_by_method, key=lambda method: -len(rows_by_method[method]))
     methods = "; ".join([common, *(f"{method} for {', '.join(rows_by_method[method])}" for method in others)])
-    return f"{percent_text(confidence)} CI by {methods}."
+    text = f"{percent_text(confidence)} CI by {methods}."
+    if any("bootstrap" in method for method in rows_by_method):
+        text += " A bootstrap over images covers validation-set noise only, not seed-to-seed training noise: use --seeds 3 or more before trusting a verdict."
+    return text
 
 
 # --- tables -----------------------------------------------------------------------------------
@@ -157,9 +160,12 @@ COST_COLUMNS: ArmColumns = [
 
 
 def _arm_table(report: Report, title: str, columns: ArmColumns, caption: str, label_columns: int) -> _Table:
-    """One row per arm, one column per entry of ``columns``."""
-    rows = [[cell if isinstance(cell := cell_of(arm), _Cell) else _Cell(cell) for _, cell_of in columns] for arm in report.arms]
-    return _Table(title, [header for header, _ in columns], rows, caption, label_columns)
+    """One row per arm, numbered as the per-class table's columns are, one column per entry of ``columns``."""
+    rows = [
+        [_Cell(f"#{index}"), *(cell if isinstance(cell := cell_of(arm), _Cell) else _Cell(cell) for _, cell_of in columns)]
+        for index, arm in enumerate(report.arms)
+    ]
+    return _Table(title, ["#", *(header for header, _ in columns)], rows, caption, label_columns + 1)
 
 
 def _quality_table(report: Report) -> _Table:
@@ -188,9 +194,13 @@ def _class_cell(arm: ArmSummary, index: int, class_name: str) -> _Cell:
 
 
 def _class_table(report: Report) -> _Table:
-    rows = [[_Cell(arm.arm), *(_class_cell(arm, index, name) for index, name in enumerate(report.class_names))] for arm in report.arms]
-    caption = f"Mean IoU over finished seeds; {GAIN} largest gain and {LOSS} largest loss of each arm vs the baseline's per-class IoU."
-    return _Table("Per-class IoU", ["arm", *report.class_names], rows, caption, label_columns=1)
+    """Classes as rows and arms as numbered columns: a dataset's dozen classes fit a terminal's width that way."""
+    rows = [[_Cell(name), *(_class_cell(arm, index, name) for arm in report.arms)] for index, name in enumerate(report.class_names)]
+    caption = (
+        f"Mean IoU over finished seeds; column #N is arm N of the Arms table; {GAIN} largest gain and {LOSS} largest loss "
+        "of each arm vs the baseline's per-class IoU."
+    )
+    return _Table("Per-class IoU", ["class", *(f"#{index}" for index in range(len(report.arms)))], rows, caption, label_columns=1)
 
 
 def _effect_label(effect: EffectSummary) -> str:
@@ -247,7 +257,8 @@ def _plain_lines(table: _Table) -> list[str]:
     """The title, then one line per row: its label cells, then ``header value`` pairs."""
     lines = [f"{table.title}:"]
     for row in table.rows:
-        label = " | ".join(cell.text for cell in row[: table.label_columns])
+        number, labels = (row[0].text + " ", row[1 : table.label_columns]) if table.headers[0] == "#" else ("", row[: table.label_columns])
+        label = number + " | ".join(cell.text for cell in labels)
         values = "; ".join(f"{header} {cell.text}" for header, cell in zip(table.headers[table.label_columns :], row[table.label_columns :]))
         lines.append(f"  {label}: {values}")
     return [*lines, f"  ({table.caption})"]

@@ -187,18 +187,18 @@ def test_markdown() -> None:
         "# ablation tiny",
         "- recipe: DeepLabV3+ resnet18 (weights none), 4 epochs, 128px, batch 8, lr 0.001, preset demo, device cpu",
         "- runs: 4 finished, 1 failed, 1 missing of 6 planned",
-        "| augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict |",
-        "| none | ce | 2/2 | 0.5200 ± 0.0283 | 0.4600 | 0.8200 | — | baseline |",
-        "| hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise |",
-        "| grid | ce | 0/2 (1 failed) | failed | — | — | — | — |",
+        "| # | augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict |",
+        "| #0 | none | ce | 2/2 | 0.5200 ± 0.0283 | 0.4600 | 0.8200 | — | baseline |",
+        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise |",
+        "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — |",
         "*Δ mIoU: arm − baseline (none | ce). 95% CI by paired t over 2 seeds. seeds: finished/planned. img mIoU: mean of per-image mIoU.*",
-        "| arm | train s | img/s | data ms/step | model ms/step | peak memory |",
-        "| none \\| ce | 11.0 | 100.0 | 2.0 | 8.0 | 2.00 GiB |",
-        "| hflip \\| ce | 10.0 | 100.0 | 8.0 | 8.0 | — |",
-        "| arm | background | cat | dog |",
-        "| none \\| ce | 0.8100 | 0.4200 | 0.3300 |",
-        "| hflip \\| ce | 0.7900 ▼ | 0.5500 ▲ | 0.4200 |",
-        "| grid \\| ce | — | — | — |",
+        "| # | arm | train s | img/s | data ms/step | model ms/step | peak memory |",
+        "| #0 | none \\| ce | 11.0 | 100.0 | 2.0 | 8.0 | 2.00 GiB |",
+        "| #1 | hflip \\| ce | 10.0 | 100.0 | 8.0 | 8.0 | — |",
+        "| class | #0 | #1 | #2 |",
+        "| background | 0.8100 | 0.7900 ▼ | — |",
+        "| cat | 0.4200 | 0.5500 ▲ | — |",
+        "| dog | 0.3300 | 0.4200 | — |",
         "- failed: grid | ce seed 0: NaN loss at epoch 2, step 5",
     ]:
         assert line in markdown.splitlines()
@@ -230,11 +230,11 @@ def test_print_report_quiet_prints_plain_lines() -> None:
         "ablation tiny",
         "runs: 4 finished, 1 failed, 1 missing of 6 planned",
         "Arms:",
-        "  none | ce: seeds 2/2; mIoU ± std 0.5200 ± 0.0283; img mIoU 0.4600; pixel acc 0.8200; Δ mIoU [CI] —; verdict baseline",
-        "  hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.0571, +0.1971]; verdict within noise",
-        "  grid | ce: seeds 0/2 (1 failed); mIoU ± std failed; img mIoU —; pixel acc —; Δ mIoU [CI] —; verdict —",
-        "  hflip | ce: train s 10.0; img/s 100.0; data ms/step 8.0; model ms/step 8.0; peak memory —",
-        "  hflip | ce: background 0.7900 ▼; cat 0.5500 ▲; dog 0.4200",
+        "  #0 none | ce: seeds 2/2; mIoU ± std 0.5200 ± 0.0283; img mIoU 0.4600; pixel acc 0.8200; Δ mIoU [CI] —; verdict baseline",
+        "  #1 hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.0571, +0.1971]; verdict within noise",
+        "  #2 grid | ce: seeds 0/2 (1 failed); mIoU ± std failed; img mIoU —; pixel acc —; Δ mIoU [CI] —; verdict —",
+        "  #1 hflip | ce: train s 10.0; img/s 100.0; data ms/step 8.0; model ms/step 8.0; peak memory —",
+        "  cat: #0 0.4200; #1 0.5500 ▲; #2 —",
         "note: missing: grid | ce seed 1 (not run, or interrupted)",
     ]:
         assert line in lines
@@ -246,7 +246,7 @@ def test_print_report_draws_tables() -> None:
     print_report(build_report(ablation([BASELINE, HFLIP, GRID], [0, 1]), two_seed_runs()), console)
     text = console.export_text()
     assert "┃ augmentation ┃" in text
-    assert "│ hflip        │ ce   │" in text
+    assert "│ #1 │ hflip        │ ce   │" in text
     assert "0.5500 ▲" in text
 
 
