@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from augmentlab.cli import app
+from cli_assertions import assert_one_line_error
 from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, data_options, install_failing_plugin, tiny_demo
 
 ARMS = ["none | ce", "none | dice", "hflip | ce", "hflip | dice"]
@@ -56,14 +57,6 @@ def report_part(stdout: str) -> str:
     lines = stdout.splitlines()
     start = next(index for index, line in enumerate(lines) if line.startswith("ablation ablation-"))
     return "\n".join(lines[start:])
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from augmentlab import __version__
 from augmentlab.cli import app
+from cli_assertions import assert_one_line_error
 
 
 @pytest.fixture
@@ -21,14 +22,6 @@ def run():
         return runner.invoke(app, list(args), env={"COLUMNS": "200"})
 
     return invoke
-
-
-def assert_one_line_error(result, *fragments: str) -> None:
-    assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, result.stderr
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
 
 
 def test_version(run):
