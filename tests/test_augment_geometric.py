@@ -407,3 +407,53 @@ def test_albumentations_equivalents_build_at_p_1():
         transform = factory()
         assert transform.p == 1.0, name
         assert set(transform(image=image, mask=mask)) >= {"image", "mask"}, name
+
+
+# --- fused warps ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "spec, stages",
+    [
+        ("hflip,rot90,affine,elastic,brightness,grid", [["HorizontalFlip"], ["RandomRotate90", "ShiftScaleRotate", "ElasticTransform"], ["Brightness"], ["GridDistortion"]]),
+        ("affine,grid(p=0),elastic", [["ShiftScaleRotate"], ["GridDistortion"], ["ElasticTransform"]]),
+        ("affine,elastic(fill_mask=background),grid(fill_mask=background)", [["ShiftScaleRotate"], ["ElasticTransform", "GridDistortion"]]),
+        ("elastic", [["ElasticTransform"]]),
+    ],
+)
+def test_consecutive_warps_of_one_fill_run_as_one_stage(spec, stages):
+    pipeline = augmentlab.build_augmentation(spec)
+    assert [[type(transform).__name__ for transform in stage] for stage in pipeline.stages] == stages
+
+
+@pytest.mark.parametrize("p", [1.0, 0.5])
+def test_fused_dihedral_warps_equal_the_warps_one_at_a_time(p, device):
+    # Quarter turns and transposes are permutations, so composing them loses nothing: the fused
+    # result equals the sequential one exactly, including which samples each transform chose.
+    pipeline = augmentlab.build_augmentation(f"rot90(p={p}),transpose(p={p})")
+    masks = index_mask(12, 12, device).repeat(8, 1, 1)
+    images = as_images(masks)
+    torch.manual_seed(3)
+    fused = pipeline(images, masks)
+    torch.manual_seed(3)
+    sequential = (images, masks)
+    for transform in pipeline.transforms:
+        sequential = transform(*sequential)
+    assert torch.equal(fused[1], sequential[1])
+    assert torch.allclose(fused[0], sequential[0])
+
+
+def test_fused_warps_keep_the_mask_exact(device):
+    fill = 24 * 32  # beyond every label of the index mask, so a fill is never mistaken for a pixel
+    pipeline = augmentlab.build_augmentation("affine(p=1),elastic(p=1),grid(p=1),perspective(p=1)", ignore_index=fill)
+    masks = index_mask(24, 32, device).repeat(4, 1, 1)
+    torch.manual_seed(0)
+    images, warped = pipeline(as_images(masks), masks)
+    torch.manual_seed(0)
+    sequential = (as_images(masks), masks)
+    for transform in pipeline.transforms:
+        sequential = transform(*sequential)
+    assert bool(((warped >= 0) & (warped <= fill)).all())
+    # A pixel without a source is black and ignored, and the same pixels lose their source as
+    # one warp at a time (up to the rounding the sequential path does at every step).
+    assert torch.equal(images[:, 0][warped == fill], torch.zeros_like(images[:, 0][warped == fill]))
+    assert (warped == fill).float().mean().item() == pytest.approx((sequential[1] == fill).float().mean().item(), abs=0.01)

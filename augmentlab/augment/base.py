@@ -160,17 +160,40 @@ class AugmentationPipeline(nn.Module):
         super().__init__()
         self.transforms = nn.ModuleList(transforms)
         self.spec = spec
+        self.stages = _fused_stages(transforms)
+        """The transforms in order, consecutive warps of one mask fill grouped to run as one warp."""
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images: float [B,3,H,W] in [0,1]; masks: int64 [B,H,W]. Returns both, augmented."""
+        """images: float [B,3,H,W] in [0,1]; masks: int64 [B,H,W]. Returns both, augmented.
+
+        Consecutive geometric warps are composed into one sampling grid and applied as one
+        (see :func:`augmentlab.augment.geometric._warp.fused_warp`): one image and mask sampling
+        instead of one per warp.
+        """
+        from augmentlab.augment.geometric._warp import fused_warp
+
         check_batch(images, masks)
-        for transform in self.transforms:
-            images, masks = transform(images, masks)
+        for stage in self.stages:
+            images, masks = fused_warp(stage, images, masks) if len(stage) > 1 else stage[0](images, masks)
         return images, masks
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  {transform!r}" for transform in self.transforms)
         return f"AugmentationPipeline('{self.spec}'){inner}"
+
+
+def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
+    """Group runs of consecutive fusable warps that share a mask fill; every other transform stands alone."""
+    from augmentlab.augment.geometric._warp import fusable
+
+    stages: list[list[nn.Module]] = []
+    for transform in transforms:
+        previous = stages[-1][-1] if stages else None
+        if previous is not None and fusable(previous) and fusable(transform) and previous.mask_fill == transform.mask_fill:
+            stages[-1].append(transform)
+        else:
+            stages.append([transform])
+    return stages
 
 
 class MaskFillingAugmentation(BatchAugmentation):
