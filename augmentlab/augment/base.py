@@ -107,7 +107,7 @@ class BatchAugmentation(nn.Module):
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         """Draw this transform's random parameters, one set per sample, as tensors on ``device``.
 
-        ``forward`` adds ``params["chosen"]``, bool [B]: the samples drawn with probability ``p``.
+        :meth:`draw_params` adds ``params["chosen"]``, bool [B]: the samples drawn with probability ``p``.
         """
         return {}
 
@@ -116,6 +116,13 @@ class BatchAugmentation(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Transform every sample with its parameters; returns (images, masks) of the input shapes."""
         raise NotImplementedError
+
+    def draw_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
+        """The samples to change (``params["chosen"]``, bool [B], each with probability ``p``) and
+        :meth:`sample_params`, drawn in that order: ``forward`` and the fused warp path both draw here,
+        so they consume the random streams alike."""
+        chosen = torch.rand(batch_size, device=device) < self.p
+        return {**self.sample_params(batch_size, height, width, device), "chosen": chosen}
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Augment a batch.
@@ -134,8 +141,8 @@ class BatchAugmentation(nn.Module):
         # Every sample is transformed and the chosen ones kept: a data-dependent subset would need
         # a host synchronisation. At p=1 the select is skipped, and so it is for transforms that
         # fold the choice into their own work (selects_samples).
-        chosen = torch.rand(batch_size, device=images.device) < self.p
-        params = {**self.sample_params(batch_size, height, width, images.device), "chosen": chosen}
+        params = self.draw_params(batch_size, height, width, images.device)
+        chosen = params["chosen"]
         new_images, new_masks = self.apply_transform(images, masks, params)
         if self.p == 1.0 or self.selects_samples:
             return new_images, new_masks

@@ -139,10 +139,9 @@ def fused_warp(transforms: list[WarpAugmentation], images: torch.Tensor, masks: 
     identity = projective_grid(torch.eye(2, 3, device=device)[None], height, width)
     grids = []
     for transform in transforms:
-        chosen = torch.rand(batch_size, device=device) < transform.p
-        params = {**transform.sample_params(batch_size, height, width, device), "chosen": chosen}
+        params = transform.draw_params(batch_size, height, width, device)
         grid = transform.sampling_grid(params, batch_size, height, width, device)
-        grids.append(grid if transform.p == 1.0 else torch.where(chosen[:, None, None, None], grid, identity))
+        grids.append(grid if transform.p == 1.0 else torch.where(params["chosen"][:, None, None, None], grid, identity))
     composite = grids[-1]
     for grid in reversed(grids[:-1]):
         outside = (composite.abs() > 1.0).any(-1, keepdim=True)
