@@ -95,12 +95,12 @@ class _RunBars:
         else:
             self._progress.reset(self._task, total=steps, description=description, status="")
 
-    def step_done(self, step: int, loss: torch.Tensor) -> None:
+    def step_done(self, step: int, loss_sum: torch.Tensor) -> None:
         assert self._task is not None
         now = time.monotonic()
         if now - self._loss_read >= LOSS_REFRESH_SECONDS:
             self._loss_read = now
-            self._progress.update(self._task, completed=step + 1, status=f"loss {float(loss):.4f}")
+            self._progress.update(self._task, completed=step + 1, status=f"loss {float(loss_sum) / (step + 1):.4f}")
         else:
             self._progress.update(self._task, completed=step + 1)
 
@@ -124,7 +124,7 @@ class _RunLines:
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None:
         self._epochs = epochs
 
-    def step_done(self, step: int, loss: torch.Tensor) -> None:
+    def step_done(self, step: int, loss_sum: torch.Tensor) -> None:
         return None
 
     def epoch_done(self, record: EpochRecord) -> None:

@@ -15,7 +15,7 @@ import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 import torch
 from torch import nn
@@ -59,11 +59,13 @@ class TrainingData:
 
 
 class RunProgress(Protocol):
-    """What a progress display hears from a run. ``loss`` is a 0-dim device tensor: reading it syncs, so read it rarely."""
+    """What a progress display hears from a run. ``loss_sum`` is a 0-dim device tensor: reading it syncs, so read it rarely."""
 
     def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
 
-    def step_done(self, step: int, loss: torch.Tensor) -> None: ...
+    def step_done(self, step: int, loss_sum: torch.Tensor) -> None:
+        """``loss_sum``: the epoch's step losses so far, summed; their mean is ``loss_sum / (step + 1)``."""
+        ...
 
     def epoch_done(self, record: EpochRecord) -> None: ...
 
@@ -120,12 +122,8 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     def step(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with _autocast(device, recipe.autocast):
             logits = step_model(normalize_images(images))
-        try:
+        with _blamed_on(f"loss {run.loss!r}"):
             loss = loss_fn(logits, masks)
-        except torch.OutOfMemoryError:
-            raise
-        except Exception as error:
-            raise RunFailure(f"loss {run.loss!r} raised {type(error).__name__}: {first_line(error)}") from None
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -134,12 +132,8 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
 
     def batch(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, masks = data.train.batch(indices)
-        try:
+        with _blamed_on(f"augmentation {run.augmentation!r}"):
             images, masks = augment(images, masks)
-        except torch.OutOfMemoryError:
-            raise
-        except Exception as error:
-            raise RunFailure(f"augmentation {run.augmentation!r} raised {type(error).__name__}: {first_line(error)}") from None
         if cuda:
             images = images.contiguous(memory_format=torch.channels_last)
         return images, masks
@@ -188,7 +182,7 @@ def _train_epoch(epoch: int, run: RunSpec, data: TrainingData, batch: Batch, ste
         for label, value in terms.items():
             term_totals[label] = value if label not in term_totals else term_totals[label] + value
         if progress is not None:
-            progress.step_done(index, total / (index + 1))
+            progress.step_done(index, total)
     assert total is not None  # epoch_order gives at least one batch
     data_ms, model_ms = timer.milliseconds()  # waits for the device
     seconds = time.perf_counter() - started
@@ -259,6 +253,17 @@ class StepTimer:
             torch.cuda.synchronize()
             return (sum(a.elapsed_time(b) for a, b, _ in self._marks), sum(b.elapsed_time(c) for _, b, c in self._marks))
         return (sum(b - a for a, b, _ in self._marks) * 1000, sum(c - b for _, b, c in self._marks) * 1000)
+
+
+@contextlib.contextmanager
+def _blamed_on(plugin: str) -> Iterator[None]:
+    """Turn an exception raised by plugin code into the run's failure, naming the plugin; OOM keeps its own report."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        raise
+    except Exception as error:
+        raise RunFailure(f"{plugin} raised {type(error).__name__}: {first_line(error)}") from None
 
 
 def _autocast(device: torch.device, autocast: str) -> contextlib.AbstractContextManager:
