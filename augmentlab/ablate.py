@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 
 from augmentlab.data.cache import TensorCache
+from augmentlab.data.segmentation import SegmentationDataset
 from augmentlab.plan import AblationPlan
 from augmentlab.progress import AblationProgress
 from augmentlab.results import AblationInfo, ArmInfo, RunResult
@@ -44,15 +45,14 @@ def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ign
     )
 
 
-def training_data(train: object, val: object, device: str, memory_budget_bytes: int | None = None) -> TrainingData:
+def training_data(train: SegmentationDataset, val: SegmentationDataset, device: str, memory_budget_bytes: int | None = None) -> TrainingData:
     """Decode both splits once onto the training device; every run of the ablation shares them."""
-    stats = train.class_stats()  # type: ignore[attr-defined]
     return TrainingData(
-        train=TensorCache.build(train, device, memory_budget_bytes=memory_budget_bytes),  # type: ignore[arg-type]
-        val=TensorCache.build(val, device, memory_budget_bytes=memory_budget_bytes),  # type: ignore[arg-type]
-        class_names=tuple(train.class_names),  # type: ignore[attr-defined]
-        ignore_index=train.ignore_index,  # type: ignore[attr-defined]
-        class_frequencies=[float(count) for count in stats.pixel_counts],
+        train=TensorCache.build(train, device, memory_budget_bytes=memory_budget_bytes),
+        val=TensorCache.build(val, device, memory_budget_bytes=memory_budget_bytes),
+        class_names=tuple(train.class_names),
+        ignore_index=train.ignore_index,
+        class_frequencies=[float(count) for count in train.class_stats().pixel_counts],
     )
 
 

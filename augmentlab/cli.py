@@ -385,16 +385,20 @@ def _run_ablation(
         raise typer.Exit(1)
 
 
-def _report(store: Any, folder: Path, console: Console, quiet: bool) -> int:
-    """Print the report of ``store``, write its files into ``folder``, and return how many planned runs failed."""
-    from augmentlab.report import build_report, print_report, write_report_files
+def _report(store: Any, folder: Path, console: Console, quiet: bool, fmt: str | None = None) -> int:
+    """Print the report of ``store`` (as tables, or in ``fmt``), write its files into ``folder``, and
+    return how many planned runs failed."""
+    from augmentlab.report import build_report, print_report, render_report, write_report_files
 
-    info = store.info()
     results = store.results()
-    report = build_report(info, results)
-    print_report(report, console, quiet=quiet)
+    report = build_report(store.info(), results)
+    if fmt is None:
+        print_report(report, console, quiet=quiet)
+    else:
+        typer.echo(render_report(report, fmt), nl=False)
     paths = write_report_files(report, folder)
-    console.print("wrote " + ", ".join(str(path) for path in paths), markup=False)
+    if fmt is None:
+        console.print("wrote " + ", ".join(str(path) for path in paths), markup=False)
     return sum(result.status == "failed" for result in results)
 
 
@@ -417,18 +421,13 @@ def report(
     fmt: Annotated[Optional[str], typer.Option("--format", metavar="md|csv|json", help="Print the report in this format instead of tables.")] = None,
 ) -> None:
     """Print an ablation's report from its result store alone, and write report.md/.csv/.json/.png beside it."""
-    from augmentlab.report import build_report, render_report, write_report_files
+    from augmentlab.report_formats import FORMATS
     from augmentlab.store import ResultStore
 
-    if fmt is not None and fmt not in ("md", "csv", "json"):
-        raise AugmentlabError(f"--format {fmt!r} is not one of md, csv, json")
+    if fmt is not None and fmt not in FORMATS:
+        raise AugmentlabError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     with ResultStore.open_existing(folder) as store:
-        if fmt is None:
-            _report(store, folder, _report_console(quiet), quiet)
-            return
-        built = build_report(store.info(), store.results())
-        typer.echo(render_report(built, fmt), nl=False)
-        write_report_files(built, folder)
+        _report(store, folder, _report_console(quiet), quiet, fmt)
 
 
 def _is_augmentation_error(error: SpecError, aug_sets: list[str]) -> bool:
