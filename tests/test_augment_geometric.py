@@ -414,7 +414,12 @@ def test_albumentations_equivalents_build_at_p_1():
 @pytest.mark.parametrize(
     "spec, stages",
     [
-        ("hflip,rot90,affine,elastic,brightness,grid", [["HorizontalFlip"], ["RandomRotate90", "ShiftScaleRotate", "ElasticTransform"], ["Brightness"], ["GridDistortion"]]),
+        ("hflip,rot90,affine,elastic,brightness,grid", [["HorizontalFlip", "RandomRotate90", "ShiftScaleRotate", "ElasticTransform"], ["Brightness"], ["GridDistortion"]]),
+        # Flips alone flip by indexing; beside a warp they join it, whatever its fill.
+        ("hflip,vflip,brightness", [["HorizontalFlip"], ["VerticalFlip"], ["Brightness"]]),
+        ("affine,hflip,elastic(fill_mask=background)", [["ShiftScaleRotate", "HorizontalFlip"], ["ElasticTransform"]]),
+        ("elastic(fill_mask=background),vflip,grid(fill_mask=background)", [["ElasticTransform", "VerticalFlip", "GridDistortion"]]),
+        ("hflip(p=0),rot90", [["HorizontalFlip"], ["RandomRotate90"]]),
         ("affine,grid(p=0),elastic", [["ShiftScaleRotate"], ["GridDistortion"], ["ElasticTransform"]]),
         ("affine,elastic(fill_mask=background),grid(fill_mask=background)", [["ShiftScaleRotate"], ["ElasticTransform", "GridDistortion"]]),
         ("elastic", [["ElasticTransform"]]),
@@ -429,7 +434,8 @@ def test_consecutive_warps_of_one_fill_run_as_one_stage(spec, stages):
 def test_fused_dihedral_warps_equal_the_warps_one_at_a_time(p, device):
     # Quarter turns and transposes are permutations, so composing them loses nothing: the fused
     # result equals the sequential one exactly, including which samples each transform chose.
-    pipeline = augmentlab.build_augmentation(f"rot90(p={p}),transpose(p={p})")
+    pipeline = augmentlab.build_augmentation(f"hflip(p={p}),rot90(p={p}),vflip(p={p}),transpose(p={p})")
+    assert len(pipeline.stages) == 1
     masks = index_mask(12, 12, device).repeat(8, 1, 1)
     images = as_images(masks)
     torch.manual_seed(3)
@@ -440,6 +446,55 @@ def test_fused_dihedral_warps_equal_the_warps_one_at_a_time(p, device):
         sequential = transform(*sequential)
     assert torch.equal(fused[1], sequential[1])
     assert torch.allclose(fused[0], sequential[0])
+
+
+@pytest.mark.parametrize("spec", ["affine(p=0.5),elastic(p=0.5),grid(p=0.5)", "hflip(p=0.5),vflip(p=0.5),rot90(p=0.5),affine(p=0.5),elastic(p=0.5),grid(p=0.5)", "elastic(p=1),rot90(p=1),optical(p=1)", "grid(p=1),affine(p=1),perspective(p=1)"])
+def test_fused_warps_match_the_warps_one_at_a_time(spec, device):
+    # Composed maps agree with the warps one at a time up to the sequential path's rounding: the
+    # same samples are chosen, the same pixels lose their source (up to rounding at every step),
+    # and kept pixels come from the same source pixel or a neighbour (each sequential step rounds
+    # by up to half a pixel, and a later zoom can stretch that to two).
+    fill = 24 * 32
+    pipeline = augmentlab.build_augmentation(spec, ignore_index=fill)
+    assert len(pipeline.stages) == 1
+    masks = index_mask(24, 32, device).repeat(6, 1, 1)
+    torch.manual_seed(5)
+    fused = pipeline(as_images(masks), masks)
+    torch.manual_seed(5)
+    sequential = (as_images(masks), masks)
+    for transform in pipeline.transforms:
+        sequential = transform(*sequential)
+    assert ((fused[1] == fill) != (sequential[1] == fill)).float().mean().item() < 0.02
+    kept = (fused[1] != fill) & (sequential[1] != fill)
+    rows, columns = (fused[1] // 32 - sequential[1] // 32)[kept], (fused[1] % 32 - sequential[1] % 32)[kept]
+    near = (rows.abs() <= 1) & (columns.abs() <= 1)
+    assert near.float().mean().item() > 0.99
+    assert int(rows.abs().max()) <= 2 and int(columns.abs().max()) <= 2
+
+
+def test_fused_maps_lose_what_left_an_intermediate_frame(device):
+    # Shifting by a quarter (4 columns, 2 rows) and back composes to the identity matrix, but the
+    # last 4 columns and 2 rows left the frame in between: they stay without a source, exactly
+    # as when the warps run one at a time.
+    from augmentlab.augment.geometric._warp import fused_warp
+
+    right = ShiftScaleRotate(shift_limit=(0.25, 0.25), scale_limit=0.0, rotate_limit=0.0, p=1.0, ignore_index=99)
+    left = ShiftScaleRotate(shift_limit=(-0.25, -0.25), scale_limit=0.0, rotate_limit=0.0, p=1.0, ignore_index=99)
+    masks = (torch.arange(16, device=device) % 10).expand(2, 8, 16).contiguous()
+    images, warped = fused_warp([right, left], as_images(masks), masks)
+    expected = masks.clone()
+    expected[:, 6:] = 99
+    expected[:, :, 12:] = 99
+    assert torch.equal(warped, expected)
+    assert torch.equal(warped, sequential_warps([right, left], masks)[1])
+    assert torch.equal(images[:, 0], torch.where(expected == 99, 0, expected).float())
+
+
+def sequential_warps(transforms, masks):
+    result = (as_images(masks), masks)
+    for transform in transforms:
+        result = transform(*result)
+    return result
 
 
 def test_fused_warps_keep_the_mask_exact(device):

@@ -190,16 +190,27 @@ class AugmentationPipeline(nn.Module):
 
 
 def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
-    """Group runs of consecutive fusable warps that share a mask fill; every other transform stands alone."""
-    from augmentlab.augment.geometric._warp import fusable
+    """Group runs of consecutive fusable transforms whose warps share a mask fill; every other transform stands alone.
 
-    stages: list[list[nn.Module]] = []
+    Flips have no fill and join any run. A run without a warp (flips only) is split again: a
+    flip by indexing is cheaper than one resampling.
+    """
+    from augmentlab.augment.geometric._warp import WarpAugmentation, fusable
+
+    runs: list[list[nn.Module]] = []
+    fill: int | None = None
     for transform in transforms:
-        previous = stages[-1][-1] if stages else None
-        if previous is not None and fusable(previous) and fusable(transform) and previous.mask_fill == transform.mask_fill:
-            stages[-1].append(transform)
+        own_fill = transform.mask_fill if isinstance(transform, WarpAugmentation) else None
+        if runs and fusable(runs[-1][-1]) and fusable(transform) and (own_fill is None or fill is None or own_fill == fill):
+            runs[-1].append(transform)
         else:
-            stages.append([transform])
+            runs.append([transform])
+            fill = None
+        fill = own_fill if own_fill is not None else fill
+    stages: list[list[nn.Module]] = []
+    for run in runs:
+        has_warp = any(isinstance(transform, WarpAugmentation) for transform in run)
+        stages.extend([run] if has_warp else [[transform] for transform in run])
     return stages
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import GeometricAugmentation, remap_images, remap_masks
+from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, remap_images, remap_masks
 
 # remap_masks' fill for samples without a source; no mask holds this label.
 NO_SOURCE = torch.iinfo(torch.int64).min
@@ -102,49 +102,171 @@ class WarpAugmentation(GeometricAugmentation):
         batch_size, _, height, width = images.shape
         return warp(images, masks, self.sampling_grid(params, batch_size, height, width, images.device), self.mask_fill)
 
+    def map_points(self, params: dict[str, Any], points: torch.Tensor | None, height: int, width: int) -> torch.Tensor:
+        """Where ``points`` of this warp's output frame come from in its input frame; the fused path calls it.
+
+        Samples that were not chosen keep their points. This default reads the full sampling grid
+        at ``points`` bilinearly; warps with a cheaper closed form override it.
+
+        Args:
+            params: from :meth:`draw_params`.
+            points: float32 [B,H,W,2] normalised positions, or None for every pixel centre.
+            height, width: the image size.
+
+        Returns:
+            float32 [B,H,W,2].
+        """
+        chosen = params["chosen"]
+        batch_size, device = chosen.shape[0], chosen.device
+        grid = self.sampling_grid(params, batch_size, height, width, device)
+        if points is None:
+            return grid if self.p == 1.0 else torch.where(chosen[:, None, None, None], grid, identity_grid(height, width, device))
+        looked = F.grid_sample(grid.permute(0, 3, 1, 2), points, mode="bilinear", padding_mode="border", align_corners=False)
+        looked = looked.permute(0, 2, 3, 1)
+        return looked if self.p == 1.0 else torch.where(chosen[:, None, None, None], looked, points)
+
+
+def homogeneous(matrix: torch.Tensor) -> torch.Tensor:
+    """float32 [B,3,3] from an affine [B,2,3] (or a [B,3,3] as it is)."""
+    matrix = matrix.float()
+    if matrix.shape[-2] == 3:
+        return matrix
+    return torch.cat([matrix, F.pad(torch.ones_like(matrix[:, :1, :1]), (2, 0))], dim=1)
+
+
+class PixelMap:
+    """A transform whose output-to-source map is one projective matrix per sample.
+
+    Flips, quarter turns, shift-scale-rotate, crops and perspective are such maps. In a fused
+    stage their matrices are multiplied together instead of each building and resampling a
+    full-resolution grid, so they cost almost nothing there.
+    """
+
+    #: True when the matrices' last row is not (0, 0, 1), so mapped points are divided by w.
+    projective: bool = False
+
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        """float32 [B,3,3] taking output pixel (x, y, 1) to its source pixel, homogeneous, for the chosen and unchosen samples alike."""
+        raise NotImplementedError
+
+    def maps_onto_itself(self, height: int, width: int) -> bool:
+        """True when the map takes the image onto itself, so no point enters or leaves it (flips; turns of square images)."""
+        return False
+
+
+class ProjectiveWarp(PixelMap, WarpAugmentation):
+    """A warp given by :meth:`source_matrix`; its sampling grid follows from the matrix."""
+
+    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        return projective_grid(self.source_matrix(params, batch_size, height, width, device), height, width)
+
+
+def identity_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
+    """float32 [1,H,W,2]: every pixel centre's own normalised position."""
+    return projective_grid(torch.eye(2, 3, device=device)[None], height, width)
+
+
+def compose(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """``first @ second`` for [B,3,3] (or broadcastable) float32 matrices, summed elementwise: a
+    matmul may run in TF32, which rounds a rotation enough to move a 512 px image's corner by a pixel."""
+    return (first[..., :, :, None] * second[..., None, :, :]).sum(-2)
+
+
+def map_through(matrix: torch.Tensor, points: torch.Tensor | None, height: int, width: int, projective: bool) -> torch.Tensor:
+    """Normalised points [B,H,W,2] (None: every pixel centre) mapped by pixel-coordinate matrices [B,3,3].
+
+    Elementwise rather than a batched matmul, which TF32 would round by up to a pixel at 512 px.
+    """
+    if points is None:
+        return projective_grid(matrix if projective else matrix[:, :2], height, width)
+    # N = D M D⁻¹, with D taking pixel coordinates to normalised ones: n = (2x + 1) / W - 1.
+    to_normalised = torch.tensor([[2.0 / width, 0.0, 1.0 / width - 1.0], [0.0, 2.0 / height, 1.0 / height - 1.0], [0.0, 0.0, 1.0]], device=matrix.device)
+    to_pixels = torch.tensor([[width / 2.0, 0.0, (width - 1) / 2.0], [0.0, height / 2.0, (height - 1) / 2.0], [0.0, 0.0, 1.0]], device=matrix.device)
+    normalised = compose(compose(to_normalised, matrix), to_pixels)
+    x, y = points[..., 0], points[..., 1]
+    rows = [normalised[:, row, None, None] for row in range(3 if projective else 2)]
+    planes = [torch.addcmul(row[..., 0] * x + row[..., 2], row[..., 1], y) for row in rows]
+    if projective:
+        planes = [planes[0] / planes[2], planes[1] / planes[2]]
+    return torch.stack(planes, dim=-1)
+
 
 OUTSIDE = 4.0
 """A normalised position far outside every image, for composed positions that already lost their source."""
 
 
 def fusable(transform: object) -> bool:
-    """Whether ``transform`` is a warp that :func:`fused_warp` can merge with its neighbours."""
-    return isinstance(transform, WarpAugmentation) and transform.p > 0 and type(transform).forward is WarpAugmentation.forward
+    """Whether ``transform`` can join its neighbours in :func:`fused_warp`: a warp, or a pixel map, with p > 0, using the shared forward."""
+    return (
+        isinstance(transform, (WarpAugmentation, PixelMap))
+        and transform.p > 0  # type: ignore[attr-defined]
+        and type(transform).forward is WarpAugmentation.forward
+    )
 
 
-def fused_warp(transforms: list[WarpAugmentation], images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Consecutive warps applied as one: their sampling grids are composed, then image and mask are sampled once.
+def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Consecutive warps applied as one: their maps are composed, then image and mask are sampled once.
 
     Each transform draws its per-sample choice and parameters exactly as its own ``forward``
-    would, in the same order. Unchosen samples get the identity grid. Composing works back from
-    the last warp: each output pixel's position in a warp's output frame is looked up in that
-    warp's grid (bilinearly: the grids are smooth, and affine and dihedral ones are linear, so
-    the lookup is exact for them), giving its position one frame earlier. A position that falls
-    outside a frame has no source there, and stays outside.
+    would, in the same order. Composing works back from the last transform: each output pixel's
+    position in a transform's output frame is mapped to its position one frame earlier.
+    Projective maps (flips, turns, shift-scale-rotate, crops, perspective) are multiplied as
+    3×3 matrices and applied to the positions only when a dense warp (elastic, grid, optical)
+    needs them; a dense warp maps the positions through its own field (:meth:`WarpAugmentation.map_points`).
+    A position that falls outside a frame has no source there, and stays without one; maps that
+    take the image onto itself (flips, turns of square images) cannot move a position out, so
+    the check waits until it is needed.
 
     Compared with warping one transform at a time, the mask is rounded to a source pixel once
     instead of once per warp, and the image is interpolated once, so it is sharper; it costs one
-    image and mask sampling instead of one per warp. The transforms must share ``mask_fill``.
+    image and mask sampling instead of one per warp. The warps must share ``mask_fill``.
 
     Args:
-        transforms: warps with p > 0, in pipeline order.
+        transforms: fusable transforms (see :func:`fusable`), at least one a warp, in pipeline order.
         images: float [B,3,H,W] in [0,1].
         masks: int64 [B,H,W].
     """
-    fills = {transform.mask_fill for transform in transforms}
+    fills = {transform.mask_fill for transform in transforms if isinstance(transform, WarpAugmentation)}
     if len(fills) != 1:
-        raise ValueError(f"fused warps must share their mask fill, got {sorted(fills)}")
+        raise ValueError(f"fused warps must share one mask fill, got {sorted(fills)}")
     batch_size, _, height, width = images.shape
     device = images.device
-    identity = projective_grid(torch.eye(2, 3, device=device)[None], height, width)
-    grids = []
-    for transform in transforms:
-        params = transform.draw_params(batch_size, height, width, device)
-        grid = transform.sampling_grid(params, batch_size, height, width, device)
-        grids.append(grid if transform.p == 1.0 else torch.where(params["chosen"][:, None, None, None], grid, identity))
-    composite = grids[-1]
-    for grid in reversed(grids[:-1]):
-        outside = (composite.abs() > 1.0).any(-1, keepdim=True)
-        earlier = F.grid_sample(grid.permute(0, 3, 1, 2), composite, mode="bilinear", padding_mode="border", align_corners=False)
-        composite = earlier.permute(0, 2, 3, 1).masked_fill(outside, OUTSIDE)
-    return warp(images, masks, composite, fills.pop())
+    drawn = [transform.draw_params(batch_size, height, width, device) for transform in transforms]
+    points: torch.Tensor | None = None  # positions in the current frame; None: every pixel centre
+    matrix: torch.Tensor | None = None  # a projective map still to apply to ``points``
+    projective = False
+    lost: torch.Tensor | None = None  # bool [B,H,W]: positions that left some earlier frame
+    unchecked = False  # whether positions (after ``matrix``) may lie outside the current frame
+
+    def settle() -> None:
+        nonlocal points, matrix, lost, unchecked, projective
+        if matrix is not None:
+            points, matrix, projective = map_through(matrix, points, height, width, projective), None, False
+        if unchecked:
+            outside = (points.abs() > 1.0).any(-1)
+            lost = outside if lost is None else lost.logical_or_(outside)
+            unchecked = False
+
+    for transform, params in reversed(list(zip(transforms, drawn))):
+        if isinstance(transform, PixelMap):
+            onto = transform.maps_onto_itself(height, width)
+            if unchecked and not onto:
+                settle()
+            source = transform.source_matrix(params, batch_size, height, width, device)
+            if transform.p < 1.0:
+                source = torch.where(params["chosen"][:, None, None], source, torch.eye(3, device=device))
+            matrix = source if matrix is None else compose(source, matrix)
+            projective = projective or transform.projective
+            unchecked = unchecked or not onto
+        else:
+            settle()
+            points = transform.map_points(params, points, height, width)
+            unchecked = True
+    if matrix is not None:
+        points = map_through(matrix, points, height, width, projective)
+    assert points is not None  # at least one transform
+    if lost is not None:
+        points = points.masked_fill(lost[..., None], OUTSIDE)
+    return warp(images, masks, points, fills.pop())
+
+

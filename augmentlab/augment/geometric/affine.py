@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid, uniform
+from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous, uniform
 from augmentlab.checks import check_limit
 
 
-class ShiftScaleRotate(WarpAugmentation):
+class ShiftScaleRotate(ProjectiveWarp):
     """Random shift, scale and rotation about the centre (albumentations ShiftScaleRotate).
 
     Per sample, an angle, a scale factor ``1 + s`` and a shift (as fractions of the width and the
@@ -57,8 +57,8 @@ class ShiftScaleRotate(WarpAugmentation):
             "shift": torch.stack([uniform(batch_size, *self.shift_limit, device) * width, uniform(batch_size, *self.shift_limit, device) * height], -1),
         }
 
-    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
-        return projective_grid(similarity_inverse(params["angle"], params["scale"], params["shift"], height, width), height, width)
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        return homogeneous(similarity_inverse(params["angle"], params["scale"], params["shift"], height, width))
 
     def extra_repr(self) -> str:
         return f"shift_limit={self.shift_limit}, scale_limit={self.scale_limit}, rotate_limit={self.rotate_limit}, {super().extra_repr()}"

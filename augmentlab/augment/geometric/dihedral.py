@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid
+from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous
 
 
 def about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -32,7 +32,7 @@ def about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return torch.cat([linear.float(), translation[..., None]], dim=-1)
 
 
-class RandomRotate90(WarpAugmentation):
+class RandomRotate90(ProjectiveWarp):
     """Rotate by a random multiple of 90° (k = 0..3 per sample), counter-clockwise like torch.rot90.
 
     The number of quarter turns k is drawn uniformly from {0, 1, 2, 3} per sample, as in
@@ -65,15 +65,18 @@ class RandomRotate90(WarpAugmentation):
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {"quarter_turns": torch.randint(0, 4, (batch_size,), device=device)}
 
-    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         angle = params["quarter_turns"].float() * (math.pi / 2)
         cos, sin = torch.cos(angle).round(), torch.sin(angle).round()
         # Output pixel p samples c + R (p - c) with R = [[cos, -sin], [sin, cos]].
         linear = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
-        return projective_grid(about_centre(linear, height, width), height, width)
+        return homogeneous(about_centre(linear, height, width))
+
+    def maps_onto_itself(self, height: int, width: int) -> bool:
+        return height == width
 
 
-class Transpose(WarpAugmentation):
+class Transpose(ProjectiveWarp):
     """Swap rows and columns, i.e. reflect in the main diagonal (albumentations Transpose).
 
     Square images are permuted exactly. Non-square images are reflected in the diagonal through
@@ -89,6 +92,9 @@ class Transpose(WarpAugmentation):
     def __init__(self, fill_mask: str = "ignore", p: float = 0.5, ignore_index: int = 255) -> None:
         super().__init__(p, fill_mask, ignore_index)
 
-    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         swap = torch.eye(2, device=device).flip(-1).expand(batch_size, 2, 2)
-        return projective_grid(about_centre(swap, height, width), height, width)
+        return homogeneous(about_centre(swap, height, width))
+
+    def maps_onto_itself(self, height: int, width: int) -> bool:
+        return height == width

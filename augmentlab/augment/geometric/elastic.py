@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from augmentlab.augment.geometric._warp import WarpAugmentation
 from augmentlab.checks import check_number
@@ -78,6 +79,21 @@ class ElasticTransform(WarpAugmentation):
         # [B, H, W, 2] layout grid_sample reads.
         coarse = torch.cat([along_x, identity_rows], 1).reshape(batch_size, rows + 2, width * 2)
         return (along_y @ coarse).view(batch_size, height, width, 2)
+
+    def map_points(self, params: dict[str, Any], points: torch.Tensor | None, height: int, width: int) -> torch.Tensor:
+        # Unchosen samples get a zero field, which maps every point onto itself exactly.
+        chosen = params["chosen"]
+        displacement = params["displacement"] if self.p == 1.0 else params["displacement"] * chosen[:, None, None, None]
+        if points is None:
+            return self.sampling_grid({"displacement": displacement}, chosen.shape[0], height, width, chosen.device)
+        # The field at arbitrary points: read the coarse field bilinearly, the same interpolation
+        # sampling_grid does, instead of building and resampling the full-resolution grid. Its
+        # end nodes sit on the end pixel centres, i.e. align_corners=True over those centres.
+        scale = displacement.new_tensor([2.0 / width, 2.0 / height]).view(1, 2, 1, 1)
+        span = points.new_tensor([width / max(width - 1, 1), height / max(height - 1, 1)])
+        offset = points.new_tensor([(width - 1) / max(width - 1, 1) - 1.0, (height - 1) / max(height - 1, 1) - 1.0])
+        field = F.grid_sample(displacement * scale, points * span + offset, mode="bilinear", padding_mode="border", align_corners=True)
+        return points + field.permute(0, 2, 3, 1)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha:g}, sigma={self.sigma:g}, {super().extra_repr()}"

@@ -8,21 +8,42 @@ import torch
 from kornia.geometry.transform import hflip, vflip
 
 from augmentlab.augment.base import BatchAugmentation
+from augmentlab.augment.geometric._warp import PixelMap
 
 
-class HorizontalFlip(BatchAugmentation):
-    """Mirror left-right (albumentations HorizontalFlip; same default p=0.5)."""
+class HorizontalFlip(PixelMap, BatchAugmentation):
+    """Mirror left-right (albumentations HorizontalFlip; same default p=0.5).
+
+    On its own it flips by indexing; beside warps it joins their fused stage as a matrix.
+    """
 
     kind = "geometric"
 
     def apply_transform(self, images: torch.Tensor, masks: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         return hflip(images), hflip(masks)
 
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        matrix = torch.tensor([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], device=device)
+        return matrix.expand(batch_size, 3, 3)
 
-class VerticalFlip(BatchAugmentation):
-    """Mirror top-bottom (albumentations VerticalFlip; same default p=0.5)."""
+    def maps_onto_itself(self, height: int, width: int) -> bool:
+        return True
+
+
+class VerticalFlip(PixelMap, BatchAugmentation):
+    """Mirror top-bottom (albumentations VerticalFlip; same default p=0.5).
+
+    On its own it flips by indexing; beside warps it joins their fused stage as a matrix.
+    """
 
     kind = "geometric"
 
     def apply_transform(self, images: torch.Tensor, masks: torch.Tensor, params: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         return vflip(images), vflip(masks)
+
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+        matrix = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]], device=device)
+        return matrix.expand(batch_size, 3, 3)
+
+    def maps_onto_itself(self, height: int, width: int) -> bool:
+        return True

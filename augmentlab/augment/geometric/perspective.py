@@ -7,11 +7,11 @@ from typing import Any
 import torch
 from kornia.geometry.transform import get_perspective_transform
 
-from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid
+from augmentlab.augment.geometric._warp import ProjectiveWarp
 from augmentlab.checks import check_number
 
 
-class RandomPerspective(WarpAugmentation):
+class RandomPerspective(ProjectiveWarp):
     """Random perspective: the corners move inwards by random amounts (kornia RandomPerspective).
 
     Parameters are drawn as kornia's ``PerspectiveGenerator`` (``sampling_method='basic'``)
@@ -45,7 +45,9 @@ class RandomPerspective(WarpAugmentation):
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {"corner_moves": torch.rand(batch_size, 4, 2, device=device) * self.distortion_scale}
 
-    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    projective = True
+
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         # Unit-square corners (0, 0), (1, 0), (1, 1), (0, 1): top-left, top-right, bottom-right, bottom-left.
         index = torch.arange(4, device=device)
         unit = torch.stack([(index + 1) // 2 % 2, index // 2], -1).float()
@@ -54,7 +56,7 @@ class RandomPerspective(WarpAugmentation):
         moves = params["corner_moves"] * (0.5 - unit)
         moved = corners + torch.stack([moves[..., 0] * width, moves[..., 1] * height], -1)
         # Output pixels sample the source through the map that takes the moved corners back home.
-        return projective_grid(get_perspective_transform(moved, corners), height, width)
+        return get_perspective_transform(moved, corners).float()
 
     def extra_repr(self) -> str:
         return f"distortion_scale={self.distortion_scale:g}, {super().extra_repr()}"

@@ -7,13 +7,13 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import WarpAugmentation, projective_grid
+from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous
 from augmentlab.checks import check_range
 
 ATTEMPTS = 10
 
 
-class RandomResizedCrop(WarpAugmentation):
+class RandomResizedCrop(ProjectiveWarp):
     """Random resized crop: a box of random area and aspect ratio, resized to the input size.
 
     The box is drawn as torchvision, albumentations and kornia draw it (same defaults): an area
@@ -63,7 +63,7 @@ class RandomResizedCrop(WarpAugmentation):
         top = corner_rand[:, 1] * (height - box_height)
         return {"box": torch.stack([left, top, box_width, box_height], -1)}
 
-    def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         left, top, box_width, box_height = params["box"].unbind(-1)
         # Output pixel edges [0, W] map onto the box edges [left, left + w] (in edge
         # coordinates, where pixel centres sit at x + 0.5), as an ordinary resize does.
@@ -72,7 +72,7 @@ class RandomResizedCrop(WarpAugmentation):
         matrix = torch.stack(
             [torch.stack([sx, zeros, left + 0.5 * sx - 0.5], -1), torch.stack([zeros, sy, top + 0.5 * sy - 0.5], -1)], -2
         )
-        return projective_grid(matrix, height, width)
+        return homogeneous(matrix)
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}, ratio={self.ratio}, p={self.p:g}"
