@@ -54,3 +54,34 @@ def test_remap_masks_keeps_negative_and_large_labels(device):
     masks = torch.randint(-100, 70000, (2, 9, 11), generator=generator)
     grid = torch.rand(2, 9, 11, 2, generator=generator) * 2.4 - 1.2
     assert torch.equal(remap_masks(masks.to(device), grid.to(device), -7).cpu(), gather_reference(masks, grid, -7))
+
+
+BUILT_IN = (
+    "hflip vflip rot90 transpose affine elastic grid optical perspective crop motion_blur gaussian_blur gauss_noise clahe "
+    "rgb_shift hsv channel_shuffle brightness contrast gamma rain snow fog sun_flare grid_dropout cutout cutmix copy_paste"
+).split()
+
+
+def test_the_list_covers_every_registered_augmentation():
+    import augmentlab
+
+    built_in = {name for name, info in augmentlab.available_augmentations().items() if info.provider == "augmentlab.augment"}
+    assert built_in == set(BUILT_IN)
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_samples_not_chosen_come_out_bit_identical(name, device):
+    # Whether a transform selects after the fact or folds the choice into its parameters, the
+    # samples that p did not pick leave exactly as they came, image and mask.
+    import augmentlab
+    from augmentlab.testing import label_coloured_batch
+
+    augmentation = augmentlab.build_augmentation(f"{name}(p=0.5)").transforms[0]
+    images, masks = label_coloured_batch(16, seed=1, device=device)
+    torch.manual_seed(7)
+    out_images, out_masks = augmentation(images, masks)
+    torch.manual_seed(7)
+    chosen = augmentation.draw_params(16, *images.shape[-2:], device)["chosen"]
+    assert 0 < int(chosen.sum()) < 16
+    assert torch.equal(out_images[~chosen], images[~chosen])
+    assert torch.equal(out_masks[~chosen], masks[~chosen])
