@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import remap_images, remap_masks
+from augmentlab.augment.base import constant, remap_images, remap_masks
 
 
 def gather_reference(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Tensor:
@@ -85,3 +85,12 @@ def test_samples_not_chosen_come_out_bit_identical(name, device):
     assert 0 < int(chosen.sum()) < 16
     assert torch.equal(out_images[~chosen], images[~chosen])
     assert torch.equal(out_masks[~chosen], masks[~chosen])
+
+
+@pytest.mark.parametrize("values", [2.5, [1, 2.5], [[1.0, 0.0, 511.0], [0.0, -1.0, 3.0], [0.0, 0.0, 1.0]]])
+def test_constants_are_made_on_the_device_with_their_values(values, device):
+    made = constant(values, device)
+    assert made.dtype == torch.float32 and made.device.type == device.type
+    assert torch.equal(made.cpu(), torch.tensor(values, dtype=torch.float32))
+    # The fill-and-stack path that CUDA takes, shape-checked where no GPU is at hand.
+    assert constant(values, torch.device("meta")).shape == torch.tensor(values).shape

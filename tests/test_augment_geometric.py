@@ -497,6 +497,20 @@ def sequential_warps(transforms, masks):
     return result
 
 
+def test_a_fused_stage_does_not_wait_on_the_host(device):
+    if device.type != "cuda":
+        pytest.skip("host synchronisation is only observable on CUDA")
+    pipeline = augmentlab.build_augmentation("hflip,vflip,rot90,affine,elastic,grid,optical,perspective,crop,brightness,contrast")
+    images = torch.rand(4, 3, 64, 96, device=device)
+    masks = torch.zeros(4, 64, 96, dtype=torch.long, device=device)
+    pipeline(images, masks)  # the first call may initialise lazily
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        pipeline(images, masks)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+
+
 def test_fused_warps_keep_the_mask_exact(device):
     fill = 24 * 32  # beyond every label of the index mask, so a fill is never mistaken for a pixel
     pipeline = augmentlab.build_augmentation("affine(p=1),elastic(p=1),grid(p=1),perspective(p=1)", ignore_index=fill)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, remap_images, remap_masks
+from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, constant, remap_images, remap_masks
 
 # remap_masks' fill for samples without a source; no mask holds this label.
 NO_SOURCE = torch.iinfo(torch.int64).min
@@ -180,8 +180,8 @@ def map_through(matrix: torch.Tensor, points: torch.Tensor | None, height: int, 
     if points is None:
         return projective_grid(matrix if projective else matrix[:, :2], height, width)
     # N = D M D⁻¹, with D taking pixel coordinates to normalised ones: n = (2x + 1) / W - 1.
-    to_normalised = torch.tensor([[2.0 / width, 0.0, 1.0 / width - 1.0], [0.0, 2.0 / height, 1.0 / height - 1.0], [0.0, 0.0, 1.0]], device=matrix.device)
-    to_pixels = torch.tensor([[width / 2.0, 0.0, (width - 1) / 2.0], [0.0, height / 2.0, (height - 1) / 2.0], [0.0, 0.0, 1.0]], device=matrix.device)
+    to_normalised = constant([[2.0 / width, 0.0, 1.0 / width - 1.0], [0.0, 2.0 / height, 1.0 / height - 1.0], [0.0, 0.0, 1.0]], matrix.device)
+    to_pixels = constant([[width / 2.0, 0.0, (width - 1) / 2.0], [0.0, height / 2.0, (height - 1) / 2.0], [0.0, 0.0, 1.0]], matrix.device)
     normalised = compose(compose(to_normalised, matrix), to_pixels)
     x, y = points[..., 0], points[..., 1]
     rows = [normalised[:, row, None, None] for row in range(3 if projective else 2)]

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from augmentlab.augment.base import constant
 from augmentlab.augment.geometric._warp import WarpAugmentation
 from augmentlab.checks import check_number
 
@@ -89,10 +90,11 @@ class ElasticTransform(WarpAugmentation):
         # The field at arbitrary points: read the coarse field bilinearly, the same interpolation
         # sampling_grid does, instead of building and resampling the full-resolution grid. Its
         # end nodes sit on the end pixel centres, i.e. align_corners=True over those centres.
-        scale = displacement.new_tensor([2.0 / width, 2.0 / height]).view(1, 2, 1, 1)
-        span = points.new_tensor([width / max(width - 1, 1), height / max(height - 1, 1)])
-        offset = points.new_tensor([(width - 1) / max(width - 1, 1) - 1.0, (height - 1) / max(height - 1, 1) - 1.0])
-        field = F.grid_sample(displacement * scale, points * span + offset, mode="bilinear", padding_mode="border", align_corners=True)
+        device = points.device
+        scale = constant([2.0 / width, 2.0 / height], device).view(1, 2, 1, 1)
+        span = constant([width / max(width - 1, 1), height / max(height - 1, 1)], device)
+        offset = constant([(width - 1) / max(width - 1, 1) - 1.0, (height - 1) / max(height - 1, 1) - 1.0], device)
+        field = F.grid_sample(displacement * scale, torch.addcmul(offset, points, span), mode="bilinear", padding_mode="border", align_corners=True)
         return points + field.permute(0, 2, 3, 1)
 
     def extra_repr(self) -> str:

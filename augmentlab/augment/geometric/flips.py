@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from kornia.geometry.transform import hflip, vflip
 
-from augmentlab.augment.base import BatchAugmentation
+from augmentlab.augment.base import BatchAugmentation, constant
 from augmentlab.augment.geometric._warp import PixelMap
 
 
@@ -23,7 +23,7 @@ class HorizontalFlip(PixelMap, BatchAugmentation):
         return hflip(images), hflip(masks)
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
-        matrix = torch.tensor([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], device=device)
+        matrix = constant([[-1.0, 0.0, width - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], device)
         return matrix.expand(batch_size, 3, 3)
 
     def maps_onto_itself(self, height: int, width: int) -> bool:
@@ -42,7 +42,7 @@ class VerticalFlip(PixelMap, BatchAugmentation):
         return vflip(images), vflip(masks)
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
-        matrix = torch.tensor([[1.0, 0.0, 0.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]], device=device)
+        matrix = constant([[1.0, 0.0, 0.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]], device)
         return matrix.expand(batch_size, 3, 3)
 
     def maps_onto_itself(self, height: int, width: int) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import torch
 
+from augmentlab.augment.base import constant
+
 
 def sample_uniform(value_range: tuple[float, float], *shape: int, device: torch.device) -> torch.Tensor:
     """float32 tensor of ``shape`` on ``device``, drawn uniformly from ``[low, high]``."""
@@ -17,5 +19,4 @@ def sample_uniform(value_range: tuple[float, float], *shape: int, device: torch.
 
 def colour_tensor(colour: tuple[float, float, float], device: torch.device) -> torch.Tensor:
     """float32 [1,3,1,1] on ``device``, ready to broadcast against images [B,3,H,W]."""
-    # Filled on the device: torch.tensor(colour, device="cuda") is a host-to-device copy that waits for the stream.
-    return torch.stack([torch.full((), channel, device=device) for channel in colour]).view(1, 3, 1, 1)
+    return constant(list(colour), device).view(1, 3, 1, 1)
