@@ -261,42 +261,51 @@ def ablate(
         raise AugmentlabError(f"{option} {error}") from None
 
     from augmentlab.data import load_splits
+    from augmentlab.executors import DataRequest, ProcessExecutor, absolute
 
-    # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
     size = (recipe.image_size, recipe.image_size)
     options = dataset_options(images, masks, ignore_index, classes, strict)
-    train, validation = load_splits(data_path, val=val, val_masks=val_masks, val_split=val_split, **options, size=size)
     slots = _worker_slots(device_name, parallel, devices)
     ray_options = _ray_options(executor, address, gpus_per_run, cpus_per_run, device_name, slots)
-    plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
-    data_key = train.cache_key + validation.cache_key
-    run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
-    folder = out / run_name
-    # --quiet: plain lines without colour or tables, for CI logs.
-    console = _report_console(quiet)
-    how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
-    console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
-    source = data_path or "built-in demo data (synthetic)"
-    console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
-    _print_plan(console, plan, folder, quiet)
-    check_batch_fits(recipe.batch_size, len(train))
-    if dry_run:
-        console.print("dry run: nothing was trained or written", markup=False)
-        return
-    if recipe.encoder_weights != "none":
-        from augmentlab.model import build_model
-
-        build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # fetch or read the weights once, before any run
-    from augmentlab.executors import DataRequest, absolute
-
     budget = None if cache_memory is None else int(cache_memory * 2**30)
     request = DataRequest(
         data=absolute(data_path), val=absolute(val), val_masks=absolute(val_masks), val_split=val_split,
         options={**options, "images": absolute(images), "masks": absolute(masks)}, size=size,
         plugin_options=ctx.find_root().obj or {}, memory_budget_bytes=budget,
     )
-    data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
-    _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, folder, data_text, console, quiet, compile)
+    # Worker processes start now, so that their imports and device set-up overlap the loading below.
+    workers = ProcessExecutor(request, slots, versions={}) if ray_options is None and len(slots) > 1 and not dry_run else None
+    if workers is not None:
+        workers.start()
+    try:
+        # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
+        train, validation = load_splits(data_path, val=val, val_masks=val_masks, val_split=val_split, **options, size=size)
+        if workers is not None:
+            workers.data_ready()
+        plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
+        data_key = train.cache_key + validation.cache_key
+        run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
+        folder = out / run_name
+        # --quiet: plain lines without colour or tables, for CI logs.
+        console = _report_console(quiet)
+        how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
+        console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
+        source = data_path or "built-in demo data (synthetic)"
+        console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
+        _print_plan(console, plan, folder, quiet)
+        check_batch_fits(recipe.batch_size, len(train))
+        if dry_run:
+            console.print("dry run: nothing was trained or written", markup=False)
+            return
+        if recipe.encoder_weights != "none":
+            from augmentlab.model import build_model
+
+            build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # fetch or read the weights once, before any run
+        data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
+        _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, workers, folder, data_text, console, quiet, compile)
+    finally:
+        if workers is not None:
+            workers.close()
 
 
 def _ray_options(executor: str, address: str | None, gpus: float | None, cpus: float | None, device: str, slots: list[str]) -> dict[str, Any] | None:
@@ -337,12 +346,15 @@ def _worker_slots(device: str, parallel: int, devices: str | None) -> list[str]:
 
 
 def _run_ablation(
-    ctx: typer.Context, plan: Any, splits: tuple[Any, Any], request: Any, slots: list[str], ray_options: dict[str, Any] | None, folder: Path, data_text: str,
-    console: Console, quiet: bool, compile: bool,
+    ctx: typer.Context, plan: Any, splits: tuple[Any, Any], request: Any, slots: list[str], ray_options: dict[str, Any] | None, workers: Any,
+    folder: Path, data_text: str, console: Console, quiet: bool, compile: bool,
 ) -> None:
-    """Train what the folder lacks, then print and write the report; exit 1 when a run failed."""
+    """Train what the folder lacks, then print and write the report; exit 1 when a run failed.
+
+    ``workers``: the started :class:`ProcessExecutor` when runs go to local worker processes.
+    """
     from augmentlab import ablate as runner
-    from augmentlab.executors import ProcessExecutor, SequentialExecutor
+    from augmentlab.executors import SequentialExecutor
     from augmentlab.progress import AblationProgress
     from augmentlab.store import ResultStore
 
@@ -367,9 +379,10 @@ def _run_ablation(
 
                 executor: Any = RayExecutor(request, versions, **ray_options)
                 console.print(f"runs go to Ray ({executor.describe()})", markup=False)
-            elif len(slots) > 1:
+            elif workers is not None:
                 console.print(f"{len(slots)} runs at a time, in worker processes on {', '.join(sorted(set(slots)))}", markup=False)
-                executor = ProcessExecutor(request, slots, versions)
+                workers.versions = versions
+                executor = workers
             else:
                 executor = SequentialExecutor(runner.training_data(train, validation, slots[0], request.memory_budget_bytes), versions)
             with AblationProgress(console, len(pending), quiet) as progress:

@@ -14,6 +14,7 @@ the same resume semantics.
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import multiprocessing
 import os
 from dataclasses import dataclass, field, replace
@@ -98,8 +99,16 @@ class SequentialExecutor:
 class ProcessExecutor:
     """One spawned worker process per slot; each slot is a device such as ``cuda:0`` or ``cpu``.
 
-    A worker that dies (killed, or crashed inside a native library) fails the runs it had in
-    hand; the executor starts fresh workers for the runs still waiting.
+    :meth:`start` launches the workers ahead of the first run, so that their imports, plugin
+    loading and CUDA set-up overlap the driver's own start; each worker then decodes the data
+    onto its device as soon as :meth:`data_ready` says the driver has checked it (loading may
+    rasterize and cache COCO masks, which should happen once). :meth:`run` starts them itself
+    when :meth:`start` was not called; :meth:`close` stops them.
+
+    A worker that dies (killed, or crashed inside a native library) breaks its pool. When one
+    run was in flight, that run is recorded failed; when several were, nobody can tell which
+    one killed it, so they run again one at a time on fresh workers, and one that kills its
+    worker then is recorded failed. Runs never handed out go to the fresh workers as usual.
     """
 
     def __init__(self, request: DataRequest, slots: Sequence[str], versions: dict[str, str]) -> None:
@@ -108,67 +117,129 @@ class ProcessExecutor:
         self.request = request
         self.slots = list(slots)
         self.versions = versions
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._go: Any = None
+        self._load_data: Any = None
 
-    def run(self, runs: Sequence[RunSpec], started: Started, done: Done) -> None:
-        waiting = list(runs)
-        while waiting:
-            waiting = self._run_pool(waiting, started, done)
-
-    def _run_pool(self, runs: list[RunSpec], started: Started, done: Done) -> list[RunSpec]:
-        """Train ``runs`` on one pool; return those never handed out if the pool broke."""
+    def start(self) -> None:
+        """Launch every worker now; they prepare everything but the data, which waits for :meth:`data_ready`."""
+        if self._pool is not None:
+            return
         context = multiprocessing.get_context("spawn")
         slots = context.Queue()
         for slot in self.slots:
             slots.put(slot)
+        self._go, self._load_data = context.Event(), context.Value("b", 0)
         threads = max(1, (os.cpu_count() or 1) // len(self.slots))
-        pool = concurrent.futures.ProcessPoolExecutor(
-            len(self.slots), mp_context=context, initializer=_init_worker, initargs=(slots, self.request, threads)
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            len(self.slots), mp_context=context, initializer=_init_worker, initargs=(slots, self.request, threads, self._go, self._load_data)
         )
-        pending: dict[concurrent.futures.Future[RunResult], RunSpec] = {}
-        queue = list(runs)
-        broken = False
+        # The pool spawns a worker per submission while none is idle: one no-op each starts them all now.
+        for _ in self.slots:
+            self._pool.submit(_ready)
+
+    def data_ready(self) -> None:
+        """The driver has loaded (and so checked and cached) the data: workers may decode it now."""
+        if self._go is not None and not self._go.is_set():
+            self._load_data.value = 1
+            self._go.set()
+
+    def close(self) -> None:
+        """Stop the workers; those still waiting for the data stop without loading it."""
+        if self._pool is None:
+            return
+        self._go.set()  # without _load_data: a waiting worker returns at once
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = None
+
+    def run(self, runs: Sequence[RunSpec], started: Started, done: Done) -> None:
+        waiting, suspects = list(runs), set()
         try:
-            while queue or pending:
-                while queue and len(pending) < len(self.slots) and not broken:
-                    run = queue.pop(0)
-                    started(run)
-                    pending[pool.submit(_train_in_worker, run, self.versions)] = run
-                finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in finished:
-                    run = pending.pop(future)
-                    try:
-                        done(future.result())
-                    except concurrent.futures.process.BrokenProcessPool:
-                        broken = True
-                        done(failed_result(run, "the worker process died during this run (killed, out of host memory, or a crash in native code)"))
-                if broken and not pending:
-                    return queue
+            while waiting:
+                self.start()
+                self.data_ready()
+                waiting = self._run_pool(waiting, suspects, started, done)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            self.close()
+
+    def _run_pool(self, queue: list[RunSpec], suspects: set[tuple[str, int]], started: Started, done: Done) -> list[RunSpec]:
+        """Train runs from ``queue`` on the current pool; if the pool breaks, return the runs to try again on a fresh one.
+
+        A suspect (in flight when an earlier pool broke beside others) only runs alone.
+        """
+        assert self._pool is not None
+        pending: dict[concurrent.futures.Future[RunResult], RunSpec] = {}
+        crashed: list[RunSpec] = []
+        while queue or pending:
+            while queue and not crashed and len(pending) < len(self.slots):
+                alone = _key(queue[0]) in suspects
+                if pending and (alone or any(_key(run) in suspects for run in pending.values())):
+                    break
+                run = queue.pop(0)
+                started(run)
+                pending[self._pool.submit(_train_in_worker, run, self.versions)] = run
+            finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in finished:
+                run = pending.pop(future)
+                try:
+                    done(future.result())
+                except concurrent.futures.process.BrokenProcessPool:
+                    crashed.append(run)
+            if crashed and not pending:
+                self.close()
+                if len(crashed) == 1:
+                    done(failed_result(crashed[0], "the worker process died during this run (killed, out of host memory, or a crash in native code)"))
+                    return queue
+                suspects.update(_key(run) for run in crashed)
+                return crashed + queue
         return []
+
+
+def _key(run: RunSpec) -> tuple[str, int]:
+    return (run.arm, run.seed)
 
 
 _worker_slot = "cpu"
 _worker_request: DataRequest | None = None
+_worker_error: BaseException | None = None
 
 
-def _init_worker(slots: Any, request: DataRequest, threads: int) -> None:
-    """Take a slot, share the host's cores fairly, load the plugins like the driver."""
-    global _worker_slot, _worker_request
+def _init_worker(slots: Any, request: DataRequest, threads: int, go: Any, load_data: Any) -> None:
+    """Take a slot, share the host's cores fairly, load the plugins like the driver, set up the
+    device, then decode the data once the driver says it is ready.
+
+    A failure to load the data is kept and raised by the first run, as it would be in the driver.
+    """
+    global _worker_slot, _worker_request, _worker_error
     import torch
 
     from augmentlab.plugin_manager import load_plugins
 
+    importlib.import_module("segmentation_models_pytorch")  # now, while the driver is busy, not at the first run
     _worker_slot = slots.get()
     torch.set_num_threads(threads)
     load_plugins(**request.plugin_options)
     _worker_request = request
+    if torch.device(_worker_slot).type == "cuda":
+        torch.zeros(1, device=_worker_slot)  # the CUDA context
+    go.wait()
+    if load_data.value:
+        try:
+            load_training_data(request, _worker_slot)
+        except Exception as error:  # raised again by the first run, which reports it like the driver would
+            _worker_error = error
+
+
+def _ready() -> None:
+    """A no-op task: submitting one per slot makes the pool start every worker at once."""
 
 
 def _train_in_worker(run: RunSpec, versions: dict[str, str]) -> RunResult:
     from augmentlab.ablate import release_device_memory
 
     assert _worker_request is not None  # set by _init_worker
+    if _worker_error is not None:
+        raise _worker_error
     run = replace(run, device=_worker_slot)
     result = train_run(run, load_training_data(_worker_request, _worker_slot), None, versions)
     release_device_memory()

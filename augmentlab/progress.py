@@ -55,12 +55,20 @@ class AblationProgress:
             self._progress.stop()
 
     def run_started(self, arm: str, seed: int) -> _RunBars | _RunLines:
-        self._started += 1
-        label = self._labels[(arm, seed)] = f"run {self._started}/{self.total_runs} [{arm}] seed {seed}"
+        """A run was handed out; a run handed out again (its worker died beside others) keeps its number."""
+        key = (arm, seed)
+        if key in self._labels:
+            label, started = self._labels[key], "started again on a fresh worker"
+            if key in self._bars:
+                self._bars.pop(key).close()
+        else:
+            self._started += 1
+            label, started = f"run {self._started}/{self.total_runs} [{arm}] seed {seed}", "started"
+            self._labels[key] = label
         if self._progress is None:
-            self.console.print(f"{label}: started", markup=False, highlight=False)
+            self.console.print(f"{label}: {started}", markup=False, highlight=False)
             return _RunLines(self.console, label)
-        bars = self._bars[(arm, seed)] = _RunBars(self._progress, label)
+        bars = self._bars[key] = _RunBars(self._progress, label)
         return bars
 
     def run_done(self, result: RunResult) -> None:

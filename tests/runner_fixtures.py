@@ -74,6 +74,18 @@ FAILING_PLUGIN = '''
             raise KeyboardInterrupt
 
 
+    class DyingLoss(nn.Module):
+        """A loss that kills its process, as a crash in native code does."""
+
+        def __init__(self, num_classes, ignore_index=255):
+            super().__init__()
+
+        def forward(self, logits, target):
+            import os
+
+            os._exit(3)
+
+
     class Explode(nn.Module):
         """An augmentation that raises on every batch."""
 
@@ -91,6 +103,7 @@ FAILING_PLUGIN = '''
             augmentlab.Loss("boom", RaisingLoss),
             augmentlab.Loss("oom", OutOfMemoryLoss),
             augmentlab.Loss("ctrl_c", InterruptingLoss),
+            augmentlab.Loss("die", DyingLoss),
         ]
 
 
@@ -101,5 +114,5 @@ FAILING_PLUGIN = '''
 
 
 def install_failing_plugin(install_distribution) -> None:
-    """Install ``augmentlab-failing`` through the conftest fixture: losses nan_loss, boom, oom, ctrl_c and augmentation explode."""
+    """Install ``augmentlab-failing`` through the conftest fixture: losses nan_loss, boom, oom, ctrl_c, die and augmentation explode."""
     install_distribution("augmentlab-failing", {"failing_plugin": FAILING_PLUGIN}, {"failing": "failing_plugin"})
