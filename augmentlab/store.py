@@ -362,4 +362,4 @@ def _to_json(value: Any) -> str:
 
 def _utc_now() -> str:
     """The current time, ISO-8601 in UTC to the second, e.g. ``2024-05-01T12:00:00+00:00``."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

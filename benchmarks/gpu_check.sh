@@ -77,6 +77,27 @@ middle=$(date +%s.%N)
 end=$(date +%s.%N)
 "$python" -c "import json, sys; a, b, c = map(float, sys.argv[1:]); print(json.dumps({'sequential_s': b - a, 'parallel_s': c - b}))" \
     "$start" "$middle" "$end" > "$out/ablate.json"
+# Where each command's time went (start-up, runs, report), and what one worker's start-up costs.
+{ "$python" benchmarks/ablation_timeline.py "$out/runs-sequential" "$start" "$middle"
+  "$python" benchmarks/ablation_timeline.py "$out/runs-parallel" "$middle" "$end"
+  "$python" - <<'WORKER'
+import json, time
+t0 = time.perf_counter()
+import torch
+import augmentlab.executors as executors
+from augmentlab.plugin_manager import load_plugins
+t1 = time.perf_counter()
+load_plugins()
+t2 = time.perf_counter()
+torch.zeros(1, device="cuda")
+torch.cuda.synchronize()
+t3 = time.perf_counter()
+executors.load_training_data(executors.DataRequest(data=None, size=(128, 128)), "cuda")
+torch.cuda.synchronize()
+t4 = time.perf_counter()
+print(json.dumps({"worker_import_s": t1 - t0, "load_plugins_s": t2 - t1, "cuda_init_s": t3 - t2, "demo_data_on_cuda_s": t4 - t3}))
+WORKER
+} > "$out/ablate-timeline.txt" 2>&1
 cp "$out"/runs-sequential/*/report.md "$out/ablate-report.md" 2>/dev/null
 cp "$out"/runs-sequential/*/report.png "$out/ablate-report.png" 2>/dev/null
 
