@@ -37,7 +37,7 @@ PY
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "gpu_check: tests on CUDA"
-timeout 180 "$python" -m pytest --device cuda -q -p no:cacheprovider tests plugins/augmentlab-example/tests > "$out/tests.log" 2>&1
+timeout 240 "$python" -m pytest --device cuda -q -p no:cacheprovider tests plugins/augmentlab-example/tests > "$out/tests.log" 2>&1
 tests_status=$?
 tail -n 1 "$out/tests.log"
 
