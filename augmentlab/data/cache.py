@@ -183,8 +183,7 @@ class TensorCache:
         else:
             image_batch = _gather(images, indices, self.pinned).to(self.device, non_blocking=True)
             mask_batch = _gather(masks, indices, self.pinned).to(self.device, non_blocking=True)
-        # uint8 / 255 is a true division straight into float32: one pass, not a cast and a divide.
-        return image_batch.div(255), mask_batch.long()
+        return image_batch.float().div_(255), mask_batch.long()
 
     def epoch_order(self, epoch: int, seed: int, batch_size: int, drop_last: bool = True) -> list[torch.Tensor]:
         """The batches of one epoch: a permutation of ``0..N-1`` drawn from ``(seed, epoch)``, cut into batches.
