@@ -62,9 +62,16 @@ def remap_masks(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Ten
     Returns:
         int64 [B,H',W'].
     """
-    encoded = (masks.to(torch.float32) + _LABEL_OFFSET).unsqueeze(1)
+    labels, no_source = sample_labels(masks, grid)
+    return labels.masked_fill_(no_source, fill)
+
+
+def sample_labels(masks: torch.Tensor, grid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`remap_masks` before the fill: (int64 labels [B,H',W'], bool [B,H',W'] True where a sample has no source)."""
+    # One pass into float32: the sum is formed in int64 and written as float32, exactly.
+    encoded = torch.add(masks, _LABEL_OFFSET, out=torch.empty(masks.shape, dtype=torch.float32, device=masks.device)).unsqueeze(1)
     sampled = F.grid_sample(encoded, grid.float(), mode="nearest", padding_mode="zeros", align_corners=False)[:, 0]
-    return (sampled.long() - _LABEL_OFFSET).masked_fill_(sampled == 0, fill)
+    return sampled.long().sub_(_LABEL_OFFSET), sampled == 0
 
 
 def remap_images(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:

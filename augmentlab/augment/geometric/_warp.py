@@ -16,11 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, constant, remap_images, remap_masks
-
-# remap_masks' fill for samples without a source; no mask holds this label.
-NO_SOURCE = torch.iinfo(torch.int64).min
-
+from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, constant, sample_labels
 
 def uniform(batch_size: int, low: float, high: float, device: torch.device) -> torch.Tensor:
     """float32 [B] drawn uniformly from [low, high), on ``device``."""
@@ -58,32 +54,33 @@ def projective_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tens
     return torch.stack(planes, dim=-1)
 
 
-def warp(images: torch.Tensor, masks: torch.Tensor, grid: torch.Tensor, fill: int) -> tuple[torch.Tensor, torch.Tensor]:
+def warp(images: torch.Tensor, masks: torch.Tensor, grid: torch.Tensor, fill: int, lost: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Sample images bilinearly and masks exactly at ``grid``; sourceless pixels get black and ``fill``.
 
     The edge is hard: a pixel either has a source (by ``remap_masks``' rule) and gets its colour
     and label, or has none and is black with ``fill``. Zero-padded bilinear sampling alone would
     darken the pixels that sample between the outer pixel centres and the image edge by up to
-    half, although they have a source and a label.
+    half, although they have a source and a label; border padding reads the outer pixels there.
 
     Args:
         images: float [B,C,H,W] in [0,1], any float dtype.
         masks: int64 [B,H,W].
         grid: float32 [B,H,W,2], normalised as for ``F.grid_sample`` with ``align_corners=False``.
         fill: mask label of pixels whose source lies outside the image.
+        lost: bool [B,H,W], pixels that have no source whatever ``grid`` says (a fused warp's
+            positions that left an intermediate frame), or None.
 
     Returns:
         (images of the input dtype, int64 masks), same shapes as the inputs.
     """
-    gathered = remap_masks(masks, grid, NO_SOURCE)
-    no_source = gathered == NO_SOURCE
-    height, width = images.shape[-2:]
-    # Clamped onto the outer pixel centres, no sample reaches the zero padding.
-    bound = torch.stack([grid.new_full((), 1.0 - 1.0 / width), grid.new_full((), 1.0 - 1.0 / height)])
+    labels, no_source = sample_labels(masks, grid)
+    if lost is not None:
+        no_source.logical_or_(lost)
     # grid_sample wants the grid in the image dtype, and a bf16 grid is off by up to half a pixel
     # at 512 px while the mask is gathered at float32: half-precision images are warped in float32.
-    warped = remap_images(images.float(), grid.clamp(-bound, bound)).masked_fill_(no_source[:, None], 0.0)
-    return warped.to(images.dtype), gathered.masked_fill_(no_source, fill)
+    warped = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    warped.masked_fill_(no_source[:, None], 0.0)
+    return warped.to(images.dtype), labels.masked_fill_(no_source, fill)
 
 
 class WarpAugmentation(GeometricAugmentation):
@@ -191,10 +188,6 @@ def map_through(matrix: torch.Tensor, points: torch.Tensor | None, height: int, 
     return torch.stack(planes, dim=-1)
 
 
-OUTSIDE = 4.0
-"""A normalised position far outside every image, for composed positions that already lost their source."""
-
-
 def fusable(transform: object) -> bool:
     """Whether ``transform`` can join its neighbours in :func:`fused_warp`: a warp, or a pixel map, with p > 0, using the shared forward."""
     return (
@@ -265,8 +258,6 @@ def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks:
     if matrix is not None:
         points = map_through(matrix, points, height, width, projective)
     assert points is not None  # at least one transform
-    if lost is not None:
-        points = points.masked_fill(lost[..., None], OUTSIDE)
-    return warp(images, masks, points, fills.pop())
+    return warp(images, masks, points, fills.pop(), lost)
 
 
