@@ -224,7 +224,6 @@ def ablate(
     """
     from augmentlab.plan import AblationPlan, build_recipe, check_batch_fits, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
 
-    registry_from_context(ctx)
     settings = read_config(config) if config else {}
     source = str(config) if config else ""
     requested_device = device or settings.get("device", "auto")
@@ -232,56 +231,60 @@ def ablate(
         device_name, default_preset = "cuda", "standard"  # the GPUs are on the Ray cluster, not necessarily here
     else:
         device_name, default_preset = resolve_device(requested_device)
-    chosen_preset = preset or settings.get("preset") or default_preset
-    overrides = {**settings.get("recipe", {})}
-    cli_recipe = {"epochs": epochs, "image_size": image_size, "batch_size": batch_size, "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights}
-    overrides.update({key: value for key, value in cli_recipe.items() if value is not None})
-    recipe = build_recipe(chosen_preset, overrides, source)
-
-    seed_count = seeds if seeds is not None else settings.get("seeds", 1)
-    if isinstance(seed_count, bool) or not isinstance(seed_count, int) or seed_count < 1:
-        raise AugmentlabError(f"--seeds must be a whole number ≥ 1, got {seed_count!r}")
-    data_path = data or (Path(settings["data"]) if "data" in settings else None)
-    val, images, masks, val_masks = (
-        given or (Path(settings[key]) if key in settings else None)
-        for given, key in ((val, "val"), (images, "images"), (masks, "masks"), (val_masks, "val_masks"))
-    )
-
-    aug_sets = aug if aug is not None else settings.get("aug", [])
-    loss_specs = loss if loss is not None else settings.get("loss", [])
-    try:
-        if "arms" in settings and aug is None and loss is None:
-            if "aug" in settings or "loss" in settings:
-                raise AugmentlabError(f"{source}: give either [[arms]] or aug/loss lists, not both")
-            arms = explicit_arms(settings["arms"], source)
-        else:
-            arms = factorial_arms(aug_sets, loss_specs, each=each if each is not None else bool(settings.get("each", False)))
-    except SpecError as error:
-        option = "--aug" if _is_augmentation_error(error, aug_sets) else "--loss"
-        raise AugmentlabError(f"{option} {error}") from None
-
-    from augmentlab.data import load_splits
-    from augmentlab.executors import DataRequest, ProcessExecutor, absolute
-
-    size = (recipe.image_size, recipe.image_size)
-    options = dataset_options(images, masks, ignore_index, classes, strict)
     slots = _worker_slots(device_name, parallel, devices)
     ray_options = _ray_options(executor, address, gpus_per_run, cpus_per_run, device_name, slots)
-    budget = None if cache_memory is None else int(cache_memory * 2**30)
-    request = DataRequest(
-        data=absolute(data_path), val=absolute(val), val_masks=absolute(val_masks), val_split=val_split,
-        options={**options, "images": absolute(images), "masks": absolute(masks)}, size=size,
-        plugin_options=ctx.find_root().obj or {}, memory_budget_bytes=budget,
-    )
-    # Worker processes start now, so that their imports and device set-up overlap the loading below.
-    workers = ProcessExecutor(request, slots, versions={}) if ray_options is None and len(slots) > 1 and not dry_run else None
+    from augmentlab.executors import ProcessExecutor
+
+    # Local worker processes start first, so that their imports, plugins and device set-up
+    # overlap everything the driver does until the first run.
+    workers = ProcessExecutor(slots, ctx.find_root().obj) if ray_options is None and len(slots) > 1 and not dry_run else None
     if workers is not None:
         workers.start()
     try:
+        registry_from_context(ctx)
+        chosen_preset = preset or settings.get("preset") or default_preset
+        overrides = {**settings.get("recipe", {})}
+        cli_recipe = {"epochs": epochs, "image_size": image_size, "batch_size": batch_size, "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights}
+        overrides.update({key: value for key, value in cli_recipe.items() if value is not None})
+        recipe = build_recipe(chosen_preset, overrides, source)
+
+        seed_count = seeds if seeds is not None else settings.get("seeds", 1)
+        if isinstance(seed_count, bool) or not isinstance(seed_count, int) or seed_count < 1:
+            raise AugmentlabError(f"--seeds must be a whole number ≥ 1, got {seed_count!r}")
+        data_path = data or (Path(settings["data"]) if "data" in settings else None)
+        val, images, masks, val_masks = (
+            given or (Path(settings[key]) if key in settings else None)
+            for given, key in ((val, "val"), (images, "images"), (masks, "masks"), (val_masks, "val_masks"))
+        )
+
+        aug_sets = aug if aug is not None else settings.get("aug", [])
+        loss_specs = loss if loss is not None else settings.get("loss", [])
+        try:
+            if "arms" in settings and aug is None and loss is None:
+                if "aug" in settings or "loss" in settings:
+                    raise AugmentlabError(f"{source}: give either [[arms]] or aug/loss lists, not both")
+                arms = explicit_arms(settings["arms"], source)
+            else:
+                arms = factorial_arms(aug_sets, loss_specs, each=each if each is not None else bool(settings.get("each", False)))
+        except SpecError as error:
+            option = "--aug" if _is_augmentation_error(error, aug_sets) else "--loss"
+            raise AugmentlabError(f"{option} {error}") from None
+
+        from augmentlab.data import load_splits
+        from augmentlab.executors import DataRequest, absolute
+
+        size = (recipe.image_size, recipe.image_size)
+        options = dataset_options(images, masks, ignore_index, classes, strict)
+        budget = None if cache_memory is None else int(cache_memory * 2**30)
+        request = DataRequest(
+            data=absolute(data_path), val=absolute(val), val_masks=absolute(val_masks), val_split=val_split,
+            options={**options, "images": absolute(images), "masks": absolute(masks)}, size=size,
+            plugin_options=ctx.find_root().obj or {}, memory_budget_bytes=budget,
+        )
         # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
         train, validation = load_splits(data_path, val=val, val_masks=val_masks, val_split=val_split, **options, size=size)
         if workers is not None:
-            workers.data_ready()
+            workers.data_ready(request, recipe)
         plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
         data_key = train.cache_key + validation.cache_key
         run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
@@ -304,8 +307,10 @@ def ablate(
         data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
         _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, workers, folder, data_text, console, quiet, compile)
     finally:
+        # Running closed them after the last run; if nothing ran (an error, a dry run, a finished
+        # folder), stop them now rather than wait for their start-up.
         if workers is not None:
-            workers.close()
+            workers.close(terminate=True)
 
 
 def _ray_options(executor: str, address: str | None, gpus: float | None, cpus: float | None, device: str, slots: list[str]) -> dict[str, Any] | None:

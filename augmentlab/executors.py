@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
 from augmentlab.results import RunResult
-from augmentlab.train import RunProgress, RunSpec, TrainingData, train_run
+from augmentlab.plan import Recipe
+from augmentlab.train import RunProgress, RunSpec, TrainingData, train_run, warm_up
 
 Started = Callable[[RunSpec], "RunProgress | None"]
 Done = Callable[[RunResult], None]
@@ -80,7 +81,11 @@ def load_training_data(request: DataRequest, device: str) -> TrainingData:
 
 
 class SequentialExecutor:
-    """Runs one after another in this process, on the data the driver already loaded."""
+    """Runs one after another in this process, on the data the driver already loaded.
+
+    On CUDA it warms up first (see :func:`augmentlab.train.warm_up`), so that the first run's
+    time is its own and compares with the others'.
+    """
 
     def __init__(self, data: TrainingData, versions: dict[str, str]) -> None:
         self.data = data
@@ -89,6 +94,9 @@ class SequentialExecutor:
     def run(self, runs: Sequence[RunSpec], started: Started, done: Done) -> None:
         from augmentlab.ablate import release_device_memory
 
+        if runs:
+            warm_up(runs[0].recipe, len(self.data.class_names), runs[0].device)
+            release_device_memory()
         for run in runs:
             result = train_run(run, self.data, started(run), self.versions)
             done(result)
@@ -99,11 +107,13 @@ class SequentialExecutor:
 class ProcessExecutor:
     """One spawned worker process per slot; each slot is a device such as ``cuda:0`` or ``cpu``.
 
-    :meth:`start` launches the workers ahead of the first run, so that their imports, plugin
-    loading and CUDA set-up overlap the driver's own start; each worker then decodes the data
-    onto its device as soon as :meth:`data_ready` says the driver has checked it (loading may
-    rasterize and cache COCO masks, which should happen once). :meth:`run` starts them itself
-    when :meth:`start` was not called; :meth:`close` stops them.
+    :meth:`start` launches the workers as early as the driver likes: they import the libraries,
+    load the plugins and set up their device while the driver parses its options and loads the
+    data. :meth:`data_ready` then sends each the :class:`DataRequest` (the driver has loaded, so
+    checked and cached, the data: COCO masks are rasterized once) and the recipe; each decodes
+    the data onto its device and warms up there (:func:`augmentlab.train.warm_up`), so runs
+    start at full speed. :meth:`run` does both itself when they were not called; :meth:`close`
+    stops the workers.
 
     A worker that dies (killed, or crashed inside a native library) breaks its pool. When one
     run was in flight, that run is recorded failed; when several were, nobody can tell which
@@ -111,53 +121,66 @@ class ProcessExecutor:
     worker then is recorded failed. Runs never handed out go to the fresh workers as usual.
     """
 
-    def __init__(self, request: DataRequest, slots: Sequence[str], versions: dict[str, str]) -> None:
+    def __init__(self, slots: Sequence[str], plugin_options: dict[str, Any] | None = None, versions: dict[str, str] | None = None) -> None:
         if not slots:
             raise ValueError("a process executor needs at least one slot")
-        self.request = request
         self.slots = list(slots)
-        self.versions = versions
+        self.plugin_options = dict(plugin_options or {})
+        self.versions = dict(versions or {})
+        self._job: tuple[DataRequest, Recipe | None] | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
-        self._go: Any = None
-        self._load_data: Any = None
+        self._jobs: Any = None
+        self._sent = False
 
     def start(self) -> None:
-        """Launch every worker now; they prepare everything but the data, which waits for :meth:`data_ready`."""
+        """Launch every worker now; each prepares what it can and waits for :meth:`data_ready`."""
         if self._pool is not None:
             return
         context = multiprocessing.get_context("spawn")
-        slots = context.Queue()
+        slots, self._jobs = context.Queue(), context.Queue()
         for slot in self.slots:
             slots.put(slot)
-        self._go, self._load_data = context.Event(), context.Value("b", 0)
         threads = max(1, (os.cpu_count() or 1) // len(self.slots))
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            len(self.slots), mp_context=context, initializer=_init_worker, initargs=(slots, self.request, threads, self._go, self._load_data)
+            len(self.slots), mp_context=context, initializer=_init_worker, initargs=(slots, self.plugin_options, threads, self._jobs)
         )
+        self._sent = False
         # The pool spawns a worker per submission while none is idle: one no-op each starts them all now.
         for _ in self.slots:
             self._pool.submit(_ready)
+        if self._job is not None:
+            self._send(self._job)
 
-    def data_ready(self) -> None:
-        """The driver has loaded (and so checked and cached) the data: workers may decode it now."""
-        if self._go is not None and not self._go.is_set():
-            self._load_data.value = 1
-            self._go.set()
+    def data_ready(self, request: DataRequest, recipe: Recipe | None = None) -> None:
+        """The data to load (the driver has loaded and so checked it) and the recipe to warm up for (None: no warm-up)."""
+        self._job = (request, recipe)
+        if self._pool is not None and not self._sent:
+            self._send(self._job)
 
-    def close(self) -> None:
-        """Stop the workers; those still waiting for the data stop without loading it."""
+    def _send(self, job: tuple[DataRequest, Recipe | None] | None) -> None:
+        for _ in self.slots:
+            self._jobs.put(job)
+        self._sent = True
+
+    def close(self, terminate: bool = False) -> None:
+        """Stop the workers: after their current task, or at once with ``terminate`` (the driver failed before any run)."""
         if self._pool is None:
             return
-        self._go.set()  # without _load_data: a waiting worker returns at once
+        if not self._sent:
+            self._send(None)  # workers still waiting stop without loading anything
+        if terminate:
+            for process in list(getattr(self._pool, "_processes", {}).values()):  # no public way before Python 3.14
+                process.terminate()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
 
     def run(self, runs: Sequence[RunSpec], started: Started, done: Done) -> None:
+        if self._job is None:
+            raise ValueError("call data_ready() with the data request before run()")
         waiting, suspects = list(runs), set()
         try:
             while waiting:
                 self.start()
-                self.data_ready()
                 waiting = self._run_pool(waiting, suspects, started, done)
         finally:
             self.close()
@@ -204,9 +227,9 @@ _worker_request: DataRequest | None = None
 _worker_error: BaseException | None = None
 
 
-def _init_worker(slots: Any, request: DataRequest, threads: int, go: Any, load_data: Any) -> None:
-    """Take a slot, share the host's cores fairly, load the plugins like the driver, set up the
-    device, then decode the data once the driver says it is ready.
+def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs: Any) -> None:
+    """Take a slot, share the host's cores fairly, load the plugins like the driver and set up the
+    device; then, once the driver sends the data request, decode the data and warm up.
 
     A failure to load the data is kept and raised by the first run, as it would be in the driver.
     """
@@ -218,16 +241,19 @@ def _init_worker(slots: Any, request: DataRequest, threads: int, go: Any, load_d
     importlib.import_module("segmentation_models_pytorch")  # now, while the driver is busy, not at the first run
     _worker_slot = slots.get()
     torch.set_num_threads(threads)
-    load_plugins(**request.plugin_options)
-    _worker_request = request
+    load_plugins(**plugin_options)
     if torch.device(_worker_slot).type == "cuda":
         torch.zeros(1, device=_worker_slot)  # the CUDA context
-    go.wait()
-    if load_data.value:
-        try:
-            load_training_data(request, _worker_slot)
-        except Exception as error:  # raised again by the first run, which reports it like the driver would
-            _worker_error = error
+    job = jobs.get()
+    if job is None:  # the driver stopped before any run
+        return
+    _worker_request, recipe = job
+    try:
+        data = load_training_data(_worker_request, _worker_slot)
+        if recipe is not None:
+            warm_up(recipe, len(data.class_names), _worker_slot)
+    except Exception as error:  # raised again by the first run, which reports it like the driver would
+        _worker_error = error
 
 
 def _ready() -> None:
@@ -237,9 +263,9 @@ def _ready() -> None:
 def _train_in_worker(run: RunSpec, versions: dict[str, str]) -> RunResult:
     from augmentlab.ablate import release_device_memory
 
-    assert _worker_request is not None  # set by _init_worker
     if _worker_error is not None:
         raise _worker_error
+    assert _worker_request is not None  # sent to _init_worker before any run
     run = replace(run, device=_worker_slot)
     result = train_run(run, load_training_data(_worker_request, _worker_slot), None, versions)
     release_device_memory()

@@ -159,6 +159,39 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     result.model_ms_per_step = sum(r.model_ms_per_step for r in history) / len(history)
 
 
+def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device) -> float:
+    """Run one training step and one validation forward of the recipe's shapes with a throwaway model.
+
+    On CUDA the first step of a process pays for cuDNN trying its algorithms for every
+    convolution (``cudnn.benchmark``) and for loading kernels on first use: 16 s of the demo
+    preset's first epoch on an H200, whose later epochs take 0.2 s. Paid here once per process,
+    it is kept out of every run's time, so the first run of an ablation costs what the others do.
+    The CPU has nothing to tune, and returns at once.
+
+    Returns:
+        The seconds it took (0 on the CPU).
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return 0.0
+    started = time.perf_counter()
+    torch.backends.cudnn.benchmark = True
+    model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
+    size = recipe.image_size
+    images = torch.rand(recipe.batch_size, 3, size, size, device=device).contiguous(memory_format=torch.channels_last)
+    masks = torch.randint(0, num_classes, (recipe.batch_size, size, size), device=device)
+    with _autocast(device, recipe.autocast):
+        logits = model(normalize_images(images))
+    torch.nn.functional.cross_entropy(logits.float(), masks).backward()
+    optimizer.step()
+    model.eval()
+    with torch.inference_mode(), _autocast(device, recipe.autocast):
+        model(normalize_images(images))
+    torch.cuda.synchronize(device)
+    return time.perf_counter() - started
+
+
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
 Batch = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 

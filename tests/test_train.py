@@ -202,3 +202,15 @@ def test_step_timer_on_the_cpu_sums_data_and_model_time(monkeypatch):
         timer.split()
         timer.stop()
     assert timer.milliseconds() == (pytest.approx(500 + 250), pytest.approx(2000 + 750))
+
+
+def test_warm_up_tunes_cuda_once_and_keeps_nothing(device):
+    # On the CPU there is nothing to tune: it returns at once. On CUDA it trains one throwaway
+    # step of the recipe's shapes and leaves no memory behind.
+    if device.type != "cuda":
+        assert train_module.warm_up(TINY_RECIPE, 3, device) == 0.0
+        return
+    before = torch.cuda.memory_allocated(device)
+    assert train_module.warm_up(TINY_RECIPE, 3, device) > 0.0
+    assert torch.backends.cudnn.benchmark
+    assert torch.cuda.memory_allocated(device) == before
