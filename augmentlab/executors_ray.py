@@ -29,7 +29,7 @@ import ray
 
 from augmentlab.executors import DataRequest, Done, Started, failed_result, load_training_data
 from augmentlab.results import RunResult
-from augmentlab.train import RunSpec, first_line, train_run
+from augmentlab.train import RunSpec, first_line, train_run, warm_up
 
 FORWARDED_ENV_PREFIX = "AUGMENTLAB_"
 """The driver's environment variables with this prefix are set in every task."""
@@ -135,7 +135,9 @@ def _train_on_worker(run: RunSpec, request: DataRequest, versions: dict[str, str
     registry = load_plugins(**request.plugin_options)
     # The worker's own libraries, GPU and plugins shaped the run; the driver's fill in the rest.
     versions = {**versions, **run_versions([(plugin.distribution, plugin.version) for plugin in registry.plugins if plugin.status == "loaded"])}
-    result = train_run(run, load_training_data(request, run.device), None, versions)
+    data = load_training_data(request, run.device)
+    warm_up(run.recipe, len(data.class_names), run.device)  # once per worker process, kept out of the run's time
+    result = train_run(run, data, None, versions)
     release_device_memory()
     return result.to_dict()
 

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from augmentlab.errors import AugmentlabError
+from augmentlab.tensors import constant
 
 DILATION_ENCODERS = ("resnet18", "resnet50", "resnet101", "efficientnet-b4", "mobilenet_v2", "tu-convnext_tiny")
 """Encoders known to accept the dilation DeepLabV3+ needs, named when one does not."""
@@ -94,8 +95,19 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
         raise AugmentlabError(f"encoder weights {path} do not fit this encoder: {detail[:300]}; give weights saved from the same encoder") from None
 
 
-def normalize_images(images: torch.Tensor) -> torch.Tensor:
-    """ImageNet normalisation, applied after augmentation. images: float [B,3,H,W] in [0,1]."""
-    from torchvision.transforms.v2.functional import normalize
+def normalize_images(images: torch.Tensor, memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
+    """ImageNet normalisation, applied after augmentation, ``(x - mean) / std`` as torchvision computes it.
 
-    return normalize(images, list(IMAGENET_MEAN), list(IMAGENET_STD))
+    Own code rather than torchvision's ``normalize``, which turns the mean and std lists into
+    device tensors on every call: a host-to-device copy that waits for the device, once per
+    training step. The result is written in ``memory_format``: the CUDA model takes
+    channels_last, and writing the normalised batch in that layout saves a copy of its own.
+
+    Args:
+        images: float [B,3,H,W] in [0,1].
+        memory_format: layout of the result.
+    """
+    device = images.device
+    mean = constant(list(IMAGENET_MEAN), device).to(images.dtype).view(1, 3, 1, 1)
+    std = constant(list(IMAGENET_STD), device).to(images.dtype).view(1, 3, 1, 1)
+    return torch.sub(images, mean, out=torch.empty_like(images, memory_format=memory_format)).div_(std)

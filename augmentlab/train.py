@@ -119,9 +119,12 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **({"fused": True} if cuda else {"foreach": True}))
     scaler = torch.amp.GradScaler(device.type, enabled=recipe.autocast == "fp16")
 
+    # channels_last on CUDA: the normalisation writes the batch in the model's layout.
+    layout = torch.channels_last if cuda else torch.contiguous_format
+
     def step(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with _autocast(device, recipe.autocast):
-            logits = step_model(normalize_images(images))
+            logits = step_model(normalize_images(images, layout))
         with _blamed_on(f"loss {run.loss!r}"):
             loss = loss_fn(logits, masks)
         optimizer.zero_grad(set_to_none=True)
@@ -133,10 +136,7 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     def batch(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, masks = data.train.batch(indices)
         with _blamed_on(f"augmentation {run.augmentation!r}"):
-            images, masks = augment(images, masks)
-        if cuda:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images, masks
+            return augment(images, masks)
 
     best: SegmentationMetrics | None = None
     for epoch in range(recipe.epochs):
@@ -159,35 +159,41 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     result.model_ms_per_step = sum(r.model_ms_per_step for r in history) / len(history)
 
 
+_warmed_up: set[tuple] = set()
+
+
 def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device) -> float:
-    """Run one training step and one validation forward of the recipe's shapes with a throwaway model.
+    """Run one training step and one validation forward of the recipe's shapes with a throwaway model, once per process.
 
     On CUDA the first step of a process pays for cuDNN trying its algorithms for every
     convolution (``cudnn.benchmark``) and for loading kernels on first use: 16 s of the demo
     preset's first epoch on an H200, whose later epochs take 0.2 s. Paid here once per process,
     it is kept out of every run's time, so the first run of an ablation costs what the others do.
-    The CPU has nothing to tune, and returns at once.
+    The CPU has nothing to tune, and a process that warmed up for the same shapes on the same
+    device already has its tuning: both return at once.
 
     Returns:
-        The seconds it took (0 on the CPU).
+        The seconds it took (0 when it had nothing to do).
     """
     device = torch.device(device)
-    if device.type != "cuda":
+    key = (recipe.encoder, recipe.image_size, recipe.batch_size, recipe.autocast, num_classes, str(device))
+    if device.type != "cuda" or key in _warmed_up:
         return 0.0
+    _warmed_up.add(key)
     started = time.perf_counter()
     torch.backends.cudnn.benchmark = True
     model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
     size = recipe.image_size
-    images = torch.rand(recipe.batch_size, 3, size, size, device=device).contiguous(memory_format=torch.channels_last)
+    images = torch.rand(recipe.batch_size, 3, size, size, device=device)
     masks = torch.randint(0, num_classes, (recipe.batch_size, size, size), device=device)
     with _autocast(device, recipe.autocast):
-        logits = model(normalize_images(images))
+        logits = model(normalize_images(images, torch.channels_last))
     torch.nn.functional.cross_entropy(logits.float(), masks).backward()
     optimizer.step()
     model.eval()
     with torch.inference_mode(), _autocast(device, recipe.autocast):
-        model(normalize_images(images))
+        model(normalize_images(images, torch.channels_last))
     torch.cuda.synchronize(device)
     return time.perf_counter() - started
 
@@ -242,10 +248,8 @@ def evaluate(model: nn.Module, cache: TensorCache, num_classes: int, ignore_inde
     device = cache.device
     for indices in torch.arange(len(cache)).split(batch_size):
         images, masks = cache.batch(indices)
-        if device.type == "cuda":
-            images = images.contiguous(memory_format=torch.channels_last)
         with _autocast(device, autocast):
-            logits = model(normalize_images(images))
+            logits = model(normalize_images(images, torch.channels_last if device.type == "cuda" else torch.contiguous_format))
         matrix.update(logits.argmax(1), masks)
     model.train()
     return matrix.compute()

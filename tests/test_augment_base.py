@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import constant, remap_images, remap_masks
+from augmentlab.augment.base import remap_images, remap_masks
+from augmentlab.tensors import constant
 
 
 def gather_reference(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Tensor:

@@ -214,3 +214,43 @@ def test_normalize_images_uses_imagenet_mean_and_std(device):
     assert torch.equal(normalize_images(images), torch.zeros(2, 3, 2, 2, device=device))
     ones = normalize_images(torch.ones(1, 3, 1, 1, device=device)).flatten().tolist()
     assert ones == pytest.approx([(1 - 0.485) / 0.229, (1 - 0.456) / 0.224, (1 - 0.406) / 0.225])
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_normalize_images_equals_torchvision_in_the_asked_layout(memory_format, device):
+    from torchvision.transforms.v2.functional import normalize
+
+    images = torch.rand(2, 3, 5, 7, generator=torch.Generator().manual_seed(0)).to(device)
+    normalised = normalize_images(images, memory_format)
+    assert normalised.is_contiguous(memory_format=memory_format)
+    assert torch.equal(normalised, normalize(images, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]))
+
+
+def test_a_training_step_does_not_wait_on_the_host(device):
+    # Normalisation, forward under autocast, each built-in loss, backward and the fused Adam
+    # step: none may copy from the host or read a value back, or the step loop would stall.
+    if device.type != "cuda":
+        pytest.skip("host synchronisation is only observable on CUDA")
+    import augmentlab
+
+    model = build_model("resnet18", "none", 4).to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    images = torch.rand(2, 3, 64, 64, device=device)
+    masks = torch.randint(0, 4, (2, 64, 64), device=device)
+    waiting = []
+    for name in sorted(augmentlab.available_losses()):
+        loss_fn = augmentlab.build_loss(name, 4, 255, [1.0, 2.0, 3.0, 4.0]).to(device)
+        for attempt in ("first call may initialise lazily", "measured"):
+            if attempt == "measured":
+                torch.cuda.set_sync_debug_mode("error")
+            try:
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    logits = model(normalize_images(images, torch.channels_last))
+                loss_fn(logits, masks).backward()
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+            except RuntimeError:
+                waiting.append(name)
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+    assert not waiting, f"a training step with these losses waits on the host: {sorted(set(waiting))}"

@@ -204,13 +204,16 @@ def test_step_timer_on_the_cpu_sums_data_and_model_time(monkeypatch):
     assert timer.milliseconds() == (pytest.approx(500 + 250), pytest.approx(2000 + 750))
 
 
-def test_warm_up_tunes_cuda_once_and_keeps_nothing(device):
+def test_warm_up_tunes_cuda_once_per_process_and_keeps_nothing(device):
     # On the CPU there is nothing to tune: it returns at once. On CUDA it trains one throwaway
-    # step of the recipe's shapes and leaves no memory behind.
+    # step of the recipe's shapes, leaves no memory behind, and does it once per process.
+    recipe = dataclasses.replace(TINY_RECIPE, batch_size=3)  # shapes no other test warms up
     if device.type != "cuda":
-        assert train_module.warm_up(TINY_RECIPE, 3, device) == 0.0
+        assert train_module.warm_up(recipe, 3, device) == 0.0
         return
     before = torch.cuda.memory_allocated(device)
-    assert train_module.warm_up(TINY_RECIPE, 3, device) > 0.0
+    assert train_module.warm_up(recipe, 3, device) > 0.0
     assert torch.backends.cudnn.benchmark
     assert torch.cuda.memory_allocated(device) == before
+    assert train_module.warm_up(recipe, 3, device) == 0.0
+    assert train_module.warm_up(recipe, 4, device) > 0.0  # another head is another shape

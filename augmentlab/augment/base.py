@@ -8,7 +8,7 @@ never a Python branch, so no step waits on the host.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -85,19 +85,6 @@ def remap_images(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
         float [B,C,H',W'] of the input dtype.
     """
     return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
-
-
-def constant(values: float | Sequence, device: torch.device) -> torch.Tensor:
-    """float32 tensor of Python numbers (nested lists for more dimensions), made on ``device``.
-
-    On CUDA it is built from fills: ``torch.tensor(values, device="cuda")`` copies from pageable
-    host memory, and that copy waits for the device, which would stall the step loop.
-    """
-    if device.type == "cpu":
-        return torch.tensor(values, dtype=torch.float32)
-    if isinstance(values, (int, float)):
-        return torch.full((), float(values), device=device)
-    return torch.stack([constant(value, device) for value in values])
 
 
 def select_per_sample(chosen: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, constant, sample_labels
+from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, sample_labels
+from augmentlab.tensors import constant
 
 def uniform(batch_size: int, low: float, high: float, device: torch.device) -> torch.Tensor:
     """float32 [B] drawn uniformly from [low, high), on ``device``."""

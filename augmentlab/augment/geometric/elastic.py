@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import constant
+from augmentlab.tensors import constant
 from augmentlab.augment.geometric._warp import WarpAugmentation
 from augmentlab.checks import check_number
 

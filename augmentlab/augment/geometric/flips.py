@@ -7,7 +7,8 @@ from typing import Any
 import torch
 from kornia.geometry.transform import hflip, vflip
 
-from augmentlab.augment.base import BatchAugmentation, constant
+from augmentlab.augment.base import BatchAugmentation
+from augmentlab.tensors import constant
 from augmentlab.augment.geometric._warp import PixelMap
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from augmentlab.augment.base import constant
+from augmentlab.tensors import constant
 
 
 def sample_uniform(value_range: tuple[float, float], *shape: int, device: torch.device) -> torch.Tensor:
