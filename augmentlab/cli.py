@@ -37,7 +37,7 @@ from augmentlab.cli_data import (
     data_app,
     dataset_options,
 )
-from augmentlab.cli_shared import check_output_file, registry_from_context
+from augmentlab.cli_shared import check_output_file, output_console, registry_from_context
 from augmentlab.errors import AugmentlabError, SpecError
 from augmentlab.plugin_manager import PluginRegistry
 from augmentlab.spec import format_value
@@ -290,7 +290,7 @@ def ablate(
         run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
         folder = out / run_name
         # --quiet: plain lines without colour or tables, for CI logs.
-        console = _report_console(quiet)
+        console = output_console(quiet)
         how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
         console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
         source = data_path or "built-in demo data (synthetic)"
@@ -420,13 +420,6 @@ def _report(store: Any, folder: Path, console: Console, quiet: bool, fmt: str | 
     return sum(result.status == "failed" for result in results)
 
 
-def _report_console(quiet: bool) -> Console:
-    """Tables for a terminal; plain unwrapped lines with ``--quiet``. Output to a file or pipe gets
-    160 columns rather than rich's 80, so that a log keeps the tables readable."""
-    width = None if quiet or sys.stdout.isatty() else 160
-    return Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet, width=width)
-
-
 def _invocation_argv() -> list[str]:
     """The arguments of this invocation, for command.txt and the resume hint."""
     return list(_argv)
@@ -445,7 +438,7 @@ def report(
     if fmt is not None and fmt not in FORMATS:
         raise AugmentlabError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     with ResultStore.open_existing(folder) as store:
-        _report(store, folder, _report_console(quiet), quiet, fmt)
+        _report(store, folder, output_console(quiet), quiet, fmt)
 
 
 def _is_augmentation_error(error: SpecError, aug_sets: list[str]) -> bool:

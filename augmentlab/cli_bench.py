@@ -21,7 +21,7 @@ from augmentlab.cli_data import (
     ValSplitOption,
     dataset_options,
 )
-from augmentlab.cli_shared import check_output_file, registry_from_context
+from augmentlab.cli_shared import check_output_file, output_console, registry_from_context
 from augmentlab.errors import AugmentlabError, SpecError
 from augmentlab.plan import check_batch_fits
 
@@ -54,7 +54,7 @@ def bench_augment(
     with status:
         rows = bench.run_bench(cases, inputs, repeats, progress=lambda step: status.update(f"measuring {step}"))
     environment = bench.bench_environment(torch_device)
-    Console().print(bench.bench_table(rows, environment, size, batch, repeats))
+    output_console().print(bench.bench_table(rows, environment, size, batch, repeats))
     if json_path is not None:
         settings = {"aug": aug, "size": size, "batch": batch, "repeats": repeats}
         try:
@@ -117,7 +117,7 @@ def bench_train(
     size = (recipe.image_size, recipe.image_size)
     train, validation = load_splits(data, val=val, val_masks=val_masks, val_split=val_split, **dataset_options(images, masks, ignore_index, classes, strict), size=size)
     check_batch_fits(recipe.batch_size, len(train))
-    console = Console()
+    console = output_console()
     console.print(f"data: {data or 'built-in demo data (synthetic)'}: {len(train)} train / {len(validation)} val images", markup=False)
     with Console(stderr=True).status(f"training {epochs} epoch(s) with augmentlab, then with the reference pipeline"):
         try:

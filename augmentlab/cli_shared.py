@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
 from augmentlab.errors import AugmentlabError
 from augmentlab.plugin_manager import PluginRegistry, load_plugins
@@ -21,3 +23,10 @@ def check_output_file(path: Path, option: str) -> None:
         raise AugmentlabError(f"{option} {path} is a folder; give a file path")
     if not path.parent.is_dir():
         raise AugmentlabError(f"{option} {path}: the folder {path.parent} does not exist")
+
+
+def output_console(quiet: bool = False) -> Console:
+    """Tables for a terminal; plain unwrapped lines with ``--quiet``. Output to a file or pipe gets
+    160 columns rather than rich's 80, so that a log keeps the tables readable."""
+    width = None if quiet or sys.stdout.isatty() else 160
+    return Console(no_color=quiet, highlight=not quiet, soft_wrap=quiet, width=width)
