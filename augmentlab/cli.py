@@ -390,6 +390,11 @@ def _run_ablation(
                 executor = workers
             else:
                 executor = SequentialExecutor(runner.training_data(train, validation, slots[0], request.memory_budget_bytes), versions)
+                from augmentlab.train import warm_up
+
+                seconds = warm_up(plan.recipe, len(train.class_names), slots[0])  # the executor's own call then has nothing to do
+                if seconds:
+                    console.print(f"warmed up {slots[0]} for the recipe's shapes in {seconds:.1f} s (cuDNN autotuning, kept out of every run's time)", markup=False)
             with AblationProgress(console, len(pending), quiet) as progress:
                 try:
                     runner.execute(pending, executor, store, progress)
