@@ -74,17 +74,19 @@ def sample_labels(masks: torch.Tensor, grid: torch.Tensor) -> tuple[torch.Tensor
     return sampled.long().sub_(_LABEL_OFFSET), sampled == 0
 
 
-def remap_images(images: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Sample images at ``grid`` bilinearly; positions outside the image read black (0).
+def remap_images(images: torch.Tensor, grid: torch.Tensor, padding_mode: str = "zeros") -> torch.Tensor:
+    """Sample images at ``grid`` bilinearly; by default positions outside the image read black (0).
 
     Args:
         images: float [B,C,H,W].
         grid: float [B,H',W',2] as in :func:`remap_masks`.
+        padding_mode: ``zeros`` (black outside), or ``border``: positions between the outer
+            pixel centres and the edge, and beyond, read the outer pixels.
 
     Returns:
         float [B,C,H',W'] of the input dtype.
     """
-    return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.grid_sample(images, grid.to(images.dtype), mode="bilinear", padding_mode=padding_mode, align_corners=False)
 
 
 def select_per_sample(chosen: torch.Tensor, new: torch.Tensor, old: torch.Tensor) -> torch.Tensor:
@@ -204,20 +206,20 @@ def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
     """
     from augmentlab.augment.geometric._warp import WarpAugmentation, fusable
 
+    def fill(transforms: list[nn.Module]) -> int | None:
+        """The mask fill of the warps among ``transforms``, None when there is none (flips only)."""
+        return next((transform.mask_fill for transform in transforms if isinstance(transform, WarpAugmentation)), None)
+
     runs: list[list[nn.Module]] = []
-    fill: int | None = None
     for transform in transforms:
-        own_fill = transform.mask_fill if isinstance(transform, WarpAugmentation) else None
-        if runs and fusable(runs[-1][-1]) and fusable(transform) and (own_fill is None or fill is None or own_fill == fill):
+        fills = {fill(runs[-1]), fill([transform])} - {None} if runs else set()
+        if runs and fusable(runs[-1][-1]) and fusable(transform) and len(fills) <= 1:
             runs[-1].append(transform)
         else:
             runs.append([transform])
-            fill = None
-        fill = own_fill if own_fill is not None else fill
     stages: list[list[nn.Module]] = []
     for run in runs:
-        has_warp = any(isinstance(transform, WarpAugmentation) for transform in run)
-        stages.extend([run] if has_warp else [[transform] for transform in run])
+        stages.extend([run] if fill(run) is not None else [[transform] for transform in run])
     return stages
 
 

@@ -16,8 +16,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, sample_labels
+from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, remap_images, sample_labels
 from augmentlab.tensors import constant
+
 
 def uniform(batch_size: int, low: float, high: float, device: torch.device) -> torch.Tensor:
     """float32 [B] drawn uniformly from [low, high), on ``device``."""
@@ -36,20 +37,26 @@ def projective_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tens
         float32 [B,H,W,2].
     """
     projective = matrix.shape[-2] == 3
-    matrix = matrix.float()
-    if not projective:
-        bottom = F.pad(torch.ones_like(matrix[:, :1, :1]), (2, 0))
-        matrix = torch.cat([matrix, bottom], dim=1)
+    matrix = homogeneous(matrix)
     # Fold the pixel -> normalised conversion, x' = (2x + 1) / W - 1, into the matrix rows so
     # that the per-pixel work is a few broadcast ops.
-    rows = [
+    rows = torch.stack([
         matrix[:, 0] * (2.0 / width) + matrix[:, 2] * (1.0 / width - 1.0),
         matrix[:, 1] * (2.0 / height) + matrix[:, 2] * (1.0 / height - 1.0),
         matrix[:, 2],
-    ]
+    ], dim=1)
     xs = torch.arange(width, device=matrix.device, dtype=torch.float32).view(1, 1, width)
     ys = torch.arange(height, device=matrix.device, dtype=torch.float32).view(1, height, 1)
-    planes = [(row[:, 0, None, None] * xs + row[:, 2, None, None]) + row[:, 1, None, None] * ys for row in rows[: 3 if projective else 2]]
+    return apply_rows(rows, xs, ys, projective)
+
+
+def apply_rows(rows: torch.Tensor, x: torch.Tensor, y: torch.Tensor, projective: bool) -> torch.Tensor:
+    """Positions ``(r·(x, y, 1))`` for the rows of ``rows`` [B,3,3], stacked as [..., 2]; divided by the third when ``projective``.
+
+    ``x`` and ``y`` broadcast against [B,H,W]: pixel coordinates for a grid, or the two planes of
+    points for :func:`map_through`.
+    """
+    planes = [(row[:, 0, None, None] * x + row[:, 2, None, None]) + row[:, 1, None, None] * y for row in rows.unbind(1)[: 3 if projective else 2]]
     if projective:
         planes = [planes[0] / planes[2], planes[1] / planes[2]]
     return torch.stack(planes, dim=-1)
@@ -79,8 +86,7 @@ def warp(images: torch.Tensor, masks: torch.Tensor, grid: torch.Tensor, fill: in
         no_source.logical_or_(lost)
     # grid_sample wants the grid in the image dtype, and a bf16 grid is off by up to half a pixel
     # at 512 px while the mask is gathered at float32: half-precision images are warped in float32.
-    warped = F.grid_sample(images.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
-    warped.masked_fill_(no_source[:, None], 0.0)
+    warped = remap_images(images.float(), grid, padding_mode="border").masked_fill_(no_source[:, None], 0.0)
     return warped.to(images.dtype), labels.masked_fill_(no_source, fill)
 
 
@@ -181,12 +187,7 @@ def map_through(matrix: torch.Tensor, points: torch.Tensor | None, height: int, 
     to_normalised = constant([[2.0 / width, 0.0, 1.0 / width - 1.0], [0.0, 2.0 / height, 1.0 / height - 1.0], [0.0, 0.0, 1.0]], matrix.device)
     to_pixels = constant([[width / 2.0, 0.0, (width - 1) / 2.0], [0.0, height / 2.0, (height - 1) / 2.0], [0.0, 0.0, 1.0]], matrix.device)
     normalised = compose(compose(to_normalised, matrix), to_pixels)
-    x, y = points[..., 0], points[..., 1]
-    rows = [normalised[:, row, None, None] for row in range(3 if projective else 2)]
-    planes = [torch.addcmul(row[..., 0] * x + row[..., 2], row[..., 1], y) for row in rows]
-    if projective:
-        planes = [planes[0] / planes[2], planes[1] / planes[2]]
-    return torch.stack(planes, dim=-1)
+    return apply_rows(normalised, points[..., 0], points[..., 1], projective)
 
 
 def fusable(transform: object) -> bool:

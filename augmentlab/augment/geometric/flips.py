@@ -8,8 +8,8 @@ import torch
 from kornia.geometry.transform import hflip, vflip
 
 from augmentlab.augment.base import BatchAugmentation
-from augmentlab.tensors import constant
 from augmentlab.augment.geometric._warp import PixelMap
+from augmentlab.tensors import constant
 
 
 class HorizontalFlip(PixelMap, BatchAugmentation):
