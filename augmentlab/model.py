@@ -95,6 +95,12 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
         raise AugmentlabError(f"encoder weights {path} do not fit this encoder: {detail[:300]}; give weights saved from the same encoder") from None
 
 
+def model_layout(device: torch.device) -> torch.memory_format:
+    """The memory format the model runs in on ``device``: channels_last on CUDA (cuDNN's fast
+    path, with the normalised batch written in it), the default elsewhere."""
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
 def normalize_images(images: torch.Tensor, memory_format: torch.memory_format = torch.contiguous_format) -> torch.Tensor:
     """ImageNet normalisation, applied after augmentation, ``(x - mean) / std`` as torchvision computes it.
 

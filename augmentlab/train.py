@@ -22,7 +22,7 @@ from torch import nn
 
 from augmentlab.data.cache import TensorCache, derived_seed
 from augmentlab.metrics import ConfusionMatrix, SegmentationMetrics
-from augmentlab.model import build_model, normalize_images
+from augmentlab.model import build_model, model_layout, normalize_images
 from augmentlab.plan import Recipe
 from augmentlab.results import EpochRecord, RunResult
 
@@ -109,18 +109,14 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     cuda = device.type == "cuda"
     torch.backends.cudnn.benchmark = cuda
     torch.manual_seed(run.seed)  # the model's initialisation: the same for every arm of this seed
-    model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names)).to(device)
-    if cuda:
-        model = model.to(memory_format=torch.channels_last)
+    layout = model_layout(device)  # the normalisation writes each batch in the model's layout
+    model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names)).to(device, memory_format=layout)
     step_model = torch.compile(model) if run.compile else model
     augment = build_augmentation(run.augmentation, ignore_index=data.ignore_index).to(device)
     loss_fn = build_loss(run.loss, len(data.class_names), data.ignore_index, data.class_frequencies).to(device)
     # fused Adam runs the whole update in a few kernels on CUDA; foreach is the CPU's fastest path.
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **({"fused": True} if cuda else {"foreach": True}))
     scaler = torch.amp.GradScaler(device.type, enabled=recipe.autocast == "fp16")
-
-    # channels_last on CUDA: the normalisation writes the batch in the model's layout.
-    layout = torch.channels_last if cuda else torch.contiguous_format
 
     def step(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with _autocast(device, recipe.autocast):
@@ -182,18 +178,19 @@ def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device) -> flo
     _warmed_up.add(key)
     started = time.perf_counter()
     torch.backends.cudnn.benchmark = True
-    model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=torch.channels_last)
+    layout = model_layout(device)
+    model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=layout)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
     size = recipe.image_size
     images = torch.rand(recipe.batch_size, 3, size, size, device=device)
     masks = torch.randint(0, num_classes, (recipe.batch_size, size, size), device=device)
     with _autocast(device, recipe.autocast):
-        logits = model(normalize_images(images, torch.channels_last))
+        logits = model(normalize_images(images, layout))
     torch.nn.functional.cross_entropy(logits.float(), masks).backward()
     optimizer.step()
     model.eval()
     with torch.inference_mode(), _autocast(device, recipe.autocast):
-        model(normalize_images(images, torch.channels_last))
+        model(normalize_images(images, layout))
     torch.cuda.synchronize(device)
     return time.perf_counter() - started
 
@@ -249,7 +246,7 @@ def evaluate(model: nn.Module, cache: TensorCache, num_classes: int, ignore_inde
     for indices in torch.arange(len(cache)).split(batch_size):
         images, masks = cache.batch(indices)
         with _autocast(device, autocast):
-            logits = model(normalize_images(images, torch.channels_last if device.type == "cuda" else torch.contiguous_format))
+            logits = model(normalize_images(images, model_layout(device)))
         matrix.update(logits.argmax(1), masks)
     model.train()
     return matrix.compute()

@@ -25,6 +25,7 @@ import torch
 
 from augmentlab.checks import check_integer
 from augmentlab.errors import AugmentlabError
+from augmentlab.tensors import constant
 
 logger = logging.getLogger("augmentlab.data")
 
@@ -186,7 +187,7 @@ class TensorCache:
         # One pass from uint8 straight to float32, by a true division: CUDA divides by a Python
         # number as a multiplication by its reciprocal, 1 ulp off what decoding gives for half of
         # the values, while a divisor on the device is divided by exactly (the CPU is exact both ways).
-        return image_batch / torch.full((), 255.0, device=image_batch.device), mask_batch.long()
+        return image_batch / constant(255.0, image_batch.device), mask_batch.long()
 
     def epoch_order(self, epoch: int, seed: int, batch_size: int, drop_last: bool = True) -> list[torch.Tensor]:
         """The batches of one epoch: a permutation of ``0..N-1`` drawn from ``(seed, epoch)``, cut into batches.
