@@ -7,6 +7,7 @@ and memory is released between runs so that a long ablation does not creep towar
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import platform
@@ -15,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 
@@ -97,7 +98,28 @@ def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, pro
         store.record(result)
         progress.run_done(result)
 
-    executor.run(runs, started, done)
+    with startup_objects_frozen():
+        executor.run(runs, started, done)
+
+
+@contextlib.contextmanager
+def startup_objects_frozen() -> Iterator[None]:
+    """Keep the objects alive now out of the garbage collector's passes until the block ends.
+
+    A process that imported torch, segmentation_models_pytorch and the plugins tracks about
+    450k objects (modules, classes, functions) that live until it exits, and every full
+    collection walks them all: 0.25 s on the CPU for each :func:`release_device_memory` between
+    runs. ``gc.freeze()`` is CPython's way to leave such objects out; the objects a run creates
+    are collected as before. Does nothing when the caller has already frozen objects of its own.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def release_device_memory() -> None:

@@ -14,6 +14,7 @@ the same resume semantics.
 from __future__ import annotations
 
 import concurrent.futures
+import gc
 import importlib
 import multiprocessing
 import os
@@ -247,6 +248,9 @@ def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs:
     job = jobs.get()
     if job is None:  # the driver stopped before any run
         return
+    # What the worker imported lives as long as it does: leave it out of the collections that
+    # release_device_memory runs after each run (see augmentlab.ablate.startup_objects_frozen).
+    gc.freeze()
     _worker_request, recipe = job
     try:
         data = load_training_data(_worker_request, _worker_slot)

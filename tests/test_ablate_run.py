@@ -252,3 +252,48 @@ def test_the_same_data_given_by_a_relative_path_resumes(demo, copied, monkeypatc
     result = invoke(*relative)
     assert result.exit_code == 0, result.output
     assert f"resuming {copied['folder']}: 4 of 4 runs already finished, 0 to run" in result.stdout
+
+
+class _Cycle:
+    """An object that refers to itself, so only the garbage collector (not reference counting) frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_runs_leave_the_objects_alive_before_them_out_of_collections_but_collect_their_own():
+    import gc
+    import weakref
+
+    from augmentlab.ablate import startup_objects_frozen
+
+    assert gc.get_freeze_count() == 0
+    earlier = _Cycle()
+    earlier_ref = weakref.ref(earlier)
+    del earlier  # garbage already, but frozen with everything else alive when the block starts
+    with startup_objects_frozen():
+        assert gc.get_freeze_count() > 0
+        during = _Cycle()
+        during_ref = weakref.ref(during)
+        del during
+        gc.collect()
+        assert during_ref() is None
+        assert earlier_ref() is not None
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert earlier_ref() is None
+
+
+def test_objects_a_caller_froze_stay_frozen_after_the_runs():
+    import gc
+
+    from augmentlab.ablate import startup_objects_frozen
+
+    gc.freeze()
+    try:
+        count = gc.get_freeze_count()
+        with startup_objects_frozen():
+            assert gc.get_freeze_count() == count
+        assert gc.get_freeze_count() == count
+    finally:
+        gc.unfreeze()
