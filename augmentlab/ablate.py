@@ -57,11 +57,15 @@ def training_data(train: SegmentationDataset, val: SegmentationDataset, device: 
     )
 
 
-def pending_runs(plan: AblationPlan, store: ResultStore, compile: bool = False) -> list[RunSpec]:
-    """The plan's runs the store has not finished, in plan order (arm by arm, seed by seed)."""
+def pending_runs(plan: AblationPlan, store: ResultStore, compile: bool = False, cudnn_benchmark: bool = True) -> list[RunSpec]:
+    """The plan's runs the store has not finished, in plan order (arm by arm, seed by seed).
+
+    ``compile`` and ``cudnn_benchmark`` change how fast a run trains, not what it trains, so
+    runs finished with other settings count as finished.
+    """
     finished = store.finished()
     return [
-        RunSpec(str(arm.augmentation), str(arm.loss), seed, plan.recipe, plan.device, compile)
+        RunSpec(str(arm.augmentation), str(arm.loss), seed, plan.recipe, plan.device, compile, cudnn_benchmark)
         for arm, seed in plan.runs
         if (arm.name, seed) not in finished
     ]

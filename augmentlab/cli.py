@@ -210,6 +210,7 @@ def ablate(
     config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of tables and live progress, for CI logs.")] = False,
     compile: Annotated[bool, typer.Option("--compile", help="torch.compile the model (slower start, faster steps on a GPU).")] = False,
+    cudnn_benchmark: Annotated[Optional[bool], typer.Option("--cudnn-benchmark/--no-cudnn-benchmark", help="On CUDA, have cuDNN time its algorithms for each convolution once per process and keep the fastest (default: on for the standard preset, off for demo, whose runs train for less time than the timing takes).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the plan, then stop: nothing is trained or written.")] = False,
     parallel: Annotated[int, typer.Option("--parallel", metavar="K", min=1, help="Train K runs at once in separate processes on each device (small models leave a large GPU idle).")] = 1,
     devices: Annotated[Optional[str], typer.Option("--devices", metavar="0,1,...", help="CUDA devices to spread runs over, one run per device at a time (times --parallel).")] = None,
@@ -223,7 +224,7 @@ def ablate(
 
     Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec.
     """
-    from augmentlab.plan import AblationPlan, build_recipe, check_batch_fits, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
+    from augmentlab.plan import AUTOTUNED_PRESETS, AblationPlan, build_recipe, check_batch_fits, check_run_name, explicit_arms, factorial_arms, read_config, resolve_device
 
     settings = read_config(config) if config else {}
     source = str(config) if config else ""
@@ -248,6 +249,7 @@ def ablate(
         cli_recipe = {"epochs": epochs, "image_size": image_size, "batch_size": batch_size, "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights}
         overrides.update({key: value for key, value in cli_recipe.items() if value is not None})
         recipe = build_recipe(chosen_preset, overrides, source)
+        autotune = cudnn_benchmark if cudnn_benchmark is not None else chosen_preset in AUTOTUNED_PRESETS
 
         seed_count = seeds if seeds is not None else settings.get("seeds", 1)
         if isinstance(seed_count, bool) or not isinstance(seed_count, int) or seed_count < 1:
@@ -285,7 +287,7 @@ def ablate(
         # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains.
         train, validation = load_splits(data_path, val=val, val_masks=val_masks, val_split=val_split, **options, size=size)
         if workers is not None:
-            workers.data_ready(request, recipe)
+            workers.data_ready(request, recipe, autotune)
         plan = AblationPlan(tuple(arms), tuple(range(seed_count)), recipe, chosen_preset, device_name)
         data_key = train.cache_key + validation.cache_key
         run_name = check_run_name(name or settings.get("name") or _default_name(plan, data_key))
@@ -293,7 +295,8 @@ def ablate(
         # --quiet: plain lines without colour or tables, for CI logs.
         console = output_console(quiet)
         how = "--preset" if preset else ("the config file" if "preset" in settings else f"the default for {device_name}")
-        console.print(f"preset: {chosen_preset} ({how}); device: {device_name}")
+        tuning = f", cuDNN benchmark {'on' if autotune else 'off'}" if device_name.startswith("cuda") else ""
+        console.print(f"preset: {chosen_preset} ({how}); device: {device_name}{tuning}")
         source = data_path or "built-in demo data (synthetic)"
         console.print(f"data: {source}: {len(train)} train / {len(validation)} val images, {train.num_classes} classes")
         _print_plan(console, plan, folder, quiet)
@@ -306,7 +309,7 @@ def ablate(
 
             build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # fetch or read the weights once, before any run
         data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
-        _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, workers, folder, data_text, console, quiet, compile)
+        _run_ablation(ctx, plan, (train, validation), request, slots, ray_options, workers, folder, data_text, console, quiet, compile, autotune)
     finally:
         # Running closed them after the last run; if nothing ran (an error, a dry run, a finished
         # folder), stop them now rather than wait for their start-up.
@@ -353,7 +356,7 @@ def _worker_slots(device: str, parallel: int, devices: str | None) -> list[str]:
 
 def _run_ablation(
     ctx: typer.Context, plan: Any, splits: tuple[Any, Any], request: Any, slots: list[str], ray_options: dict[str, Any] | None, workers: Any,
-    folder: Path, data_text: str, console: Console, quiet: bool, compile: bool,
+    folder: Path, data_text: str, console: Console, quiet: bool, compile: bool, cudnn_benchmark: bool,
 ) -> None:
     """Train what the folder lacks, then print and write the report; exit 1 when a run failed.
 
@@ -373,7 +376,7 @@ def _run_ablation(
         info = store.begin(runner.ablation_info(plan, folder.name, train.class_names, train.ignore_index, data_text))
         command = runner.write_command(folder, _invocation_argv())
         runner.write_resolved_config(folder, info, request)
-        pending = runner.pending_runs(plan, store, compile)
+        pending = runner.pending_runs(plan, store, compile, cudnn_benchmark)
         done = len(plan.runs) - len(pending)
         if done:
             console.print(f"resuming {folder}: {done} of {len(plan.runs)} runs already finished, {len(pending)} to run", markup=False)
@@ -393,9 +396,10 @@ def _run_ablation(
                 executor = SequentialExecutor(runner.training_data(train, validation, slots[0], request.memory_budget_bytes), versions)
                 from augmentlab.train import warm_up
 
-                seconds = warm_up(plan.recipe, len(train.class_names), slots[0])  # the executor's own call then has nothing to do
+                seconds = warm_up(plan.recipe, len(train.class_names), slots[0], cudnn_benchmark)  # the executor's own call then has nothing to do
                 if seconds:
-                    console.print(f"warmed up {slots[0]} for the recipe's shapes in {seconds:.1f} s (cuDNN autotuning, kept out of every run's time)", markup=False)
+                    what = "cuDNN timing its algorithms, kernels loading" if cudnn_benchmark else "kernels loading; no cuDNN timing"
+                    console.print(f"warmed up {slots[0]} for the recipe's shapes in {seconds:.1f} s ({what}), kept out of every run's time", markup=False)
             with AblationProgress(console, len(pending), quiet) as progress:
                 try:
                     runner.execute(pending, executor, store, progress)

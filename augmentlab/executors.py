@@ -96,7 +96,7 @@ class SequentialExecutor:
         from augmentlab.ablate import release_device_memory
 
         if runs:
-            warm_up(runs[0].recipe, len(self.data.class_names), runs[0].device)
+            warm_up(runs[0].recipe, len(self.data.class_names), runs[0].device, runs[0].cudnn_benchmark)
             release_device_memory()
         for run in runs:
             result = train_run(run, self.data, started(run), self.versions)
@@ -128,7 +128,7 @@ class ProcessExecutor:
         self.slots = list(slots)
         self.plugin_options = dict(plugin_options or {})
         self.versions = dict(versions or {})
-        self._job: tuple[DataRequest, Recipe | None] | None = None
+        self._job: tuple[DataRequest, Recipe | None, bool] | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._jobs: Any = None
         self._sent = False
@@ -152,13 +152,14 @@ class ProcessExecutor:
         if self._job is not None:
             self._send(self._job)
 
-    def data_ready(self, request: DataRequest, recipe: Recipe | None = None) -> None:
-        """The data to load (the driver has loaded and so checked it) and the recipe to warm up for (None: no warm-up)."""
-        self._job = (request, recipe)
+    def data_ready(self, request: DataRequest, recipe: Recipe | None = None, cudnn_benchmark: bool = True) -> None:
+        """The data to load (the driver has loaded and so checked it), and the recipe and cuDNN setting
+        to warm up for (recipe None: no warm-up)."""
+        self._job = (request, recipe, cudnn_benchmark)
         if self._pool is not None and not self._sent:
             self._send(self._job)
 
-    def _send(self, job: tuple[DataRequest, Recipe | None] | None) -> None:
+    def _send(self, job: tuple[DataRequest, Recipe | None, bool] | None) -> None:
         for _ in self.slots:
             self._jobs.put(job)
         self._sent = True
@@ -251,11 +252,11 @@ def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs:
     # What the worker imported lives as long as it does: leave it out of the collections that
     # release_device_memory runs after each run (see augmentlab.ablate.startup_objects_frozen).
     gc.freeze()
-    _worker_request, recipe = job
+    _worker_request, recipe, cudnn_benchmark = job
     try:
         data = load_training_data(_worker_request, _worker_slot)
         if recipe is not None:
-            warm_up(recipe, len(data.class_names), _worker_slot)
+            warm_up(recipe, len(data.class_names), _worker_slot, cudnn_benchmark)
     except Exception as error:  # raised again by the first run, which reports it like the driver would
         _worker_error = error
 

@@ -136,7 +136,7 @@ def _train_on_worker(run: RunSpec, request: DataRequest, versions: dict[str, str
     # The worker's own libraries, GPU and plugins shaped the run; the driver's fill in the rest.
     versions = {**versions, **run_versions([(plugin.distribution, plugin.version) for plugin in registry.plugins if plugin.status == "loaded"])}
     data = load_training_data(request, run.device)
-    warm_up(run.recipe, len(data.class_names), run.device)  # once per worker process, kept out of the run's time
+    warm_up(run.recipe, len(data.class_names), run.device, run.cudnn_benchmark)  # once per worker process, kept out of the run's time
     result = train_run(run, data, None, versions)
     release_device_memory()
     return result.to_dict()

@@ -2,8 +2,8 @@
 
 The step loop never waits on the host: batches come from the device-resident cache, are
 augmented on the device, and the loss and its terms accumulate in device tensors that are read
-once per epoch. On CUDA it runs with autocast, channels_last, ``cudnn.benchmark`` and the fused
-Adam; on the CPU the same code runs plainly.
+once per epoch. On CUDA it runs with autocast, channels_last, ``cudnn.benchmark`` (unless the
+run turns it off) and the fused Adam; on the CPU the same code runs plainly.
 
 A run that fails for its own reason (a NaN loss, CUDA out of memory, an exception raised by a
 plugin) comes back as a failed :class:`RunResult` with the reason; other runs go on.
@@ -40,6 +40,8 @@ class RunSpec:
     recipe: Recipe
     device: str
     compile: bool = False
+    cudnn_benchmark: bool = True
+    """On CUDA, let cuDNN time its algorithms for each convolution shape and keep the fastest (see :func:`warm_up`)."""
 
     @property
     def arm(self) -> str:
@@ -107,7 +109,7 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
 
     recipe, device = run.recipe, torch.device(run.device)
     cuda = device.type == "cuda"
-    torch.backends.cudnn.benchmark = cuda
+    torch.backends.cudnn.benchmark = cuda and run.cudnn_benchmark
     torch.manual_seed(run.seed)  # the model's initialisation: the same for every arm of this seed
     layout = model_layout(device)  # the normalisation writes each batch in the model's layout
     model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names)).to(device, memory_format=layout)
@@ -158,26 +160,26 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
 _warmed_up: set[tuple] = set()
 
 
-def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device) -> float:
+def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device, cudnn_benchmark: bool = True) -> float:
     """Run one training step and one validation forward of the recipe's shapes with a throwaway model, once per process.
 
-    On CUDA the first step of a process pays for cuDNN trying its algorithms for every
-    convolution (``cudnn.benchmark``) and for loading kernels on first use: 16 s of the demo
-    preset's first epoch on an H200, whose later epochs take 0.2 s. Paid here once per process,
-    it is kept out of every run's time, so the first run of an ablation costs what the others do.
-    The CPU has nothing to tune, and a process that warmed up for the same shapes on the same
-    device already has its tuning: both return at once.
+    On CUDA the first step of a process pays for loading kernels on first use and, with
+    ``cudnn_benchmark``, for cuDNN timing its algorithms for every convolution: 16 s of the
+    demo preset's first epoch on an H200, whose later epochs take 0.2 s. Paid here once per
+    process, it is kept out of every run's time, so the first run of an ablation costs what the
+    others do. The CPU has nothing to tune, and a process that warmed up for the same shapes and
+    setting on the same device already has its tuning: both return at once.
 
     Returns:
         The seconds it took (0 when it had nothing to do).
     """
     device = torch.device(device)
-    key = (recipe.encoder, recipe.image_size, recipe.batch_size, recipe.autocast, num_classes, str(device))
+    key = (recipe.encoder, recipe.image_size, recipe.batch_size, recipe.autocast, num_classes, str(device), cudnn_benchmark)
     if device.type != "cuda" or key in _warmed_up:
         return 0.0
     _warmed_up.add(key)
     started = time.perf_counter()
-    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = cudnn_benchmark
     layout = model_layout(device)
     model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=layout)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
@@ -309,7 +311,7 @@ def _autocast(device: torch.device, autocast: str) -> contextlib.AbstractContext
 def _run_config(run: RunSpec, data: TrainingData) -> dict:
     return {
         "arm": run.arm, "augmentation": run.augmentation, "loss": run.loss, "seed": run.seed, "device": run.device,
-        "compile": run.compile, "recipe": asdict(run.recipe), "classes": list(data.class_names), "ignore_index": data.ignore_index,
+        "compile": run.compile, "cudnn_benchmark": run.cudnn_benchmark, "recipe": asdict(run.recipe), "classes": list(data.class_names), "ignore_index": data.ignore_index,
         "train_images": len(data.train), "val_images": len(data.val), "model": "segmentation_models_pytorch.DeepLabV3Plus",
         "optimizer": "Adam", "normalization": "ImageNet mean/std after augmentation",
     }

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # One-shot GPU check: the test suite on CUDA, the augmentation bench at 512×512, the reference
 # study's whole pipeline, the loss bench, the training comparison against the classic CPU
-# pipeline (albumentations in DataLoader workers, fp32), and a mini ablation run one run at a
-# time and then with --parallel 4. Writes a markdown and a JSON summary (and the raw logs) to
-# ${OUT:-bench-out}; downloads nothing. Exits non-zero when a CUDA test fails, no GPU is visible
-# or a dependency is missing. Meant to finish in under 8 minutes on one H100-class GPU.
+# pipeline (albumentations in DataLoader workers, fp32), and a mini ablation: one run at a time,
+# with --parallel 4, and one at a time with --cudnn-benchmark. Writes a markdown and a JSON
+# summary (and the raw logs) to ${OUT:-bench-out}; downloads nothing. Exits non-zero when a
+# CUDA test fails, no GPU is visible or a dependency is missing. Meant to finish in under 8
+# minutes on one H100-class GPU.
 #
 # Run from the repository root, with augmentlab and the example plugin installed:
 #   python3 -m pip install --no-deps --no-build-isolation -e . -e ./plugins/augmentlab-example
@@ -65,8 +66,10 @@ echo "gpu_check: training comparison against the classic pipeline"
     --workers 8 --epochs 3 --json "$out/train.json" > "$out/train.txt" 2>&1 \
     || echo "gpu_check: the training comparison failed, see $out/train.txt"
 
-# A demo-sized ablation (4 arms × 2 seeds), one run at a time and then 4 at once on the one GPU.
-echo "gpu_check: mini ablation, sequential and --parallel 4"
+# A demo-sized ablation (4 arms × 2 seeds), one run at a time and then 4 at once on the one GPU,
+# both with the demo preset's default (no cuDNN timing); then one at a time with the timing, to
+# see what leaving it out costs or saves.
+echo "gpu_check: mini ablation, sequential, --parallel 4, and sequential with --cudnn-benchmark"
 ablation=(ablate --aug elastic,grid --loss "ce0.8+focal0.2" --seeds 2 --preset demo --device cuda --quiet)
 start=$(date +%s.%N)
 "$python" -m augmentlab "${ablation[@]}" --out "$out/runs-sequential" > "$out/ablate-sequential.txt" 2>&1 \
@@ -75,11 +78,15 @@ middle=$(date +%s.%N)
 "$python" -m augmentlab "${ablation[@]}" --parallel 4 --out "$out/runs-parallel" > "$out/ablate-parallel.txt" 2>&1 \
     || echo "gpu_check: the parallel ablation failed, see $out/ablate-parallel.txt"
 end=$(date +%s.%N)
-"$python" -c "import json, sys; a, b, c = map(float, sys.argv[1:]); print(json.dumps({'sequential_s': b - a, 'parallel_s': c - b}))" \
-    "$start" "$middle" "$end" > "$out/ablate.json"
+"$python" -m augmentlab "${ablation[@]}" --cudnn-benchmark --out "$out/runs-benchmark" > "$out/ablate-benchmark.txt" 2>&1 \
+    || echo "gpu_check: the sequential ablation with --cudnn-benchmark failed, see $out/ablate-benchmark.txt"
+tuned=$(date +%s.%N)
+"$python" -c "import json, sys; a, b, c, d = map(float, sys.argv[1:]); print(json.dumps({'sequential_s': b - a, 'parallel_s': c - b, 'sequential_cudnn_benchmark_s': d - c}))" \
+    "$start" "$middle" "$end" "$tuned" > "$out/ablate.json"
 # Where each command's time went (start-up, runs, report), and what one worker's start-up costs.
 { "$python" benchmarks/ablation_timeline.py "$out/runs-sequential" "$start" "$middle"
   "$python" benchmarks/ablation_timeline.py "$out/runs-parallel" "$middle" "$end"
+  "$python" benchmarks/ablation_timeline.py "$out/runs-benchmark" "$end" "$tuned"
   "$python" - <<'WORKER'
 import json, time
 t0 = time.perf_counter()
@@ -144,7 +151,8 @@ if summary["train"]:
     lines += ["", "## Training step, reference set, resnet50 512x512 batch 16", "", "```", json.dumps(summary["train"], indent=1)[:3000], "```"]
 if summary["ablation"]:
     a = summary["ablation"]
-    lines += ["", f"## Mini ablation (4 arms x 2 seeds, demo preset): sequential {a['sequential_s']:.1f} s, --parallel 4 {a['parallel_s']:.1f} s"]
+    lines += ["", f"## Mini ablation (4 arms x 2 seeds, demo preset): sequential {a['sequential_s']:.1f} s, --parallel 4 {a['parallel_s']:.1f} s"
+              f" ({a['sequential_s'] / a['parallel_s']:.2f}x); sequential with --cudnn-benchmark {a['sequential_cudnn_benchmark_s']:.1f} s"]
 (out / "summary.md").write_text("\n".join(lines) + "\n")
 print(f"gpu_check: summary in {out}/summary.md")
 PY

@@ -297,3 +297,16 @@ def test_objects_a_caller_froze_stay_frozen_after_the_runs():
         assert gc.get_freeze_count() == count
     finally:
         gc.unfreeze()
+
+
+def test_cudnn_benchmark_is_recorded_per_run_and_changing_it_resumes_the_same_ablation(demo, ablation, copied):
+    # The demo preset leaves it off; the flag turns it on for the one run left to train, and the
+    # runs finished without it still count: it changes how fast a run trains, not what.
+    assert {json.loads(config)["cudnn_benchmark"] for (config,) in rows(ablation["folder"], "config")} == {False}
+    execute_sql(copied["folder"], "DELETE FROM runs WHERE arm = 'none | dice'")
+    result = invoke(*ablate_args(demo, copied["out"]), "--cudnn-benchmark")
+    assert result.exit_code == 0, result.output
+    assert started_runs(result.stdout) == ["run 1/1 [none | dice] seed 0"]
+    assert [(arm, json.loads(config)["cudnn_benchmark"]) for arm, config in rows(copied["folder"], "arm, config")] == [
+        ("hflip | ce", False), ("hflip | dice", False), ("none | ce", False), ("none | dice", True),
+    ]

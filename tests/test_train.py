@@ -206,7 +206,7 @@ def test_step_timer_on_the_cpu_sums_data_and_model_time(monkeypatch):
 
 def test_warm_up_tunes_cuda_once_per_process_and_keeps_nothing(device):
     # On the CPU there is nothing to tune: it returns at once. On CUDA it trains one throwaway
-    # step of the recipe's shapes, leaves no memory behind, and does it once per process.
+    # step of the recipe's shapes, leaves no memory behind, and does it once per process and setting.
     recipe = dataclasses.replace(TINY_RECIPE, batch_size=3)  # shapes no other test warms up
     if device.type != "cuda":
         assert train_module.warm_up(recipe, 3, device) == 0.0
@@ -217,3 +217,5 @@ def test_warm_up_tunes_cuda_once_per_process_and_keeps_nothing(device):
     assert torch.cuda.memory_allocated(device) == before
     assert train_module.warm_up(recipe, 3, device) == 0.0
     assert train_module.warm_up(recipe, 4, device) > 0.0  # another head is another shape
+    assert train_module.warm_up(recipe, 4, device, cudnn_benchmark=False) > 0.0  # and another setting another warm-up
+    assert not torch.backends.cudnn.benchmark
