@@ -154,6 +154,10 @@ def write_resolved_config(folder: Path, info: AblationInfo, request: DataRequest
     paths = {"data": request.data, "val": request.val, "val_masks": request.val_masks}
     paths.update({key: request.options.get(key) for key in ("images", "masks")})
     lines += [f"{key} = {_toml(path)}" for key, path in paths.items() if path is not None]
+    # How the data was read, so that the same files give the same split, labels and classes.
+    if request.val is None:
+        lines.append(f"val_split = {_toml(request.val_split)}")
+    lines += [f"{key} = {_toml(request.options[key])}" for key in ("ignore_index", "classes", "strict") if request.options.get(key) is not None]
     lines += ["", "[recipe]"] + [f"{key} = {_toml(value)}" for key, value in info.recipe.items()]
     for arm in info.arms:
         lines += ["", "[[arms]]", f"aug = {_toml(arm.augmentation)}", f"loss = {_toml(arm.loss)}"]
@@ -163,9 +167,11 @@ def write_resolved_config(folder: Path, info: AblationInfo, request: DataRequest
 
 
 def _toml(value: object) -> str:
-    """A TOML value for the plain types a recipe holds (JSON's string escapes are valid TOML)."""
+    """A TOML value for the plain types a recipe and the data options hold (JSON's string escapes are valid TOML)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, str)):
         return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
     raise TypeError(f"no TOML form for {value!r}")

@@ -20,8 +20,10 @@ from typer.core import TyperGroup
 
 try:  # recent typer raises the exceptions of its own copy of click
     from typer._click import exceptions as click_errors
+    from typer._click.core import ParameterSource
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
+    from click.core import ParameterSource
 
 from augmentlab import __version__
 from augmentlab.cli_bench import bench_app
@@ -260,6 +262,14 @@ def ablate(
             for given, key in ((val, "val"), (images, "images"), (masks, "masks"), (val_masks, "val_masks"))
         )
 
+        val_split = _given_or_config(ctx, settings, source, "val_split", val_split, "a number between 0 and 1")
+        ignore_index = _given_or_config(ctx, settings, source, "ignore_index", ignore_index, "a whole number")
+        strict = _given_or_config(ctx, settings, source, "strict", strict, "true or false")
+        if classes is None and "classes" in settings:
+            names = settings["classes"]
+            if not isinstance(names, list) or not names or not all(isinstance(name, str) and name.strip() and "," not in name for name in names):
+                raise AugmentlabError(f"{source}: classes must be a list of names without commas, background first, got {names!r}")
+            classes = ",".join(names)
         aug_sets = aug if aug is not None else settings.get("aug", [])
         loss_specs = loss if loss is not None else settings.get("loss", [])
         try:
@@ -315,6 +325,19 @@ def ablate(
         # folder), stop them now rather than wait for their start-up.
         if workers is not None:
             workers.close(terminate=True)
+
+
+_CONFIG_TYPES: dict[str, tuple[type, ...]] = {"val_split": (float, int), "ignore_index": (int,), "strict": (bool,)}
+
+
+def _given_or_config(ctx: typer.Context, settings: dict[str, Any], source: str, key: str, value: Any, expected: str) -> Any:
+    """The option ``key`` as given on the command line, else as the config file sets it, else its default ``value``."""
+    if key not in settings or ctx.get_parameter_source(key) is not ParameterSource.DEFAULT:
+        return value
+    setting, types = settings[key], _CONFIG_TYPES[key]
+    if not isinstance(setting, types) or (isinstance(setting, bool) and bool not in types):
+        raise AugmentlabError(f"{source}: {key} must be {expected}, got {setting!r}")
+    return setting
 
 
 def _ray_options(executor: str, address: str | None, gpus: float | None, cpus: float | None, device: str, slots: list[str]) -> dict[str, Any] | None:

@@ -126,15 +126,19 @@ def explicit_arms(entries: list[Any], source: str) -> list[Arm]:
     return list(arms.values())
 
 
-CONFIG_KEYS = {"aug", "loss", "each", "seeds", "arms", "recipe", "preset", "device", "name", "data", "val", "images", "masks", "val_masks"}
+CONFIG_KEYS = {
+    "aug", "loss", "each", "seeds", "arms", "recipe", "preset", "device", "name",
+    "data", "val", "images", "masks", "val_masks", "val_split", "ignore_index", "classes", "strict",
+}
 
 
 def read_config(path: Path) -> dict[str, Any]:
     """Read an ablation config file (TOML) and check its keys.
 
     Top-level keys mirror the CLI options (``aug``, ``loss``, ``each``, ``seeds``, ``preset``,
-    ``device``, ``name``, and the data paths ``data``, ``val``, ``images``, ``masks``, ``val_masks``); ``[[arms]]`` lists arms explicitly; ``[recipe]`` overrides
-    recipe fields.
+    ``device``, ``name``, the data paths ``data``, ``val``, ``images``, ``masks``, ``val_masks``,
+    and ``val_split``, ``ignore_index``, ``classes`` (a list of names), ``strict``); ``[[arms]]``
+    lists arms explicitly; ``[recipe]`` overrides recipe fields.
 
     Raises:
         AugmentlabError: missing file, invalid TOML or unknown keys.

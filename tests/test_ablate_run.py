@@ -114,6 +114,8 @@ def test_the_resolved_config_lists_the_recipe_and_the_arms(ablation, demo):
     text = (ablation["folder"] / "config.toml").read_text()
     assert f'name = "{ablation["folder"].name}"' in text
     assert f'data = "{demo.train_json}"' in text
+    assert "ignore_index = 255\nstrict = false\n" in text
+    assert "val_split" not in text  # the data came with --val
     assert "[recipe]\nepochs = 1\nimage_size = 32\nbatch_size = 4\nlr = 0.001\nencoder = \"resnet18\"\nencoder_weights = \"none\"\n" in text
     arms = [tuple(part.split(" = ")[1].strip('"') for part in block.strip().splitlines()) for block in text.split("[[arms]]")[1:]]
     assert arms == [tuple(arm.split(" | ")) for arm in ARMS]
@@ -132,6 +134,22 @@ def test_the_resolved_config_alone_runs_the_ablation_again(ablation):
     result = invoke("ablate", "--config", str(ablation["folder"] / "config.toml"), "--out", str(ablation["out"]), "--quiet", "--dry-run")
     assert result.exit_code == 0, result.output
     assert plan_folder(result.stdout) == ablation["folder"]
+
+
+def test_the_resolved_config_keeps_how_the_data_was_read(demo, tmp_path):
+    # A held-out split and another ignore label change the data; the config must give them back,
+    # or running it again finds "a different data" in the folder.
+    first = invoke(
+        "ablate", "--data", str(demo.train_json), "--images", str(demo.images), "--val-split", "0.25", "--ignore-index", "254",
+        "--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet", "--out", str(tmp_path),
+    )
+    assert first.exit_code == 0, first.output
+    folder = plan_folder(first.stdout)
+    text = (folder / "config.toml").read_text()
+    assert "val_split = 0.25\nignore_index = 254\nstrict = false\n" in text
+    again = invoke("ablate", "--config", str(folder / "config.toml"), "--out", str(tmp_path), "--quiet")
+    assert again.exit_code == 0, again.output
+    assert f"resuming {folder}: 1 of 1 runs already finished, 0 to run\n" in again.stdout
 
 
 def test_running_the_same_command_again_trains_nothing(demo, copied):

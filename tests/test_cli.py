@@ -165,7 +165,15 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
     ("content", "fragment"),
     [
         ("seeds = [", "is not valid TOML"),
-        ("sedes = 2", "unknown key 'sedes'; valid keys: arms, aug, data, device, each, images, loss, masks, name, preset, recipe, seeds, val, val_masks"),
+        ("sedes = 2", "unknown key 'sedes'; valid keys: arms, aug, classes, data, device, each, ignore_index, images, loss, masks, name, preset, recipe, seeds, strict, val, val_masks, val_split"),
+        ("val_split = '0.2'", "bad.toml: val_split must be a number between 0 and 1, got '0.2'"),
+        ("val_split = 2.0", "--val-split must be between 0 and 1 (exclusive), got 2.0"),
+        ("ignore_index = true", "bad.toml: ignore_index must be a whole number, got True"),
+        ("ignore_index = 2.5", "bad.toml: ignore_index must be a whole number, got 2.5"),
+        ("strict = 1", "bad.toml: strict must be true or false, got 1"),
+        ("classes = 'background,paper'", "bad.toml: classes must be a list of names without commas, background first, got 'background,paper'"),
+        ("classes = ['background', ' ']", "bad.toml: classes must be a list of names without commas, background first, got ['background', ' ']"),
+        ("classes = []", "bad.toml: classes must be a list of names without commas, background first, got []"),
         ("[recipe]\nepoch = 2", "unknown recipe field 'epoch'"),
         ("[recipe]\nimage_size = 30", "image size must be a multiple of 16"),
         ("aug = 'hflip'\n[[arms]]\naug = 'vflip'", "give either [[arms]] or aug/loss lists, not both"),
@@ -176,6 +184,24 @@ def test_bad_config_files_are_one_line(run, tmp_path, content, fragment):
     config = tmp_path / "bad.toml"
     config.write_text(content)
     assert_one_line_error(run("ablate", "--config", str(config), "--device", "cpu"), fragment)
+
+
+@pytest.mark.parametrize(
+    ("setting", "option", "outcome"),
+    [
+        ("val_split = 2.0", ("--val-split", "0.3"), "dry run: nothing was trained or written"),
+        ("ignore_index = true", ("--ignore-index", "254"), "dry run: nothing was trained or written"),
+        ("strict = 1", ("--strict",), "dry run: nothing was trained or written"),
+        # the command line's names reach the data loader, which says a COCO file has its own
+        ("classes = 'a,b'", ("--classes", "background,paper"), "error: --classes names the classes of a folder dataset"),
+    ],
+)
+def test_data_options_on_the_command_line_override_the_config_file(run, tmp_path, setting, option, outcome):
+    # Each setting would be refused; given on the command line, the option wins and the setting is never read.
+    config = tmp_path / "study.toml"
+    config.write_text(setting + "\n")
+    result = run("ablate", "--config", str(config), *option, "--device", "cpu", "--dry-run")
+    assert result.output.strip().splitlines()[-1].startswith(outcome)
 
 
 EXPERIMENTS = sorted((Path(__file__).parents[1] / "experiments").glob("*.toml"))
