@@ -1,20 +1,62 @@
-"""Small tensors made on the device without waiting for it."""
+"""Small tensors made on the device without waiting for it, and built once per device."""
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Callable, Sequence, TypeVar, Union
 
 import torch
 
+Values = Union[float, Sequence["Values"]]
+Builder = TypeVar("Builder", bound=Callable[..., torch.Tensor])
 
-def constant(values: float | Sequence, device: torch.device) -> torch.Tensor:
+
+def built_once(build: Builder) -> Builder:
+    """Memoise ``build``, a function of plain hashable arguments (sizes, a device) that returns a tensor.
+
+    For the tensors a transform needs at every step but that depend only on the image size and
+    the device (interpolation weights, identity grids): building them costs several kernels per
+    step on a GPU, where the step loop is bound by how fast it launches them. The tensors are
+    shared by every caller: read them, never change them in place. They are built as normal
+    tensors even inside ``torch.inference_mode``, so they serve training steps too.
+    """
+    cached = functools.lru_cache(maxsize=256)(build)
+
+    @functools.wraps(build)
+    def shared(*args):  # type: ignore[no-untyped-def]
+        with torch.inference_mode(False):
+            return cached(*args)
+
+    shared.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    return shared  # type: ignore[return-value]
+
+
+def constant(values: Values, device: torch.device) -> torch.Tensor:
     """float32 tensor of Python numbers (nested lists for more dimensions), made on ``device``.
 
     On CUDA it is built from fills: ``torch.tensor(values, device="cuda")`` copies from pageable
-    host memory, and that copy waits for the device, which would stall the step loop.
+    host memory, and that copy waits for the device, which would stall the step loop. Fills cost
+    a kernel per number, so each distinct tensor is built once per device (:func:`built_once`);
+    every caller gets its own copy (one device-to-device copy), free to change.
     """
     if device.type == "cpu":
         return torch.tensor(values, dtype=torch.float32)
+    return _filled(_frozen(values), device).clone()
+
+
+def _frozen(values: Values) -> float | tuple:
+    """``values`` as nested tuples of floats, hashable for the cache."""
     if isinstance(values, (int, float)):
-        return torch.full((), float(values), device=device)
-    return torch.stack([constant(value, device) for value in values])
+        return float(values)
+    return tuple(_frozen(value) for value in values)
+
+
+@built_once
+def _filled(values: float | tuple, device: torch.device) -> torch.Tensor:
+    return _fill(values, device)
+
+
+def _fill(values: float | tuple, device: torch.device) -> torch.Tensor:
+    if isinstance(values, float):
+        return torch.full((), values, device=device)
+    return torch.stack([_fill(value, device) for value in values])

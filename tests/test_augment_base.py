@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import remap_images, remap_masks
-from augmentlab.tensors import constant
+from augmentlab.tensors import built_once, constant
 
 
 def gather_reference(masks: torch.Tensor, grid: torch.Tensor, fill: int) -> torch.Tensor:
@@ -95,3 +95,27 @@ def test_constants_are_made_on_the_device_with_their_values(values, device):
     assert torch.equal(made.cpu(), torch.tensor(values, dtype=torch.float32))
     # The fill-and-stack path that CUDA takes, shape-checked where no GPU is at hand.
     assert constant(values, torch.device("meta")).shape == torch.tensor(values).shape
+
+
+def test_each_caller_gets_its_own_constant(device):
+    first = constant([1.0, 2.0], device)
+    first.zero_()
+    assert torch.equal(constant([1.0, 2.0], device).cpu(), torch.tensor([1.0, 2.0]))
+
+
+def test_built_once_builds_each_tensor_once_and_its_tensors_serve_training_too(device):
+    calls = []
+
+    @built_once
+    def ramp(size: int, on: torch.device) -> torch.Tensor:
+        calls.append(size)
+        return torch.arange(float(size), device=on)
+
+    with torch.inference_mode():  # e.g. first built by validation
+        first = ramp(3, device)
+    assert ramp(3, device) is first and ramp(4, device) is not first
+    assert calls == [3, 4]
+    assert not first.is_inference()
+    weight = torch.ones(3, device=device, requires_grad=True)
+    (weight * first).sum().backward()  # an inference tensor cannot be saved for backward
+    assert torch.equal(weight.grad.cpu(), torch.tensor([0.0, 1.0, 2.0]))

@@ -211,11 +211,13 @@ def test_warm_up_tunes_cuda_once_per_process_and_keeps_nothing(device):
     if device.type != "cuda":
         assert train_module.warm_up(recipe, 3, device) == 0.0
         return
-    before = torch.cuda.memory_allocated(device)
     assert train_module.warm_up(recipe, 3, device) > 0.0
     assert torch.backends.cudnn.benchmark
-    assert torch.cuda.memory_allocated(device) == before
+    # The first warm-up may leave the normalisation's constants, built once per device (see
+    # augmentlab.tensors.built_once); a later one leaves nothing.
+    before = torch.cuda.memory_allocated(device)
     assert train_module.warm_up(recipe, 3, device) == 0.0
     assert train_module.warm_up(recipe, 4, device) > 0.0  # another head is another shape
+    assert torch.cuda.memory_allocated(device) == before
     assert train_module.warm_up(recipe, 4, device, cudnn_benchmark=False) > 0.0  # and another setting another warm-up
     assert not torch.backends.cudnn.benchmark

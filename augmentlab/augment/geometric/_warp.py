@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, remap_images, sample_labels
-from augmentlab.tensors import constant
+from augmentlab.tensors import built_once, constant
 
 
 def uniform(batch_size: int, low: float, high: float, device: torch.device) -> torch.Tensor:
@@ -165,8 +165,15 @@ class ProjectiveWarp(PixelMap, WarpAugmentation):
         return projective_grid(self.source_matrix(params, batch_size, height, width, device), height, width)
 
 
+@built_once
+def identity_matrix(device: torch.device) -> torch.Tensor:
+    """float32 [3,3], the identity map; shared, built once per device."""
+    return torch.eye(3, device=device)
+
+
+@built_once
 def identity_grid(height: int, width: int, device: torch.device) -> torch.Tensor:
-    """float32 [1,H,W,2]: every pixel centre's own normalised position."""
+    """float32 [1,H,W,2]: every pixel centre's own normalised position; shared, built once per size and device."""
     return projective_grid(torch.eye(2, 3, device=device)[None], height, width)
 
 
@@ -249,7 +256,7 @@ def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks:
                 settle()
             source = transform.source_matrix(params, batch_size, height, width, device)
             if transform.p < 1.0:
-                source = torch.where(params["chosen"][:, None, None], source, torch.eye(3, device=device))
+                source = torch.where(params["chosen"][:, None, None], source, identity_matrix(device))
             matrix = source if matrix is None else compose(source, matrix)
             projective = projective or transform.projective
             unchecked = unchecked or not onto

@@ -18,18 +18,24 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous
+from augmentlab.augment.geometric._warp import ProjectiveWarp
+from augmentlab.tensors import constant
 
 
-def about_centre(linear: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """float [B,2,3]: the map ``c + L (p - c)`` of each linear part L [B,2,2] about the image centre c.
+def about_centre(linear: list[list[int]], height: int, width: int) -> list[list[float]]:
+    """The homogeneous 3×3 map ``c + L (p - c)`` of the linear part L (2×2, entries -1, 0 or 1) about the image centre c.
 
     The translation is rounded down to whole pixels, which only moves it when it is a half.
+    Plain numbers: the few matrices a dihedral transform needs are built on the host, and a
+    batch picks its own by indexing (one op, where building them per sample took dozens).
     """
     cx, cy = (width - 1) / 2, (height - 1) / 2
-    translation = torch.stack([cx - linear[:, 0, 0] * cx - linear[:, 0, 1] * cy, cy - linear[:, 1, 0] * cx - linear[:, 1, 1] * cy], -1)
-    translation = torch.floor(translation)
-    return torch.cat([linear.float(), translation[..., None]], dim=-1)
+    (a, b), (c, d) = linear
+    return [[a, b, math.floor(cx - a * cx - b * cy)], [c, d, math.floor(cy - c * cx - d * cy)], [0, 0, 1]]
+
+
+QUARTER_TURNS = [[[1, 0], [0, 1]], [[0, -1], [1, 0]], [[-1, 0], [0, -1]], [[0, 1], [-1, 0]]]
+"""R = [[cos, -sin], [sin, cos]] for k = 0..3 quarter turns: output pixel p samples c + R (p - c)."""
 
 
 class RandomRotate90(ProjectiveWarp):
@@ -66,11 +72,8 @@ class RandomRotate90(ProjectiveWarp):
         return {"quarter_turns": torch.randint(0, 4, (batch_size,), device=device)}
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
-        angle = params["quarter_turns"].float() * (math.pi / 2)
-        cos, sin = torch.cos(angle).round(), torch.sin(angle).round()
-        # Output pixel p samples c + R (p - c) with R = [[cos, -sin], [sin, cos]].
-        linear = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
-        return homogeneous(about_centre(linear, height, width))
+        matrices = constant([about_centre(turn, height, width) for turn in QUARTER_TURNS], device)
+        return matrices[params["quarter_turns"]]
 
     def maps_onto_itself(self, height: int, width: int) -> bool:
         return height == width
@@ -93,8 +96,7 @@ class Transpose(ProjectiveWarp):
         super().__init__(p, fill_mask, ignore_index)
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
-        swap = torch.eye(2, device=device).flip(-1).expand(batch_size, 2, 2)
-        return homogeneous(about_centre(swap, height, width))
+        return constant(about_centre([[0, 1], [1, 0]], height, width), device).expand(batch_size, 3, 3)
 
     def maps_onto_itself(self, height: int, width: int) -> bool:
         return height == width

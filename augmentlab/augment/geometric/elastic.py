@@ -8,7 +8,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.tensors import constant
+from augmentlab.tensors import built_once, constant
 from augmentlab.augment.geometric._warp import WarpAugmentation
 from augmentlab.checks import check_number
 
@@ -106,10 +106,12 @@ def coarse_nodes(size: int, sigma: float) -> int:
     return max(2, min(size, math.ceil(max(size - 1, 1) * NODES_PER_SIGMA / sigma) + 1))
 
 
+@built_once
 def smoothing_matrix(size: int, sigma: float, device: torch.device) -> torch.Tensor:
     """float32 [n, n + 2r]: row i holds the Gaussian (sigma in node units) centred on noise sample i + r.
 
     Each row has unit L2 norm, so smoothing unit-variance white noise keeps unit variance.
+    Shared, built once per size, sigma and device (:func:`~augmentlab.tensors.built_once`).
     """
     nodes = coarse_nodes(size, sigma)
     sigma_in_nodes = sigma * (nodes - 1) / max(size - 1, 1)
@@ -120,7 +122,8 @@ def smoothing_matrix(size: int, sigma: float, device: torch.device) -> torch.Ten
     return gaussian / gaussian.norm(dim=1, keepdim=True)
 
 
+@built_once
 def bilinear_matrix(size: int, nodes: int, device: torch.device) -> torch.Tensor:
-    """float32 [size, nodes]: linear interpolation weights, end nodes on the end pixels (align_corners=True)."""
+    """float32 [size, nodes]: linear interpolation weights, end nodes on the end pixels (align_corners=True); shared, built once."""
     position = torch.arange(size, device=device, dtype=torch.float32) * ((nodes - 1) / max(size - 1, 1))
     return (1 - (position[:, None] - torch.arange(nodes, device=device, dtype=torch.float32)[None, :]).abs()).clamp(min=0)
