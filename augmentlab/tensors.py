@@ -18,9 +18,10 @@ def built_once(build: Builder) -> Builder:
     the device (interpolation weights, identity grids): building them costs several kernels per
     step on a GPU, where the step loop is bound by how fast it launches them. The tensors are
     shared by every caller: read them, never change them in place. They are built as normal
-    tensors even inside ``torch.inference_mode``, so they serve training steps too.
+    tensors even inside ``torch.inference_mode``, so they serve training steps too. Each function
+    keeps its 64 most recently used tensors (a training process uses one image size).
     """
-    cached = functools.lru_cache(maxsize=256)(build)
+    cached = functools.lru_cache(maxsize=64)(build)
 
     @functools.wraps(build)
     def shared(*args):  # type: ignore[no-untyped-def]
