@@ -28,7 +28,7 @@ def built_once(build: Builder) -> Builder:
         with torch.inference_mode(False):
             return cached(*args)
 
-    shared.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+    shared.cache_clear, shared.cache_info = cached.cache_clear, cached.cache_info  # type: ignore[attr-defined]
     return shared  # type: ignore[return-value]
 
 
