@@ -71,6 +71,33 @@ def _run(name: str, params: dict[str, Any], images: torch.Tensor, masks: torch.T
         return augmentation(images, masks)
 
 
+# How PyTorch says that an operator has no meta implementation at all: nothing can be concluded then.
+_NO_META_KERNEL = ("no fake impl or Meta kernel registered", "from the 'Meta' backend")
+
+
+def _host_read_checks(name: str, params: dict[str, Any]) -> list[str]:
+    """Run the augmentation on the ``meta`` device, whose tensors have shapes but no values.
+
+    Everything that reads a value back to the host raises there: ``.item()``, ``bool(tensor)``
+    (an ``if`` on a tensor), ``.tolist()``, ``.cpu()``, and shapes that depend on values
+    (``x[mask]``, ``nonzero``). On a GPU each of them makes every batch wait for the device. An
+    operator that PyTorch cannot run on meta at all leaves the question open.
+    """
+    images = torch.zeros(4, 3, HEIGHT, WIDTH, device="meta")
+    masks = torch.zeros(4, HEIGHT, WIDTH, dtype=torch.int64, device="meta")
+    try:
+        _run(name, params, images, masks)
+    except Exception as error:  # noqa: BLE001 - any read of a value fails on meta, whatever its type
+        text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        if any(marker in str(error) for marker in _NO_META_KERNEL):
+            return []
+        return [
+            f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {text}; "
+            "reading a value on the host (.item(), an if on a tensor, .tolist(), .cpu(), x[mask]) makes every GPU batch wait"
+        ]
+    return []
+
+
 def _mask_checks(out_masks: torch.Tensor, masks: torch.Tensor, fill: int) -> list[str]:
     failures = []
     if out_masks.dtype != torch.int64:
@@ -122,7 +149,9 @@ def check_augmentation(
     mask together; pixels without a source get ``ignore_index`` (or 0 with
     ``fill_mask=background``); photometric transforms leave the mask untouched and images in
     [0,1]; ``p`` is honoured per sample; each sample gets its own parameters; a seed reproduces
-    the output; a batch of one and a non-square size work; the image dtype is kept.
+    the output; a batch of one and a non-square size work; the image dtype is kept; and nothing
+    reads a tensor's value back to the host, which would stall a GPU at every batch (checked on
+    PyTorch's ``meta`` device, so without a GPU too).
 
     Args:
         name: a registered augmentation.
@@ -205,6 +234,8 @@ def check_augmentation(
         distinct = len({tuple(sample.flatten().tolist()[:: 97]) for sample in out[0].float()})
         if random_params:
             check("per-sample parameters", lambda: distinct > 1, "16 copies of one image all came out identical; draw parameters per sample")
+
+    failures.extend(_host_read_checks(name, {**params, "p": 0.5} if has_p else params))
 
     if failures:
         raise AugmentationCheckError(f"augmentation '{name}' breaks {len(failures)} guarantee(s):\n  " + "\n  ".join(failures))

@@ -511,6 +511,15 @@ def test_a_fused_stage_does_not_wait_on_the_host(device):
         torch.cuda.set_sync_debug_mode("default")
 
 
+def test_a_fused_stage_reads_no_value_back_to_the_host():
+    # The same pipeline on the meta device, whose tensors hold no values: any read of one on the
+    # host (.item(), an if on a tensor, x[mask]) raises there, so this shows it without a GPU.
+    pipeline = augmentlab.build_augmentation("hflip,vflip,rot90,affine,elastic,grid,optical,perspective,crop,brightness,contrast")
+    meta = torch.device("meta")
+    images, masks = pipeline(torch.zeros(4, 3, 64, 96, device=meta), torch.zeros(4, 64, 96, dtype=torch.long, device=meta))
+    assert images.shape == (4, 3, 64, 96) and masks.shape == (4, 64, 96) and masks.dtype == torch.long
+
+
 def test_fused_warps_keep_the_mask_exact(device):
     fill = 24 * 32  # beyond every label of the index mask, so a fill is never mistaken for a pixel
     pipeline = augmentlab.build_augmentation("affine(p=1),elastic(p=1),grid(p=1),perspective(p=1)", ignore_index=fill)

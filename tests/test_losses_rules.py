@@ -171,3 +171,16 @@ def test_bad_input_shapes_are_one_line_errors(spec, logits_shape, target_shape, 
     target = torch.zeros(target_shape, dtype=target_dtype, device=device)
     with pytest.raises(ValueError, match=f"^{message}$"):
         loss(logits, target)
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_a_loss_reads_no_value_back_to_the_host(spec):
+    # On the meta device tensors have shapes and no values, so .item(), an `if` on a tensor,
+    # .tolist() and value-dependent shapes (x[mask]) raise: forward and backward run there only
+    # if the loss never makes a GPU step wait on the host. Shown without a GPU.
+    meta = torch.device("meta")
+    logits = torch.zeros(2, NUM_CLASSES, 16, 16, device=meta, requires_grad=True)
+    target = torch.zeros(2, 16, 16, dtype=torch.int64, device=meta)
+    loss = build(spec, meta)(logits, target)
+    loss.backward()
+    assert loss.shape == () and logits.grad.shape == logits.shape

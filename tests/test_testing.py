@@ -69,6 +69,15 @@ class Unseeded(PhotometricAugmentation):
         return images * params["factor"].view(-1, 1, 1, 1)
 
 
+class HostRead(PhotometricAugmentation):
+    def sample_params(self, batch_size, height, width, device):
+        return {"factor": torch.rand(batch_size, device=device)}
+
+    def apply_to_images(self, images, params):
+        strongest = params["factor"].max().item()  # every batch would wait for the GPU here
+        return images * (params["factor"] / strongest).view(-1, 1, 1, 1)
+
+
 class FloatMask(BatchAugmentation):
     kind = "photometric"
 
@@ -87,6 +96,7 @@ def augmentlab_register_augmentations():
         augmentlab.Augmentation("shared_factor", SharedFactor, "photometric"),
         augmentlab.Augmentation("unseeded", Unseeded, "photometric"),
         augmentlab.Augmentation("float_mask", FloatMask, "photometric"),
+        augmentlab.Augmentation("host_read", HostRead, "photometric"),
     ]
 """
 
@@ -107,6 +117,7 @@ def broken_plugin(install_distribution):
         ("shared_factor", "per-sample parameters: 16 copies of one image all came out identical; draw parameters per sample"),
         ("unseeded", "seed: the same torch.manual_seed gave different outputs"),
         ("float_mask", "float32: masks come out as torch.float32, expected torch.int64"),
+        ("host_read", r"host reads: on the meta device, which holds no values, it raised RuntimeError: Tensor\.item\(\) cannot be called on meta tensors"),
     ],
 )
 def test_each_broken_guarantee_is_reported(broken_plugin, device, name, expected):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -43,7 +45,10 @@ class SegmentationLoss(nn.Module):
             raise ValueError(f"logits must be [B,{self.num_classes},H,W], got {tuple(logits.shape)}")
         if target.dtype != torch.int64 or target.shape != logits.shape[:1] + logits.shape[2:]:
             raise ValueError(f"target must be int64 [B,H,W] = {tuple(logits.shape[:1] + logits.shape[2:])}, got {tuple(target.shape)} {target.dtype}")
-        with torch.autocast(device_type=logits.device.type, enabled=False):
+        # Outside autocast where the device has it (``meta``, which traces shapes without data, has none).
+        device_type = logits.device.type
+        outside = torch.autocast(device_type=device_type, enabled=False) if torch.amp.is_autocast_available(device_type) else contextlib.nullcontext()
+        with outside:
             return self.compute(logits.float(), target)
 
     def extra_repr(self) -> str:
