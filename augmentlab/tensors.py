@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import functools
-from typing import Callable, Sequence, TypeVar, Union
+from typing import Any, Callable, Sequence, TypeVar, Union
 
 import torch
 
 Values = Union[float, Sequence["Values"]]
-Builder = TypeVar("Builder", bound=Callable[..., torch.Tensor])
+Builder = TypeVar("Builder", bound=Callable[..., Any])
 
 
 def built_once(build: Builder) -> Builder:
-    """Memoise ``build``, a function of plain hashable arguments (sizes, a device) that returns a tensor.
+    """Memoise ``build``, a function of plain hashable arguments (sizes, a device) that returns a tensor or a tuple of them.
 
     For the tensors a transform needs at every step but that depend only on the image size and
     the device (interpolation weights, identity grids): building them costs several kernels per

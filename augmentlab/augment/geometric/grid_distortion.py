@@ -8,6 +8,7 @@ import torch
 
 from augmentlab.augment.geometric._warp import WarpAugmentation
 from augmentlab.checks import check_flag, check_integer, check_limit
+from augmentlab.tensors import built_once
 
 
 class GridDistortion(WarpAugmentation):
@@ -82,9 +83,18 @@ def piecewise_linear_axis(stretch: torch.Tensor, size: int, normalized: bool) ->
     if normalized:
         lengths = lengths * (span / lengths.sum(-1, keepdim=True))
     starts = torch.cumsum(lengths, -1) - lengths
-    # Pixel centres in cell units: the cell each falls in and the fraction of it crossed.
-    position = torch.arange(size, device=stretch.device, dtype=torch.float32) * (cells / span)
-    cell = position.floor().clamp(max=cells - 1)
-    index = cell.long().expand(stretch.shape[0], -1)
-    source = starts.gather(1, index) + (position - cell) * lengths.gather(1, index)
+    cell, crossed = cell_positions(size, cells, stretch.device)
+    index = cell.expand(stretch.shape[0], -1)
+    source = starts.gather(1, index) + crossed * lengths.gather(1, index)
     return source * (2.0 / size) + (1.0 / size - 1.0)
+
+
+@built_once
+def cell_positions(size: int, cells: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The pixel centres of an axis in cell units: (int64 [size] the cell each falls in, float32 [size] the fraction of it crossed).
+
+    They depend on the sizes only, so they are built once per size and device (shared, read-only).
+    """
+    position = torch.arange(size, device=device, dtype=torch.float32) * (cells / max(size - 1, 1))
+    cell = position.floor().clamp(max=cells - 1)
+    return cell.long(), position - cell
