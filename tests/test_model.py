@@ -254,3 +254,24 @@ def test_a_training_step_does_not_wait_on_the_host(device):
             finally:
                 torch.cuda.set_sync_debug_mode("default")
     assert not waiting, f"a training step with these losses waits on the host: {sorted(set(waiting))}"
+
+
+def test_a_training_step_reads_no_value_back_to_the_host():
+    # The step above on the meta device, whose tensors hold no values: normalisation, forward,
+    # each built-in loss, backward and Adam's step run there only if nothing reads a value on the
+    # host (.item(), an if on a tensor, x[mask]). Shown without a GPU; copies from the host are
+    # for the CUDA test to see.
+    import augmentlab
+
+    meta = torch.device("meta")
+    model = build_model("resnet18", "none", 4).to(meta, memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, foreach=True)
+    images = torch.zeros(2, 3, 64, 64, device=meta)
+    masks = torch.zeros(2, 64, 64, dtype=torch.int64, device=meta)
+    for name in sorted(augmentlab.available_losses()):
+        loss_fn = augmentlab.build_loss(name, 4, 255, [1.0, 2.0, 3.0, 4.0]).to(meta)
+        logits = model(normalize_images(images, torch.channels_last))
+        loss_fn(logits, masks).backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        assert logits.shape == (2, 4, 64, 64)
