@@ -7,8 +7,9 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous, uniform
+from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous
 from augmentlab.checks import check_limit
+from augmentlab.tensors import constant
 
 
 class ShiftScaleRotate(ProjectiveWarp):
@@ -51,11 +52,13 @@ class ShiftScaleRotate(ProjectiveWarp):
         self.rotate_limit = check_limit("rotate_limit", rotate_limit, bound=360.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {
-            "angle": uniform(batch_size, *self.rotate_limit, device),
-            "scale": 1.0 + uniform(batch_size, *self.scale_limit, device),
-            "shift": torch.stack([uniform(batch_size, *self.shift_limit, device) * width, uniform(batch_size, *self.shift_limit, device) * height], -1),
-        }
+        # One draw for the angle, the scale and the two shifts (on the CPU the same numbers as four
+        # draws in that order), stretched to their ranges at once: a few kernels instead of a dozen.
+        limits = (self.rotate_limit, self.scale_limit, self.shift_limit, self.shift_limit)
+        low = constant([[low] for low, _ in limits], device)
+        span = constant([[high - low] for low, high in limits], device)
+        angle, scale, shift_x, shift_y = (torch.rand(4, batch_size, device=device) * span + low).unbind()
+        return {"angle": angle, "scale": 1.0 + scale, "shift": torch.stack([shift_x * width, shift_y * height], -1)}
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         return homogeneous(similarity_inverse(params["angle"], params["scale"], params["shift"], height, width))
