@@ -126,6 +126,24 @@ def startup_objects_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def time_line(before: float, trained: Sequence[float], wall: float, workers: int = 1) -> str:
+    """Where an ablation command's time went: start-up, and its runs' training time against the wall time they took.
+
+    With several workers the ratio says how much the runs overlapped, so whether ``--parallel``
+    paid: start-up and the report are not in it.
+
+    Args:
+        before: seconds from the command's start to the first run (imports, data, warm-up).
+        trained: each run's own training seconds.
+        wall: seconds from the first run's start to the last run's end.
+        workers: runs at a time.
+    """
+    runs = f"{len(trained)} run{'s' if len(trained) != 1 else ''} trained for {sum(trained):.1f} s in {wall:.1f} s"
+    if workers > 1:
+        runs += f" on {workers} workers ({sum(trained) / wall:.1f}× overlap)" if wall > 0 else f" on {workers} workers"
+    return f"time: {before:.1f} s before the first run; {runs}"
+
+
 def release_device_memory() -> None:
     """Free what the finished run left behind (model, optimiser state, activations) before the next one."""
     gc.collect()

@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -49,6 +50,8 @@ EXIT_USAGE = 2
 
 _argv: list[str] = []
 """The arguments of the running invocation, kept by AugmentlabGroup.main for command.txt and the resume hint."""
+_invoked = [0.0]
+"""When the running invocation started (``time.perf_counter``), for the time line an ablation prints."""
 
 
 class AugmentlabGroup(TyperGroup):
@@ -56,6 +59,7 @@ class AugmentlabGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         handler = _log_to_stderr()
+        _invoked[0] = time.perf_counter()
         _argv[:] = list(args) if args is not None else sys.argv[1:]
         try:
             code = super().main(args=args, prog_name=prog_name or "augmentlab", complete_var=complete_var, standalone_mode=False, **extra)
@@ -423,6 +427,7 @@ def _run_ablation(
                 if seconds:
                     what = "cuDNN timing its algorithms, kernels loading" if cudnn_benchmark else "kernels loading; no cuDNN timing"
                     console.print(f"warmed up {slots[0]} for the recipe's shapes in {seconds:.1f} s ({what}), kept out of every run's time", markup=False)
+            runs_started = time.perf_counter()
             with AblationProgress(console, len(pending), quiet) as progress:
                 try:
                     runner.execute(pending, executor, store, progress)
@@ -430,6 +435,10 @@ def _run_ablation(
                     finished = len(store.finished())
                     console.print(f"interrupted: {finished} finished runs are saved in {folder}; resume with: {command}", markup=False)
                     raise typer.Exit(130) from None
+            ran = {(run.arm, run.seed) for run in pending}
+            trained = [result.train_seconds or 0.0 for result in store.results() if (result.arm, result.seed) in ran]
+            wall = time.perf_counter() - runs_started
+            console.print(runner.time_line(runs_started - _invoked[0], trained, wall, len(slots) if workers is not None else 1), markup=False)
         failed = _report(store, folder, console, quiet)
     if failed:
         console.print(f"{failed} run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them", markup=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from contextlib import closing
@@ -91,6 +92,7 @@ def test_an_ablation_trains_every_arm_and_writes_its_store_and_files(ablation):
         line for line in stdout.splitlines() if line.startswith("arm ")
     ]
     assert started_runs(stdout) == [f"run {index}/4 [{arm}] seed 0" for index, arm in enumerate(ARMS, 1)]
+    assert re.search(r"^time: \d+\.\d s before the first run; 4 runs trained for \d+\.\d s in \d+\.\d s$", stdout, re.M)
     assert "runs: 4 finished, 0 failed, 0 missing of 4 planned" in stdout
     assert rows(folder, "arm, seed, status, error") == sorted((arm, 0, "finished", None) for arm in ARMS)
     assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("results.sqlite")) == [
@@ -328,3 +330,18 @@ def test_cudnn_benchmark_is_recorded_per_run_and_changing_it_resumes_the_same_ab
     assert [(arm, json.loads(config)["cudnn_benchmark"]) for arm, config in rows(copied["folder"], "arm, config")] == [
         ("hflip | ce", False), ("hflip | dice", False), ("none | ce", False), ("none | dice", True),
     ]
+
+
+@pytest.mark.parametrize(
+    ("before", "trained", "wall", "workers", "expected"),
+    [
+        (4.94, [4.5, 4.4], 9.0, 1, "time: 4.9 s before the first run; 2 runs trained for 8.9 s in 9.0 s"),
+        (10.9, [1.5] * 8, 6.3, 4, "time: 10.9 s before the first run; 8 runs trained for 12.0 s in 6.3 s on 4 workers (1.9× overlap)"),
+        (0.0, [2.0], 2.0, 1, "time: 0.0 s before the first run; 1 run trained for 2.0 s in 2.0 s"),
+        (3.0, [], 0.0, 2, "time: 3.0 s before the first run; 0 runs trained for 0.0 s in 0.0 s on 2 workers"),
+    ],
+)
+def test_the_time_line_splits_start_up_from_the_runs(before, trained, wall, workers, expected):
+    from augmentlab.ablate import time_line
+
+    assert time_line(before, trained, wall, workers) == expected

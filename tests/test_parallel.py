@@ -5,6 +5,8 @@ Each test spawns real worker processes (each imports torch), so they are few and
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cli_assertions import assert_one_line_error
@@ -25,6 +27,7 @@ def test_parallel_runs_land_in_one_store_as_the_sequential_ones_do(demo, tmp_pat
     parallel = invoke(*ablate_args(demo, tmp_path / "parallel"), "--parallel", "2")
     assert parallel.exit_code == 0, parallel.output
     assert "2 runs at a time, in worker processes on cpu" in parallel.stdout
+    assert re.search(r"^time: \d+\.\d s before the first run; 4 runs trained for \d+\.\d s in \d+\.\d s on 2 workers \(\d+\.\d× overlap\)$", parallel.stdout, re.M)
     expected = [("hflip | ce", 0, "finished"), ("hflip | dice", 0, "finished"), ("none | ce", 0, "finished"), ("none | dice", 0, "finished")]
     folder = plan_folder(parallel.stdout)
     assert rows(folder) == rows(plan_folder(sequential.stdout)) == expected
