@@ -20,9 +20,15 @@ from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, re
 from augmentlab.tensors import built_once, constant
 
 
-def uniform(batch_size: int, low: float, high: float, device: torch.device) -> torch.Tensor:
-    """float32 [B] drawn uniformly from [low, high), on ``device``."""
-    return torch.rand(batch_size, device=device) * (high - low) + low
+def uniforms(limits: list[tuple[float, float]], batch_size: int, device: torch.device) -> torch.Tensor:
+    """float32 [len(limits), B], row i drawn uniformly from ``limits[i]`` = [low, high), on ``device``.
+
+    One draw for all rows, stretched to their ranges at once: a few kernels where a draw per row
+    took three each. On the CPU the numbers are those of one draw per row, in order.
+    """
+    low = constant([[low] for low, _ in limits], device)
+    span = constant([[high - low] for low, high in limits], device)
+    return torch.rand(len(limits), batch_size, device=device) * span + low
 
 
 def projective_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tensor:

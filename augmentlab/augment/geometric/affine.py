@@ -7,9 +7,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous
+from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous, uniforms
 from augmentlab.checks import check_limit
-from augmentlab.tensors import constant
 
 
 class ShiftScaleRotate(ProjectiveWarp):
@@ -52,12 +51,7 @@ class ShiftScaleRotate(ProjectiveWarp):
         self.rotate_limit = check_limit("rotate_limit", rotate_limit, bound=360.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        # One draw for the angle, the scale and the two shifts (on the CPU the same numbers as four
-        # draws in that order), stretched to their ranges at once: a few kernels instead of a dozen.
-        limits = (self.rotate_limit, self.scale_limit, self.shift_limit, self.shift_limit)
-        low = constant([[low] for low, _ in limits], device)
-        span = constant([[high - low] for low, high in limits], device)
-        angle, scale, shift_x, shift_y = (torch.rand(4, batch_size, device=device) * span + low).unbind()
+        angle, scale, shift_x, shift_y = uniforms([self.rotate_limit, self.scale_limit, self.shift_limit, self.shift_limit], batch_size, device).unbind()
         return {"angle": angle, "scale": 1.0 + scale, "shift": torch.stack([shift_x * width, shift_y * height], -1)}
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import WarpAugmentation, uniform
+from augmentlab.augment.geometric._warp import WarpAugmentation, uniforms
 from augmentlab.checks import check_limit
 
 
@@ -49,10 +49,8 @@ class OpticalDistortion(WarpAugmentation):
         self.shift_limit = check_limit("shift_limit", shift_limit, bound=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {
-            "k": uniform(batch_size, *self.distort_limit, device),
-            "centre_shift": torch.stack([uniform(batch_size, *self.shift_limit, device), uniform(batch_size, *self.shift_limit, device)], -1),
-        }
+        k, shift_x, shift_y = uniforms([self.distort_limit, self.shift_limit, self.shift_limit], batch_size, device).unbind()
+        return {"k": k, "centre_shift": torch.stack([shift_x, shift_y], -1)}
 
     def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         k = params["k"].view(-1, 1, 1)
