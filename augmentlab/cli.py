@@ -266,14 +266,7 @@ def ablate(
             for given, key in ((val, "val"), (images, "images"), (masks, "masks"), (val_masks, "val_masks"))
         )
 
-        val_split = _given_or_config(ctx, settings, source, "val_split", val_split, "a number between 0 and 1")
-        ignore_index = _given_or_config(ctx, settings, source, "ignore_index", ignore_index, "a whole number")
-        strict = _given_or_config(ctx, settings, source, "strict", strict, "true or false")
-        if classes is None and "classes" in settings:
-            names = settings["classes"]
-            if not isinstance(names, list) or not names or not all(isinstance(name, str) and name.strip() and "," not in name for name in names):
-                raise AugmentlabError(f"{source}: classes must be a list of names without commas, background first, got {names!r}")
-            classes = ",".join(names)
+        val_split, ignore_index, classes, strict = _data_settings(ctx, settings, source, val_split, ignore_index, classes, strict)
         aug_sets = aug if aug is not None else settings.get("aug", [])
         loss_specs = loss if loss is not None else settings.get("loss", [])
         try:
@@ -331,17 +324,33 @@ def ablate(
             workers.close(terminate=True)
 
 
-_CONFIG_TYPES: dict[str, tuple[type, ...]] = {"val_split": (float, int), "ignore_index": (int,), "strict": (bool,)}
+# The data options whose defaults are not None: a config file sets them where the command line does not.
+_CONFIG_DATA_OPTIONS: dict[str, tuple[tuple[type, ...], str]] = {
+    "val_split": ((float, int), "a number between 0 and 1"),
+    "ignore_index": ((int,), "a whole number"),
+    "strict": ((bool,), "true or false"),
+}
 
 
-def _given_or_config(ctx: typer.Context, settings: dict[str, Any], source: str, key: str, value: Any, expected: str) -> Any:
-    """The option ``key`` as given on the command line, else as the config file sets it, else its default ``value``."""
-    if key not in settings or ctx.get_parameter_source(key) is not ParameterSource.DEFAULT:
-        return value
-    setting, types = settings[key], _CONFIG_TYPES[key]
-    if not isinstance(setting, types) or (isinstance(setting, bool) and bool not in types):
-        raise AugmentlabError(f"{source}: {key} must be {expected}, got {setting!r}")
-    return setting
+def _data_settings(
+    ctx: typer.Context, settings: dict[str, Any], source: str, val_split: float, ignore_index: int, classes: str | None, strict: bool
+) -> tuple[float, int, str | None, bool]:
+    """``--val-split``, ``--ignore-index``, ``--classes`` and ``--strict`` as given on the command line,
+    else as the config file sets them (``classes`` as a list of names), else their defaults."""
+    given = {"val_split": val_split, "ignore_index": ignore_index, "strict": strict}
+    for key, (types, expected) in _CONFIG_DATA_OPTIONS.items():
+        if key not in settings or ctx.get_parameter_source(key) is not ParameterSource.DEFAULT:
+            continue
+        setting = settings[key]
+        if not isinstance(setting, types) or (isinstance(setting, bool) and bool not in types):
+            raise AugmentlabError(f"{source}: {key} must be {expected}, got {setting!r}")
+        given[key] = setting
+    if classes is None and "classes" in settings:
+        names = settings["classes"]
+        if not isinstance(names, list) or not names or not all(isinstance(name, str) and name.strip() and "," not in name for name in names):
+            raise AugmentlabError(f"{source}: classes must be a list of names without commas, background first, got {names!r}")
+        classes = ",".join(names)
+    return given["val_split"], given["ignore_index"], classes, given["strict"]
 
 
 def _ray_options(executor: str, address: str | None, gpus: float | None, cpus: float | None, device: str, slots: list[str]) -> dict[str, Any] | None:
