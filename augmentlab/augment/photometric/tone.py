@@ -38,7 +38,7 @@ class _OneFactorPerSample(PhotometricAugmentation):
         params = super().draw_params(batch_size, height, width, device)
         if self.neutral is not None:
             factor = params[self.factor_name]
-            params[self.factor_name] = torch.where(params["chosen"].view(-1, 1, 1, 1), factor, torch.full_like(factor, self.neutral))
+            params[self.factor_name] = torch.where(params["chosen"].view(-1, 1, 1, 1), factor, self.neutral)
         return params
 
     def extra_repr(self) -> str:
