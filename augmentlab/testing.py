@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from augmentlab.api import available_augmentations, build_augmentation
 from augmentlab.spec import AugmentationTerm
+from augmentlab.train import first_line
 
 IGNORE_INDEX = 255
 NUM_LABELS = 6
@@ -88,11 +89,10 @@ def _host_read_checks(name: str, params: dict[str, Any]) -> list[str]:
     try:
         _run(name, params, images, masks)
     except Exception as error:  # noqa: BLE001 - any read of a value fails on meta, whatever its type
-        text = str(error).strip().splitlines()[0] if str(error).strip() else ""
         if any(marker in str(error) for marker in _NO_META_KERNEL):
             return []
         return [
-            f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {text}; "
+            f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {first_line(error)}; "
             "reading a value on the host (.item(), an if on a tensor, .tolist(), .cpu(), x[mask]) makes every GPU batch wait"
         ]
     return []
