@@ -9,34 +9,59 @@ Public API::
     augmentlab.build_loss(spec, num_classes, ignore_index=255)
     augmentlab.load_plugins(strict=..., disable=..., autoload=...)
     augmentlab.load_dataset(data, masks=None, images=None, size=None)   # COCO json, image+mask folders, or the demo
+    augmentlab.AblationConfig(aug=["elastic,grid"], loss=["ce0.8+focal0.2"], seeds=3)
+    augmentlab.run_ablation(config) -> augmentlab.Report
+
+The names that need torch (building modules, data, the runner) are imported on first use, so
+that ``import augmentlab`` and ``augmentlab --help`` stay fast and a plugin's test imports only
+what it uses.
 """
 
-from augmentlab.api import (
+from importlib import import_module
+
+from augmentlab.errors import AugmentlabError, PluginError, SpecError
+from augmentlab.hookspecs import hookimpl
+from augmentlab.registry import (
+    Augmentation,
+    AugmentationInfo,
+    Loss,
+    LossInfo,
+    PluginInfo,
     available_augmentations,
     available_losses,
-    build_augmentation,
-    build_loss,
+    load_plugins,
+    parse_augmentation_set,
+    parse_loss_spec,
     resolve_augmentation_set,
     resolve_loss_spec,
 )
-from augmentlab.errors import AugmentlabError, PluginError, SpecError
-from augmentlab.hookspecs import hookimpl
-from augmentlab.plugin_manager import load_plugins
-from augmentlab.registry import Augmentation, AugmentationInfo, Loss, LossInfo, PluginInfo
-from augmentlab.spec import parse_augmentation_set, parse_loss_spec
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    "build_augmentation": "augmentlab.augment.pipeline",
+    "build_loss": "augmentlab.losses.combo",
+    "load_dataset": "augmentlab.data",
+    "AblationConfig": "augmentlab.runner.config",
+    "run_ablation": "augmentlab.runner.ablation",
+    "Report": "augmentlab.report.summary",
+}
+
 
 def __getattr__(name: str):
-    # Datasets pull in torch and Pillow; import them on first use so that `augmentlab --help` stays fast.
-    if name == "load_dataset":
-        from augmentlab.data import load_dataset
-
-        return load_dataset
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'augmentlab' has no attribute {name!r}")
 
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
 __all__ = [
+    "AblationConfig",
     "Augmentation",
     "AugmentationInfo",
     "AugmentlabError",
@@ -44,6 +69,7 @@ __all__ = [
     "LossInfo",
     "PluginError",
     "PluginInfo",
+    "Report",
     "SpecError",
     "available_augmentations",
     "available_losses",
@@ -56,4 +82,5 @@ __all__ = [
     "parse_loss_spec",
     "resolve_augmentation_set",
     "resolve_loss_spec",
+    "run_ablation",
 ]

@@ -10,15 +10,20 @@ augmentlab's own augmentations and losses are registered exactly this way. Every
 called once per plugin when the registry is built; all results are collected, so a name may be
 registered by one plugin only (two providers of the same name is an error naming both).
 
-Hooks for datasets and result sinks will be added here as new specs; a plugin that does not
-implement a hook is simply not asked.
+The rules each hook states are checked when the plugins load, before anything is built. A
+plugin that breaks one is reported in one line naming the plugin and the rule, and provides
+nothing; in strict mode (``AUGMENTLAB_STRICT_PLUGINS=1``) it is an error, as a plugin that fails
+to import is. A plugin that does not implement a hook is simply not asked.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pluggy
 
-from augmentlab.registry import Augmentation, Loss
+if TYPE_CHECKING:
+    from augmentlab.registry.registrations import Augmentation, Loss
 
 PROJECT_NAME = "augmentlab"
 
@@ -36,6 +41,15 @@ def augmentlab_register_augmentations() -> list[Augmentation]:
     ``(images float [B,3,H,W] in [0,1], masks int64 [B,H,W])`` to the same shapes and device,
     which never interpolates mask labels and gives pixels without a source ``ignore_index``.
 
+    Rules, checked at load time:
+
+    - the name is lowercase snake_case (``[a-z][a-z0-9_]*``);
+    - the kind is ``geometric``, ``photometric`` or ``mix``: given as ``kind=``, or the
+      factory's ``kind`` attribute, which the family bases of :mod:`augmentlab.augment` set;
+    - the factory takes ``p``, the probability of changing each sample;
+    - every factory parameter has a default, and there is no ``*args`` or ``**kwargs``
+      (``ignore_index``, if taken, is passed by the host: the dataset's ignore label).
+
     :return: a list of registrations, possibly empty.
 
     Called once per plugin; all results are collected.
@@ -51,6 +65,13 @@ def augmentlab_register_losses() -> list[Loss]:
     it accepts that argument). It returns an ``nn.Module`` mapping
     ``(logits float [B,C,H,W], target int64 [B,H,W])`` to a scalar, which excludes pixels equal
     to ``ignore_index`` and stays finite when every pixel is ignored.
+
+    Rules, checked at load time:
+
+    - the name is lowercase snake_case and does not end in a digit (``ce0.8`` reads as ``ce``
+      with weight 0.8);
+    - the factory takes ``num_classes`` and ``ignore_index``;
+    - every other factory parameter has a default, and there is no ``*args`` or ``**kwargs``.
 
     :return: a list of registrations, possibly empty.
 

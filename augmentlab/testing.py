@@ -18,9 +18,10 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from augmentlab.api import available_augmentations, build_augmentation
-from augmentlab.spec import AugmentationTerm
-from augmentlab.train import first_line
+from augmentlab.augment.pipeline import build_augmentation
+from augmentlab.registry.api import available_augmentations
+from augmentlab.registry.spec import AugmentationTerm
+from augmentlab.runner.train import first_line
 
 IGNORE_INDEX = 255
 NUM_LABELS = 6

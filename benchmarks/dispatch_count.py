@@ -23,9 +23,9 @@ import time
 import torch
 from torch.profiler import ProfilerActivity, profile
 
-from augmentlab.api import build_augmentation
-from augmentlab.model import normalize_images
-from augmentlab.plugin_manager import load_plugins
+from augmentlab.augment.pipeline import build_augmentation
+from augmentlab.runner.model import normalize_images
+from augmentlab.registry.loading import load_plugins
 
 REFERENCE = "hflip,vflip,rot90,affine,elastic,grid,brightness,contrast"
 # Operations that return a view or only metadata: no kernel runs for them.

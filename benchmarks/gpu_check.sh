@@ -91,8 +91,8 @@ tuned=$(date +%s.%N)
 import json, time
 t0 = time.perf_counter()
 import torch
-import augmentlab.executors as executors
-from augmentlab.plugin_manager import load_plugins
+import augmentlab.runner.executors.process as executors
+from augmentlab.registry.loading import load_plugins
 t1 = time.perf_counter()
 load_plugins()
 t2 = time.perf_counter()

@@ -4,7 +4,7 @@ Each sample is decoded from its files in a worker, augmented on the CPU by the a
 equivalents of an augmentlab augmentation set (at the same p), normalised with ImageNet
 mean/std and converted with ToTensorV2; the same DeepLabV3+ as augmentlab's then trains in
 fp32 with Adam and the same loss. The pipeline itself is
-:func:`augmentlab.bench_train.time_reference_epochs`, which ``augmentlab bench train`` also runs
+:func:`augmentlab.diagnostics.bench_train.time_reference_epochs`, which ``augmentlab bench train`` also runs
 next to augmentlab's own loop; this script runs it alone and prints its figures as JSON::
 
     python benchmarks/reference_loop.py --device cpu --workers 2 --epochs 2
@@ -18,10 +18,10 @@ import sys
 
 import torch
 
-from augmentlab.bench_train import REFERENCE_AUGMENTATIONS, default_workers, time_reference_epochs
+from augmentlab.diagnostics.bench_train import REFERENCE_AUGMENTATIONS, default_workers, time_reference_epochs
 from augmentlab.data import load_dataset
 from augmentlab.errors import AugmentlabError
-from augmentlab.plan import build_recipe
+from augmentlab.runner.recipe import build_recipe
 
 __all__ = ["time_reference_epochs"]
 

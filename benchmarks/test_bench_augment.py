@@ -8,7 +8,7 @@ Each built-in is timed at 512×512, batch 16, on the CPU, and on CUDA when a GPU
 Benchmarks of one transform on one device share a group, so pytest-benchmark shows ours,
 kornia's and albumentations' side by side; ``extra_info["images_per_second"]`` holds the
 figure that ``augmentlab bench augment`` prints. The calls are the bench's own
-(:func:`augmentlab.bench.implementation_call`), so both report the same work.
+(:func:`augmentlab.diagnostics.bench_augment.implementation_call`), so both report the same work.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from augmentlab.bench import IMPLEMENTATIONS, BenchInputs, bench_cases, implementation_call, make_bench_inputs
+from augmentlab.diagnostics.bench_augment import IMPLEMENTATIONS, BenchInputs, bench_cases, implementation_call, make_bench_inputs
 
 SIZE = 512
 BATCH_SIZE = 16

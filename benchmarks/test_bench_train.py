@@ -9,7 +9,7 @@ encoder) with the reference study's augmentation set, on demo data of 128×128 g
 session, on the CPU and on CUDA when a GPU is visible. pytest-benchmark times one call: building
 the model, then every epoch. The per-epoch figures that ``augmentlab bench train`` prints (first
 epoch left out as warm-up) are in ``extra_info``; the calls are the bench's own
-(:mod:`augmentlab.bench_train`), so both report the same work.
+(:mod:`augmentlab.diagnostics.bench_train`), so both report the same work.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from augmentlab.ablate import training_data
-from augmentlab.bench_train import REFERENCE_AUGMENTATIONS, default_workers, time_augmentlab_epochs, time_reference_epochs
+from augmentlab.runner.training_data import training_data
+from augmentlab.diagnostics.bench_train import REFERENCE_AUGMENTATIONS, default_workers, time_augmentlab_epochs, time_reference_epochs
 from augmentlab.data import load_splits
-from augmentlab.data.demo import generate_demo_dataset
-from augmentlab.plan import build_recipe
+from augmentlab.data.demo.generator import generate_demo_dataset
+from augmentlab.runner.recipe import build_recipe
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 PRESETS = {"cpu": "demo", "cuda": "standard"}

@@ -41,8 +41,7 @@ def _private_data_folders(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(autouse=True)
 def _fresh_plugins(monkeypatch: pytest.MonkeyPatch):
     """Each test starts from the plugins the environment gives, whatever an earlier test loaded."""
-    from augmentlab import plugin_manager
-
+    from augmentlab.registry import loading as plugin_manager
     for variable in (plugin_manager.ENV_DISABLE, plugin_manager.ENV_DISABLE_AUTOLOAD, plugin_manager.ENV_STRICT):
         monkeypatch.delenv(variable, raising=False)
     plugin_manager.reset_plugins()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from augmentlab.data.demo import DemoPaths, generate_demo_dataset
-from augmentlab.plan import Recipe
+from augmentlab.data.demo.generator import DemoPaths, generate_demo_dataset
+from augmentlab.runner.recipe import Recipe
 
 TRAIN_IMAGES, VAL_IMAGES = 16, 8
 IMAGE_SIZE = 32

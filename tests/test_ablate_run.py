@@ -6,13 +6,14 @@ import json
 import re
 import shutil
 import sqlite3
+import tomllib
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from augmentlab.cli import app
+from augmentlab.cli.app import app
 from cli_assertions import assert_one_line_error
 from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, data_options, install_failing_plugin, tiny_demo
 
@@ -114,13 +115,17 @@ def test_command_txt_records_the_invocation(ablation, demo):
 
 def test_the_resolved_config_lists_the_recipe_and_the_arms(ablation, demo):
     text = (ablation["folder"] / "config.toml").read_text()
-    assert f'name = "{ablation["folder"].name}"' in text
-    assert f'data = "{demo.train_json}"' in text
-    assert "ignore_index = 255\nstrict = false\n" in text
-    assert "val_split" not in text  # the data came with --val
-    assert "[recipe]\nepochs = 1\nimage_size = 32\nbatch_size = 4\nlr = 0.001\nencoder = \"resnet18\"\nencoder_weights = \"none\"\n" in text
-    arms = [tuple(part.split(" = ")[1].strip('"') for part in block.strip().splitlines()) for block in text.split("[[arms]]")[1:]]
-    assert arms == [tuple(arm.split(" | ")) for arm in ARMS]
+    assert text.startswith(f"# The resolved ablation in {ablation['folder']}; ")
+    resolved = tomllib.loads(text)
+    assert resolved["name"] == ablation["folder"].name
+    assert resolved["data"] == str(demo.train_json)
+    assert (resolved["ignore_index"], resolved["strict"]) == (255, False)
+    assert "val_split" not in resolved  # the data came with --val
+    assert resolved["recipe"] == {
+        "epochs": 1, "image_size": 32, "batch_size": 4, "lr": 0.001, "encoder": "resnet18", "encoder_weights": "none",
+        "weight_decay": 1e-6, "autocast": "none",
+    }
+    assert [(arm["aug"], arm["loss"]) for arm in resolved["arms"]] == [tuple(arm.split(" | ")) for arm in ARMS]
 
 
 def test_the_resolved_config_plans_the_same_arms_into_the_same_folder(ablation, demo):
@@ -191,7 +196,7 @@ def test_a_nan_loss_arm_is_recorded_failed_the_others_finish_and_the_exit_code_i
     result = invoke(*ablate_args(demo, tmp_path, aug=None, loss="nan_loss"))
     assert result.exit_code == 1, result.output
     folder = plan_folder(result.stdout)
-    error = "the loss became nan in epoch 0; lower --lr, or check the loss and augmentations"
+    error = "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"
     assert rows(folder, "arm, seed, status, error") == [("none | ce", 0, "finished", None), ("none | nan_loss", 0, "failed", error)]
     assert f"run 2/2 [none | nan_loss] seed 0: FAILED: {error}" in result.stdout
     assert f"1 run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them" in result.stdout
@@ -285,7 +290,7 @@ def test_runs_leave_the_objects_alive_before_them_out_of_collections_but_collect
     import gc
     import weakref
 
-    from augmentlab.ablate import startup_objects_frozen
+    from augmentlab.runner.ablation import startup_objects_frozen
 
     assert gc.get_freeze_count() == 0
     earlier = _Cycle()
@@ -307,7 +312,7 @@ def test_runs_leave_the_objects_alive_before_them_out_of_collections_but_collect
 def test_objects_a_caller_froze_stay_frozen_after_the_runs():
     import gc
 
-    from augmentlab.ablate import startup_objects_frozen
+    from augmentlab.runner.ablation import startup_objects_frozen
 
     gc.freeze()
     try:
@@ -342,6 +347,6 @@ def test_cudnn_benchmark_is_recorded_per_run_and_changing_it_resumes_the_same_ab
     ],
 )
 def test_the_time_line_splits_start_up_from_the_runs(before, trained, wall, workers, expected):
-    from augmentlab.ablate import time_line
+    from augmentlab.runner.progress import time_line
 
     assert time_line(before, trained, wall, workers) == expected

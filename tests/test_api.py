@@ -14,7 +14,7 @@ from augmentlab.testing import check_augmentation
     [
         ("hflp", "in spec 'hflp' (at column 1): unknown augmentation 'hflp' — did you mean 'hflip' or 'vflip'? `augmentlab plugins` lists all"),
         ("hflip,zzz", "in spec 'hflip,zzz' (at column 7): unknown augmentation 'zzz'; `augmentlab plugins` lists all"),
-        ("ce", "in spec 'ce' (at column 1): 'ce' is a loss, not an augmentation; pass it with --loss"),
+        ("ce", "in spec 'ce' (at column 1): 'ce' is a loss, not an augmentation; pass it with loss="),
         ("hflip(q=1)", "in spec 'hflip(q=1)' (at column 1): augmentation 'hflip' has no parameter 'q'; valid parameters: p"),
         ("solarize(treshold=[0.1, 0.2])", "in spec 'solarize(treshold=[0.1, 0.2])' (at column 1): augmentation 'solarize' has no parameter 'treshold' — did you mean 'threshold'? valid parameters: threshold, p"),
         ("hflip(p=1.5)", "in spec 'hflip(p=1.5)' (at column 1): hflip(p=1.5): p must be a number in [0, 1], got 1.5"),
@@ -33,7 +33,7 @@ def test_build_augmentation_rejects_bad_specs_with_a_precise_message(spec, messa
     [
         ("cee", "in spec 'cee' (at column 1): unknown loss 'cee' — did you mean 'ce'? `augmentlab plugins` lists all"),
         ("ce0.8+focla0.2", "in spec 'ce0.8+focla0.2' (at column 7): unknown loss 'focla' — did you mean 'focal'? `augmentlab plugins` lists all"),
-        ("hflip", "in spec 'hflip' (at column 1): 'hflip' is an augmentation, not a loss; pass it with --aug"),
+        ("hflip", "in spec 'hflip' (at column 1): 'hflip' is an augmentation, not a loss; pass it with aug="),
         ("poly(epsilo=2)", "in spec 'poly(epsilo=2)' (at column 1): loss 'poly' has no parameter 'epsilo' — did you mean 'epsilon'? valid parameters: epsilon"),
         ("ce+focal(gamma=-1)", "in spec 'ce+focal(gamma=-1)' (at column 4): focal(gamma=-1): gamma must be a number ≥ 0, got -1"),
     ],

@@ -10,8 +10,7 @@ import pytest
 import torch
 
 import augmentlab
-from augmentlab.augment.mix import ALBUMENTATIONS_EQUIVALENTS, KORNIA_EQUIVALENTS
-from augmentlab.augment.mix._regions import random_partners, uniform_integers
+from augmentlab.augment.params import random_partners, uniform_integers
 from augmentlab.augment.mix.copy_paste import CopyPaste
 from augmentlab.augment.mix.cutmix import CutMix
 from augmentlab.augment.mix.cutout import Cutout
@@ -338,26 +337,5 @@ def test_unknown_fill_mask_parameter_is_not_offered_where_nothing_is_dropped():
         augmentlab.build_augmentation("cutmix(fill_mask=background)")
 
 
-# --- benchmark equivalents ----------------------------------------------------------------------
-
-def test_kornia_equivalents_run_on_a_batch(device):
-    assert set(KORNIA_EQUIVALENTS) == {"cutout", "cutmix", "copy_paste"}
-    images, masks = label_coloured_batch(4, device=device)
-    for name, factory in KORNIA_EQUIVALENTS.items():
-        module = factory().to(device)
-        assert module.p == 1.0 or module.p_batch == 1.0, name
-        out = module(images, masks) if name == "copy_paste" else module(images)
-        out_images = out[0] if isinstance(out, (list, tuple)) else out
-        assert out_images.shape == images.shape, name
 
 
-def test_albumentations_equivalents_run_on_an_image():
-    np = pytest.importorskip("numpy")
-    pytest.importorskip("albumentations")
-    assert set(ALBUMENTATIONS_EQUIVALENTS) == {"grid_dropout", "cutout"}
-    image = np.full((64, 96, 3), 200, dtype=np.uint8)
-    mask = np.ones((64, 96), dtype=np.uint8)
-    for name, factory in ALBUMENTATIONS_EQUIVALENTS.items():
-        out = factory()(image=image, mask=mask)
-        assert (out["image"] == 0).any(), name
-        assert set(np.unique(out["mask"]).tolist()) == {1, 255}, name

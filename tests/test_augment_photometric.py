@@ -10,7 +10,7 @@ from kornia.color import hls_to_rgb, hsv_to_rgb, rgb_to_hls, rgb_to_hsv
 from kornia.enhance import equalize_clahe
 
 import augmentlab
-from augmentlab.augment.photometric import ALBUMENTATIONS_EQUIVALENTS, KORNIA_EQUIVALENTS, REGISTRATIONS
+from augmentlab.augment.photometric import REGISTRATIONS
 from augmentlab.augment.photometric.blur import motion_kernels
 from augmentlab.augment.photometric.clahe import luma
 from augmentlab.augment.photometric.hsv import shift_hsv
@@ -288,22 +288,4 @@ def test_bad_parameters_are_explained(spec, message):
     assert message in str(error.value)
 
 
-def test_kornia_equivalents_run_on_a_batch():
-    assert set(KORNIA_EQUIVALENTS) == set(NAMES) - {"fog", "sun_flare"}
-    images = torch.rand(2, 3, 96, 96)
-    for name, factory in KORNIA_EQUIVALENTS.items():
-        transform = factory()
-        assert transform.p == 1.0, name
-        assert transform(images).shape == images.shape, name
 
-
-def test_albumentations_equivalents_run_on_an_image():
-    albumentations = pytest.importorskip("albumentations")
-    import numpy as np
-
-    assert set(ALBUMENTATIONS_EQUIVALENTS) == set(NAMES)
-    image = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
-    for name, factory in ALBUMENTATIONS_EQUIVALENTS.items():
-        transform = factory()
-        assert isinstance(transform, albumentations.BasicTransform) and transform.p == 1.0, name
-        assert transform(image=image)["image"].shape == image.shape, name

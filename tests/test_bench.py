@@ -12,12 +12,12 @@ import torch
 from kornia.constants import DataKey
 from typer.testing import CliRunner
 
-from augmentlab import bench
-from augmentlab.augment import photometric
-from augmentlab.bench import BenchCase, BenchRow, bench_cases, builtin_augmentation_names, implementation_call, make_bench_inputs, measure_case, median_seconds
-from augmentlab.cli import app
+from augmentlab.diagnostics import bench_augment as bench
+from augmentlab.diagnostics import equivalents as stock
+from augmentlab.diagnostics.bench_augment import BenchCase, BenchRow, bench_cases, builtin_augmentation_names, implementation_call, make_bench_inputs, measure_case, median_seconds
+from augmentlab.cli.app import app
 from augmentlab.errors import AugmentlabError
-from augmentlab.spec import AugmentationTerm
+from augmentlab.registry.spec import AugmentationTerm
 
 runner = CliRunner()
 TABLE_COLUMNS = ("augmentation", "kind", "ours", "kornia", "albumentations", "ours ÷ kornia", "ours ÷ albumentations")
@@ -67,8 +67,8 @@ def fake_equivalents(monkeypatch):
         made["albumentations"].append(RecordingAlbumentations())
         return made["albumentations"][-1]
 
-    monkeypatch.setattr(photometric, "KORNIA_EQUIVALENTS", {"solarize": kornia_factory}, raising=False)
-    monkeypatch.setattr(photometric, "ALBUMENTATIONS_EQUIVALENTS", {"solarize": albumentations_factory}, raising=False)
+    monkeypatch.setitem(stock.KORNIA_EQUIVALENTS, "solarize", kornia_factory)
+    monkeypatch.setitem(stock.ALBUMENTATIONS_EQUIVALENTS, "solarize", albumentations_factory)
     return made
 
 
@@ -95,7 +95,7 @@ def test_given_cases_keep_their_p_and_add_the_whole_set(spec, labels, kinds, pro
 
 
 def test_nothing_to_measure_is_an_error():
-    with pytest.raises(AugmentlabError, match="--aug none: there is nothing to measure"):
+    with pytest.raises(AugmentlabError, match="^aug none: there is nothing to measure; name the augmentations to time, e.g. aug hflip,vflip$"):
         bench_cases("none")
 
 
@@ -165,7 +165,7 @@ def test_equivalents_get_our_probability_and_the_whole_batch(fake_equivalents, d
 
 def test_a_kornia_transform_that_needs_the_mask_gets_it(monkeypatch, device):
     transform = RecordingKornia(with_mask=True)
-    monkeypatch.setattr(photometric, "KORNIA_EQUIVALENTS", {"solarize": lambda: transform}, raising=False)
+    monkeypatch.setitem(stock.KORNIA_EQUIVALENTS, "solarize", lambda: transform)
     inputs = make_bench_inputs(2, 32, device)
     implementation_call("kornia", (AugmentationTerm("solarize"),), inputs)()
     assert len(transform.calls[0]) == 2 and transform.calls[0][1] is inputs.masks
@@ -189,9 +189,9 @@ def test_a_failing_equivalent_is_a_warning_and_left_out(monkeypatch, caplog):
     def broken():
         raise TypeError("unexpected keyword 'sigma_limit'")
 
-    monkeypatch.setattr(photometric, "KORNIA_EQUIVALENTS", {"solarize": broken}, raising=False)
+    monkeypatch.setitem(stock.KORNIA_EQUIVALENTS, "solarize", broken)
     inputs = make_bench_inputs(2, 32, torch.device("cpu"))
-    with caplog.at_level(logging.WARNING, logger="augmentlab.bench"):
+    with caplog.at_level(logging.WARNING, logger="augmentlab.diagnostics.bench_augment"):
         row = measure_case(BenchCase("solarize", "photometric", (AugmentationTerm("solarize"),)), inputs, repeats=1, warmup=0)
     assert row.kornia is None and row.ours > 0
     assert "kornia's equivalent of 'solarize' failed and is left out: TypeError: unexpected keyword 'sigma_limit'" in caplog.text
@@ -260,7 +260,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
 def test_cuda_without_a_gpu_is_exit_2():
     result = run_cli("bench", "augment", "--device", "cuda")
     assert result.exit_code == 2
-    assert result.stderr == "error: --device cuda was given but no CUDA device is visible; use --device cpu\n"
+    assert result.stderr == "error: --device is cuda, but no CUDA device is visible; use cpu\n"
 
 
 def test_cli_runs_on_the_test_device(device, tmp_path: Path):

@@ -13,8 +13,8 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from augmentlab import bench_train
-from augmentlab.bench_train import (
+from augmentlab.diagnostics import bench_train
+from augmentlab.diagnostics.bench_train import (
     REFERENCE_AUGMENTATIONS,
     PipelineTiming,
     ReferenceSamples,
@@ -22,12 +22,12 @@ from augmentlab.bench_train import (
     speedup_text,
     time_reference_epochs,
 )
-from augmentlab.cli import app
+from augmentlab.cli.app import app
 from augmentlab.data import load_splits
-from augmentlab.data.demo import generate_demo_dataset
+from augmentlab.data.demo.generator import generate_demo_dataset
 from augmentlab.errors import AugmentlabError
-from augmentlab.model import IMAGENET_MEAN, IMAGENET_STD
-from augmentlab.plan import Recipe
+from augmentlab.runner.model import IMAGENET_MEAN, IMAGENET_STD
+from augmentlab.runner.recipe import Recipe
 
 SIZE = 32
 # mobilenet_v2: the lightest of the encoders DeepLabV3+ can dilate, so that a step takes milliseconds on a CPU.
@@ -78,7 +78,7 @@ def test_reference_transform_of_none_only_normalises() -> None:
 
 
 def test_an_augmentation_without_an_albumentations_equivalent_is_named() -> None:
-    with pytest.raises(AugmentlabError, match=r"augmentation 'cutmix' has no albumentations equivalent, so the reference pipeline cannot run it; leave it out of --aug"):
+    with pytest.raises(AugmentlabError, match=r"augmentation 'cutmix' has no albumentations equivalent, so the reference pipeline cannot run it; leave it out of aug"):
         reference_transform("hflip,cutmix", SIZE)
 
 
@@ -154,7 +154,7 @@ def test_cli_prints_the_table_and_writes_json(demo, tmp_path: Path) -> None:
         (["--aug", "hflip,cutmix"], "error: augmentation 'cutmix' has no albumentations equivalent"),
         (["--aug", "elastc"], "error: --aug in spec 'elastc'"),
         (["--loss", "cee"], "error: --loss in spec 'cee'"),
-        (["--image-size", "40"], "error: image size must be a multiple of 16"),
+        (["--image-size", "40"], "error: --image-size must be a multiple of 16"),
         (["--batch-size", "16"], "error: --batch-size 16 is larger than the 8 training images"),
         (["--device", "tpu"], "error: --device 'tpu' is not a device"),
     ],

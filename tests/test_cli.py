@@ -10,7 +10,7 @@ import torch
 from typer.testing import CliRunner
 
 from augmentlab import __version__
-from augmentlab.cli import app
+from augmentlab.cli.app import app
 from cli_assertions import assert_one_line_error
 
 
@@ -113,19 +113,19 @@ def test_ablate_deduplicates_levels_and_names_its_folder_after_the_plan(run):
         (("--loss", "ce0.8+focla0.2"), ("--loss in spec 'ce0.8+focla0.2' (at column 7): unknown loss 'focla' — did you mean 'focal'?",)),
         (("--loss", "ce+"), ("--loss in spec 'ce+' (at column 4): empty term: remove the extra '+'",)),
         (("--aug", "elastic(alpha=2"), ("--aug in spec 'elastic(alpha=2' (at column 8): unbalanced parentheses",)),
-        (("--seeds", "0"), ("--seeds must be a whole number ≥ 1, got 0",)),
-        (("--epochs", "0"), ("epochs must be a whole number ≥ 1, got 0",)),
-        (("--image-size", "100"), ("image size must be a multiple of 16 and ≥ 32 (DeepLabV3+ downsamples by 16), got 100",)),
-        (("--batch-size", "1"), ("batch size must be ≥ 2 (batch norm needs two samples to train), got 1",)),
-        (("--lr", "-1"), ("learning rate must be > 0, got -1.0",)),
-        (("--device", "tpu"), ("unknown device 'tpu'; choose auto, cpu or cuda",)),
-        (("--preset", "fast"), ("unknown preset 'fast'; choose one of demo, standard",)),
-        (("--encoder", "resnet19"), ("unknown encoder 'resnet19' — did you mean 'resnet18'",)),
-        (("--encoder-weights", "missing.pt"), ("encoder weights 'missing.pt' are neither imagenet, none nor an existing file",)),
+        (("--seeds", "0"), ("--seeds must be ≥ 1, got 0",)),
+        (("--epochs", "0"), ("--epochs must be a whole number ≥ 1, got 0",)),
+        (("--image-size", "100"), ("--image-size must be a multiple of 16 and ≥ 32 (DeepLabV3+ downsamples by 16), got 100",)),
+        (("--batch-size", "1"), ("--batch-size must be ≥ 2 (batch norm needs two samples to train), got 1",)),
+        (("--lr", "-1"), ("--lr must be a number > 0, got -1.0",)),
+        (("--device", "tpu"), ("--device 'tpu' is not a device; choose auto, cpu or cuda",)),
+        (("--preset", "fast"), ("--preset 'fast' is not a preset; choose one of demo, standard",)),
+        (("--encoder", "resnet19"), ("--encoder 'resnet19' is not an encoder of segmentation_models_pytorch — did you mean 'resnet18'",)),
+        (("--encoder-weights", "missing.pt"), ("--encoder-weights 'missing.pt' is neither imagenet, none nor an existing file",)),
         (("--data", "no/such/train.json"), ("COCO annotation file no/such/train.json does not exist; pass the path of the instances json",)),
-        (("--data", "."), ("is a folder; pass --masks MASKS_DIR with it for an image+mask folder dataset",)),
+        (("--data", "."), ("is a folder; give its masks' folder as --masks for an image+mask folder dataset",)),
         (("--val-split", "1.5"), ("--val-split must be between 0 and 1 (exclusive), got 1.5",)),
-        (("--name", "a/b"), ("run name 'a/b' may hold only letters, digits, '.', '_' and '-'",)),
+        (("--name", "a/b"), ("--name 'a/b' may hold only letters, digits, '.', '_' and '-'",)),
         (("--config", "no-such.toml"), ("config file no-such.toml does not exist",)),
         (("--augs", "hflip"), ("No such option: --augs", "(see `augmentlab ablate --help`)")),
         (("--seeds", "two"), ("Invalid value for '--seeds'",)),
@@ -138,7 +138,7 @@ def test_ablate_rejects_bad_input_in_one_line(run, args, fragments):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
 def test_ablate_on_cuda_without_a_gpu_says_what_to_pass(run):
-    assert_one_line_error(run("ablate", "--device", "cuda"), "no CUDA device is visible; pass --device cpu or auto")
+    assert_one_line_error(run("ablate", "--device", "cuda"), "--device is cuda, but no CUDA device is visible; give cpu or auto")
 
 
 def test_unknown_command_is_one_line(run):
@@ -165,19 +165,19 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
     ("content", "fragment"),
     [
         ("seeds = [", "is not valid TOML"),
-        ("sedes = 2", "unknown key 'sedes'; valid keys: arms, aug, classes, data, device, each, ignore_index, images, loss, masks, name, preset, recipe, seeds, strict, val, val_masks, val_split"),
-        ("val_split = '0.2'", "bad.toml: val_split must be a number between 0 and 1, got '0.2'"),
-        ("val_split = 2.0", "--val-split must be between 0 and 1 (exclusive), got 2.0"),
+        ("sedes = 2", "unknown key 'sedes' — did you mean 'seeds'? valid keys: address, arms, aug, cache_memory, classes, compile, cpus_per_run, cudnn_benchmark, data, device, devices, each, executor, gpus_per_run, ignore_index, images, loss, masks, name, out, parallel, preset, recipe, seeds, strict, val, val_masks, val_split"),
+        ("val_split = '0.2'", "bad.toml: val_split must be a number, got '0.2'"),
+        ("val_split = 2.0", "bad.toml: val_split must be between 0 and 1 (exclusive), got 2.0"),
         ("ignore_index = true", "bad.toml: ignore_index must be a whole number, got True"),
         ("ignore_index = 2.5", "bad.toml: ignore_index must be a whole number, got 2.5"),
         ("strict = 1", "bad.toml: strict must be true or false, got 1"),
-        ("classes = 'background,paper'", "bad.toml: classes must be a list of names without commas, background first, got 'background,paper'"),
-        ("classes = ['background', ' ']", "bad.toml: classes must be a list of names without commas, background first, got ['background', ' ']"),
-        ("classes = []", "bad.toml: classes must be a list of names without commas, background first, got []"),
+        ("classes = 'background,paper'", "bad.toml: classes must be a list of text, got 'background,paper'"),
+        ("classes = ['background', ' ']", "bad.toml: classes must be class names without commas, background first, got ('background', ' ')"),
+        ("classes = []", "bad.toml: classes must be class names without commas, background first, got ()"),
         ("[recipe]\nepoch = 2", "unknown recipe field 'epoch'"),
-        ("[recipe]\nimage_size = 30", "image size must be a multiple of 16"),
-        ("aug = 'hflip'\n[[arms]]\naug = 'vflip'", "give either [[arms]] or aug/loss lists, not both"),
-        ("[[arms]]\naug = 'hflip'\nlos = 'ce'", "arms[0] must be a table with keys aug and loss"),
+        ("[recipe]\nimage_size = 30", "bad.toml: [recipe] image_size must be a multiple of 16"),
+        ("aug = 'hflip'\n[[arms]]\naug = 'vflip'", "bad.toml: arms are listed, and so are aug or loss lists; give one or the other"),
+        ("[[arms]]\naug = 'hflip'\nlos = 'ce'", "bad.toml: arms entry 0 must be a table with text keys aug and loss, got {'aug': 'hflip', 'los': 'ce'}"),
     ],
 )
 def test_bad_config_files_are_one_line(run, tmp_path, content, fragment):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from augmentlab.cli import app
+from augmentlab.cli.app import app
 
 TACO = Path(__file__).resolve().parents[2] / "shared" / "data" / "taco" / "annotations.json"
 

@@ -229,8 +229,8 @@ def test_a_batch_larger_than_the_dataset_is_an_error_unless_the_short_batch_is_k
     with pytest.raises(AugmentlabError) as error:
         cache.epoch_order(0, seed=0, batch_size=4)
     assert str(error.value) == (
-        "batch size 4 is larger than the dataset's 3 samples, so an epoch has no full batch; "
-        "lower --batch-size or use more images"
+        "batch_size 4 is larger than the dataset's 3 samples, so an epoch has no full batch; "
+        "lower it or use more images"
     )
     assert [len(b) for b in cache.epoch_order(0, seed=0, batch_size=4, drop_last=False)] == [3]
 
@@ -242,8 +242,8 @@ def test_samples_of_different_sizes_ask_for_a_training_size(device):
     with pytest.raises(AugmentlabError) as error:
         TensorCache.build(dataset, device)
     assert str(error.value) == (
-        "samples differ in size: sample 0 is 4×5 but sample 2 is 6×5 (height×width); pass a training size "
-        "(--image-size, or size=(H, W) to load_dataset) so that every sample is resized to it"
+        "samples differ in size: sample 0 is 4×5 but sample 2 is 6×5 (height×width); give a training size "
+        "(image_size, or size=(H, W) to load_dataset) so that every sample is resized to it"
     )
 
 

@@ -197,7 +197,7 @@ def test_strict_raises_on_degenerate_polygons(tmp_path):
         read_coco(path, strict=True)
     assert str(error.value) == (
         f"{path} has 2 degenerate polygons (fewer than 3 points or zero area) and 1 annotation with no shape "
-        "left, in annotation ids 3, 9; fix or delete them, or leave out --strict to skip them"
+        "left, in annotation ids 3, 9; fix or delete them, or leave out strict to skip them"
     )
 
 

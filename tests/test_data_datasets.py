@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-import augmentlab.data.coco_dataset as dataset_module
+import augmentlab.data.coco.dataset as dataset_module
 from augmentlab.data import (
     load_dataset,
     load_splits,
@@ -408,7 +408,7 @@ def test_coco_bad_input(tmp_path: Path) -> None:
         (missing_files, {"images": images},
          f"4 of 9 images listed in {json_dir / 'bad.json'} cannot be found in {images} and {json_dir} "
          f"({images / 'gone0.png'}, {images / 'gone1.png'}, {images / 'gone2.png'}, ...); "
-         "pass --images with the folder that holds them"),
+         "give the folder that holds them as images"),
         (wrong_size, {"images": images},
          f"image {images / 'a.png'} is 4x3 (width x height, after EXIF orientation) but its size in "
          f"{json_dir / 'bad.json'} is 5x3; fix its width and height in the json, or use the image that was annotated"),
@@ -417,13 +417,13 @@ def test_coco_bad_input(tmp_path: Path) -> None:
          f"its size in {json_dir / 'bad.json'} is 3x3; fix its width and height in the json, or use the image that was annotated"),
         (no_images, {}, f"{json_dir / 'bad.json'} lists no images; export the split again with its images"),
         (document, {"images": tmp_path / "nowhere"},
-         f"images folder {tmp_path / 'nowhere'} does not exist or is not a folder; check --images"),
+         f"images {tmp_path / 'nowhere'} does not exist or is not a folder"),
         (document, {"images": images, "crowd": "keep"}, "crowd must be 'ignore' or 'class', got 'keep'"),
         (document, {"images": images, "order": "size"}, "order must be 'area' or 'file', got 'size'"),
         (document, {"images": images, "ignore_index": 2},
-         "--ignore-index 2 is a class index (classes are 0..2); use a value outside them, such as 255"),
+         "ignore_index 2 is a class index (classes are 0..2); use a value outside them, such as 255"),
         (document, {"images": images, "classes": ["a"]},
-         "--classes names the classes of a folder dataset; a COCO dataset takes its class names from its categories"),
+         "classes names the classes of a folder dataset; a COCO dataset takes its class names from its categories"),
         (document, {"images": images, "size": (0, 4)}, "size must be two positive integers (height, width), got (0, 4)"),
     ]
     for bad, options, message in cases:
@@ -459,7 +459,7 @@ def test_folder_bad_input(tmp_path: Path) -> None:
     cases = [
         ({"masks": masks, "strict": True},
          f"1 image in {images} has no mask with the same stem (0003.png); add the missing files in {masks} "
-         "or remove these, or leave out --strict"),
+         "or remove these, or leave out strict"),
         ({"masks": rgb_masks},
          f"mask {rgb_masks / '0001.png'} is a RGB image, not an index mask; export masks as index PNGs "
          "(mode L or P, one class index per pixel)"),
@@ -467,16 +467,16 @@ def test_folder_bad_input(tmp_path: Path) -> None:
          f"image {images / '0001.png'} is 3x2 (width x height, after EXIF orientation) but its mask "
          f"{small_masks / '0001.png'} is 2x2; masks must have the size of their images"),
         ({"masks": masks, "classes": ["background", "road", "car"]},
-         f"mask {masks / '0002.png'} has label 3 but there are 3 classes (0..2); name every class in --classes, "
-         "or set --ignore-index 3 if it marks void pixels"),
+         f"mask {masks / '0002.png'} has label 3 but there are 3 classes (0..2); name every class in classes, "
+         "or set ignore_index 3 if it marks void pixels"),
         ({"masks": masks, "ignore_index": 1},
-         "--ignore-index 1 is a class index (classes are 0..255); use a value outside them, such as 255"),
+         "ignore_index 1 is a class index (classes are 0..255); use a value outside them, such as 255"),
         ({"masks": other_masks},
          f"masks folder {other_masks} does not exist or is not a folder; check the path"),
         ({"masks": masks, "images": images},
-         "--images is for COCO datasets; a folder dataset takes its images from --data IMAGES_DIR"),
-        ({}, f"{images} is a folder; pass --masks MASKS_DIR with it for an image+mask folder dataset, "
-             "or pass the path of a COCO instances json"),
+         "images is for COCO datasets; a folder dataset takes its images from data IMAGES_DIR"),
+        ({}, f"{images} is a folder; give its masks' folder as masks for an image+mask folder dataset, "
+             "or give the path of a COCO instances json"),
     ]
     for options, message in cases:
         with pytest.raises(AugmentlabError) as error:
@@ -502,14 +502,14 @@ def test_split_bad_input(tmp_path: Path) -> None:
     other_json = _write_json(tmp_path / "other.json", other)
     cases = [
         ((images,), {"masks": masks, "val_split": 0.1},
-         "--val-split 0.1 of 3 samples leaves validation empty; use a larger --val-split, more data, or a separate --val"),
+         "val_split 0.1 of 3 samples leaves validation empty; use a larger val_split, more data, or a separate val"),
         ((images,), {"masks": masks, "val_split": 0.9},
-         "--val-split 0.9 of 3 samples leaves training empty; use a smaller --val-split, more data, or a separate --val"),
-        ((images,), {"masks": masks, "val_split": 1.0}, "--val-split must be between 0 and 1 (exclusive), got 1.0"),
+         "val_split 0.9 of 3 samples leaves training empty; use a smaller val_split, more data, or a separate val"),
+        ((images,), {"masks": masks, "val_split": 1.0}, "val_split must be between 0 and 1 (exclusive), got 1.0"),
         ((images,), {"masks": masks, "val": images},
-         f"--val {images} needs --val-masks VAL_MASKS_DIR with the masks of its images"),
+         f"val {images} needs val_masks VAL_MASKS_DIR with the masks of its images"),
         ((train_json,), {"val_masks": masks},
-         "--val-masks goes with a folder dataset: pass --data IMAGES_DIR --masks MASKS_DIR --val VAL_IMAGES_DIR"),
+         "val_masks goes with a folder dataset: give data IMAGES_DIR, masks MASKS_DIR and val VAL_IMAGES_DIR"),
         ((train_json,), {"val": other_json, "images": coco_images},
          f"{train_json} and {other_json} have different classes (class 2 is 'glass' against 'metal'); "
          "export both splits with the same categories"),
@@ -535,4 +535,4 @@ def test_skipped_shapes_warn_or_fail_when_strict(tmp_path: Path, caplog: pytest.
     assert [r.getMessage() for r in caplog.records] == [f"{path}: skipped {summary}"]
     with pytest.raises(AugmentlabError) as error:
         load_dataset(path, strict=True)
-    assert str(error.value) == f"{path} has {summary}; fix or delete them, or leave out --strict to skip them"
+    assert str(error.value) == f"{path} has {summary}; fix or delete them, or leave out strict to skip them"

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from augmentlab.metrics import ConfusionMatrix, SegmentationMetrics
+from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
 
 # Two images whose confusion is easy to count, and one with no labelled pixel.
 #   image 0: truth [[0,1],[2,2]], prediction [[0,2],[2,1]]

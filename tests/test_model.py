@@ -9,9 +9,9 @@ import pytest
 import torch
 import torchvision
 
-from augmentlab import model as model_module
+from augmentlab.runner import model as model_module
 from augmentlab.errors import AugmentlabError
-from augmentlab.model import DILATION_ENCODERS, build_model, check_deeplab_encoder, load_encoder_weights, normalize_images
+from augmentlab.runner.model import DILATION_ENCODERS, build_model, check_deeplab_encoder, load_encoder_weights, normalize_images
 
 WORKING = "encoders that work: resnet18, resnet50, resnet101, efficientnet-b4, mobilenet_v2, tu-convnext_tiny"
 
@@ -136,7 +136,7 @@ def test_build_model_without_network_says_what_to_pass(monkeypatch):
         build_model("resnet18", "imagenet", 3)
     assert str(error.value) == (
         "could not get the imagenet weights of encoder 'resnet18' ([Errno -3] Temporary failure in name resolution); "
-        "without network access pass --encoder-weights none, or a local weights file with --encoder-weights PATH"
+        "without network access set encoder_weights to none, or to the path of a local weights file"
     )
 
 

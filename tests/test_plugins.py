@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import augmentlab
-from augmentlab import plugin_manager
+from augmentlab.registry import loading as plugin_manager
 from augmentlab.errors import PluginError
 
 FLIP_PLUGIN = """
@@ -145,7 +145,7 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
             def augmentlab_register_augmentations():
                 return [augmentlab.Augmentation("blur", lambda sigma, p=0.5: None, "photometric")]
             """,
-            "registers augmentation 'blur' whose factory parameter 'sigma' has no default; every spec parameter needs one",
+            "registers augmentation 'blur' whose factory parameter 'sigma' has no default; every spec parameter needs one (see the rules in augmentlab/hookspecs.py)",
         ),
         (
             """
@@ -154,7 +154,8 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
             def augmentlab_register_augmentations():
                 return [augmentlab.Augmentation("blur", lambda p=0.5: None, "colour")]
             """,
-            "registers augmentation 'blur' whose factory has kind 'colour'; use one of geometric, photometric, mix",
+            "registers augmentation 'blur' whose factory has kind 'colour'; use one of geometric, photometric, mix"
+            " (subclass a family base of augmentlab.augment, or pass kind=) (see the rules in augmentlab/hookspecs.py)",
         ),
         (
             """
@@ -163,7 +164,8 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
             def augmentlab_register_augmentations():
                 return [augmentlab.Augmentation("blur", lambda p=0.5: None)]
             """,
-            "registers augmentation 'blur' whose factory has kind None; use one of geometric, photometric, mix",
+            "registers augmentation 'blur' whose factory has kind None; use one of geometric, photometric, mix"
+            " (subclass a family base of augmentlab.augment, or pass kind=) (see the rules in augmentlab/hookspecs.py)",
         ),
         (
             """
@@ -172,7 +174,37 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
             def augmentlab_register_augmentations():
                 return ["blur"]
             """,
-            "returned str where a Augmentation registration was expected",
+            "returned str where an augmentlab.Augmentation registration was expected (see the rules in augmentlab/hookspecs.py)",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
+            def augmentlab_register_augmentations():
+                return [augmentlab.Augmentation("blur", lambda sigma=1.0: None, "photometric")]
+            """,
+            "registers augmentation 'blur' whose factory does not take p; every augmentation takes p, the probability of changing each "
+            "sample, with a default (see the rules in augmentlab/hookspecs.py)",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
+            def augmentlab_register_losses():
+                return [augmentlab.Loss("poly", lambda num_classes, epsilon=1.0: None)]
+            """,
+            "registers loss 'poly' whose factory does not take ignore_index; every loss factory is called as "
+            "factory(num_classes, ignore_index=..., **spec_parameters) (see the rules in augmentlab/hookspecs.py)",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
+            def augmentlab_register_losses():
+                return [augmentlab.Loss("poly", lambda epsilon=1.0: None)]
+            """,
+            "registers loss 'poly' whose factory does not take num_classes or ignore_index; every loss factory is called as "
+            "factory(num_classes, ignore_index=..., **spec_parameters) (see the rules in augmentlab/hookspecs.py)",
         ),
         (
             """

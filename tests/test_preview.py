@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from augmentlab.cli import app
+from augmentlab.cli.app import app
 from augmentlab.data import DEMO_CLASS_NAMES, load_dataset
-from augmentlab.preview import (
+from augmentlab.diagnostics.preview import (
     GAP,
     HEADER_HEIGHT,
     MARGIN,

@@ -17,12 +17,12 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from augmentlab.cli import app
-from augmentlab.data.demo import generate_demo_dataset
-from augmentlab.executors import DataRequest
-from augmentlab.plan import PRESETS
-from augmentlab.store import ResultStore
-from augmentlab.train import RunSpec
+from augmentlab.cli.app import app
+from augmentlab.data.demo.generator import generate_demo_dataset
+from augmentlab.runner.executors.base import DataRequest
+from augmentlab.runner.recipe import PRESETS
+from augmentlab.results.store import ResultStore
+from augmentlab.runner.train import RunSpec
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +146,7 @@ class TestALostWorker:
 
 def train_one_run_on_ray(request: DataRequest):
     """The result of the baseline run trained through a RayExecutor on the module's Ray."""
-    from augmentlab.executors_ray import RayExecutor
+    from augmentlab.runner.executors.ray_cluster import RayExecutor
 
     executor = RayExecutor(request, {}, address=None, gpus_per_run=0, cpus_per_run=1)
     results = []
@@ -176,4 +176,4 @@ def test_executor_ray_without_ray_says_how_to_install_it(monkeypatch, tmp_path):
     generate_demo_dataset(tmp_path / "data", train_images=16, val_images=8, size=(64, 64))
     result = CliRunner().invoke(app, ["ablate", "--data", str(tmp_path / "data" / "train.json"), "--images", str(tmp_path / "data" / "images"), "--executor", "ray", "--dry-run"])
     assert result.exit_code == 2, result.output
-    assert result.stderr == "error: --executor ray needs Ray, which is not installed; pip install 'augmentlab[ray]'\n"
+    assert result.stderr == "error: --executor is ray, which is not installed; pip install 'augmentlab[ray]'\n"

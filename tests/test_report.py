@@ -12,7 +12,7 @@ import pytest
 from rich.console import Console
 
 from augmentlab.report import build_report, print_report, render_report, write_report_files
-from augmentlab.results import AblationInfo, ArmInfo, RunResult
+from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 
 T_975_1 = 12.706204736174694  # Student t 97.5% quantile, 1 degree of freedom
 GIB = 2**30

@@ -3,7 +3,7 @@
 import pytest
 
 from augmentlab.errors import SpecError
-from augmentlab.spec import (
+from augmentlab.registry.spec import (
     AugmentationSet,
     AugmentationTerm,
     LossSpec,

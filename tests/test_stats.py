@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from augmentlab.results import ArmInfo, RunResult
-from augmentlab.stats import (
+from augmentlab.results.records import ArmInfo, RunResult
+from augmentlab.report.stats import (
     FactorialEffect,
     Interval,
     contrast_interval,

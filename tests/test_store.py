@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from augmentlab import store as store_module
+from augmentlab.results import store as store_module
 from augmentlab.errors import AugmentlabError
-from augmentlab.results import AblationInfo, ArmInfo, EpochRecord, RunResult
-from augmentlab.store import APPLICATION_ID, JSON_COLUMNS, SCALAR_COLUMNS, SCHEMA_VERSION, ResultStore
+from augmentlab.results.records import AblationInfo, ArmInfo, EpochRecord, RunResult
+from augmentlab.results.store import APPLICATION_ID, JSON_COLUMNS, SCALAR_COLUMNS, SCHEMA_VERSION, ResultStore
 
 BASELINE = ArmInfo("none | ce", "none", "ce")
 ELASTIC = ArmInfo("elastic | ce", "elastic", "ce")
@@ -251,7 +251,7 @@ def test_begin_refuses_a_different_ablation(folder: Path, store: ResultStore, ch
         store.begin(make_info(arms=[GRID], **changes))
     assert str(raised.value) == (
         f"{folder} holds an ablation with a different {difference};"
-        " pass --name to start a new folder, or the same options to resume"
+        " give another name to start a new folder, or the same settings to resume"
     )
     assert store.info() == make_info()
 

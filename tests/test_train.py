@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
-from augmentlab import train as train_module
-from augmentlab.ablate import training_data
+from augmentlab.runner import train as train_module
+from augmentlab.runner.training_data import training_data
 from augmentlab.data import load_splits
-from augmentlab.results import EpochRecord
-from augmentlab.train import RunSpec, StepTimer, TrainingData, evaluate, train_run
+from augmentlab.results.records import EpochRecord
+from augmentlab.runner.train import RunSpec, StepTimer, TrainingData, evaluate, train_run
 from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, TINY_RECIPE, TRAIN_IMAGES, VAL_IMAGES, install_failing_plugin, tiny_demo
 
 TWO_EPOCHS = dataclasses.replace(TINY_RECIPE, epochs=2)
@@ -154,11 +154,11 @@ def test_every_arm_of_a_seed_starts_from_the_same_model_and_sees_the_same_batche
 @pytest.mark.parametrize(
     ("augmentation", "loss", "error"),
     [
-        ("none", "nan_loss", "the loss became nan in epoch 0; lower --lr, or check the loss and augmentations"),
-        ("none", "ce+nan_loss", "the loss became nan in epoch 0; lower --lr, or check the loss and augmentations"),
+        ("none", "nan_loss", "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"),
+        ("none", "ce+nan_loss", "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"),
         ("none", "boom", "loss 'boom' raised RuntimeError: kaboom"),
         ("hflip,explode", "ce", "augmentation 'hflip,explode' raised ValueError: cannot explode this batch"),
-        ("none", "oom", "CUDA out of memory: CUDA out of memory. Tried to allocate 2.00 GiB; lower --batch-size or --image-size"),
+        ("none", "oom", "CUDA out of memory: CUDA out of memory. Tried to allocate 2.00 GiB; lower the batch size or the image size"),
     ],
 )
 def test_a_run_that_fails_for_its_own_reason_is_returned_failed_with_one_line(data, install_distribution, augmentation, loss, error):

@@ -1,12 +1,21 @@
-"""Batch augmentations that run on the training device and keep masks exact.
+"""Batch augmentations that run on the training device and keep masks exact: the plugin author's toolkit.
 
-Plugin authors subclass one of the family bases: :class:`GeometricAugmentation` (moves pixels;
-the mask moves with them), :class:`PhotometricAugmentation` (changes values; the mask is
-untouched) or :class:`MixAugmentation` (combines samples or drops regions).
+Subclass a family base:
+
+- :class:`PhotometricAugmentation`: changes values; the mask is never touched. Implement
+  ``sample_params`` and ``apply_to_images``.
+- :class:`WarpAugmentation`: a geometric transform given by where each output pixel comes from.
+  Implement ``sample_params`` and ``sampling_grid``; or subclass :class:`ProjectiveWarp` and
+  implement ``source_matrix`` (one 3×3 matrix per sample). Both sample through :func:`warp`,
+  whose hard edge keeps every pixel that has a source at its own colour and label, and both join
+  the fused warp stage of a pipeline.
+- :class:`MixAugmentation`: combines samples or drops regions; the region helpers are in
+  :mod:`augmentlab.augment.mix.regions`.
+
+Per-sample random draws are in :mod:`augmentlab.augment.params`.
 """
 
 from augmentlab.augment.base import (
-    AugmentationPipeline,
     BatchAugmentation,
     GeometricAugmentation,
     MixAugmentation,
@@ -15,6 +24,8 @@ from augmentlab.augment.base import (
     remap_images,
     remap_masks,
 )
+from augmentlab.augment.geometric.warp import PixelMap, ProjectiveWarp, WarpAugmentation, warp
+from augmentlab.augment.pipeline import AugmentationPipeline, build_augmentation
 
 __all__ = [
     "AugmentationPipeline",
@@ -22,7 +33,12 @@ __all__ = [
     "GeometricAugmentation",
     "MixAugmentation",
     "PhotometricAugmentation",
+    "PixelMap",
+    "ProjectiveWarp",
+    "WarpAugmentation",
+    "build_augmentation",
     "check_batch",
     "remap_images",
     "remap_masks",
+    "warp",
 ]

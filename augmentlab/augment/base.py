@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from augmentlab.augment.params import chosen_samples
 from augmentlab.checks import check_integer, check_number
 
 
@@ -130,7 +131,7 @@ class BatchAugmentation(nn.Module):
         """The samples to change (``params["chosen"]``, bool [B], each with probability ``p``) and
         :meth:`sample_params`, drawn in that order: ``forward`` and the fused warp path both draw here,
         so they consume the random streams alike."""
-        chosen = torch.rand(batch_size, device=device) < self.p
+        chosen = chosen_samples(self.p, batch_size, device)
         return {**self.sample_params(batch_size, height, width, device), "chosen": chosen}
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -162,65 +163,6 @@ class BatchAugmentation(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p:g}"
-
-
-class AugmentationPipeline(nn.Module):
-    """The augmentations of one spec, applied one after another (an empty pipeline is ``none``).
-
-    Args:
-        transforms: the built augmentations, in spec order.
-        spec: the canonical spec string, kept for reports.
-    """
-
-    def __init__(self, transforms: list[nn.Module], spec: str) -> None:
-        super().__init__()
-        self.transforms = nn.ModuleList(transforms)
-        self.spec = spec
-        self.stages = _fused_stages(transforms)
-        """The transforms in order, consecutive warps of one mask fill grouped to run as one warp."""
-
-    def forward(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images: float [B,3,H,W] in [0,1]; masks: int64 [B,H,W]. Returns both, augmented.
-
-        Consecutive geometric warps are composed into one sampling grid and applied as one
-        (see :func:`augmentlab.augment.geometric._warp.fused_warp`): one image and mask sampling
-        instead of one per warp.
-        """
-        from augmentlab.augment.geometric._warp import fused_warp
-
-        check_batch(images, masks)
-        for stage in self.stages:
-            images, masks = fused_warp(stage, images, masks) if len(stage) > 1 else stage[0](images, masks)
-        return images, masks
-
-    def __repr__(self) -> str:
-        inner = "".join(f"\n  {transform!r}" for transform in self.transforms)
-        return f"AugmentationPipeline('{self.spec}'){inner}"
-
-
-def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
-    """Group runs of consecutive fusable transforms whose warps share a mask fill; every other transform stands alone.
-
-    Flips have no fill and join any run. A run without a warp (flips only) is split again: a
-    flip by indexing is cheaper than one resampling.
-    """
-    from augmentlab.augment.geometric._warp import WarpAugmentation, fusable
-
-    def fill(transforms: list[nn.Module]) -> int | None:
-        """The mask fill of the warps among ``transforms``, None when there is none (flips only)."""
-        return next((transform.mask_fill for transform in transforms if isinstance(transform, WarpAugmentation)), None)
-
-    runs: list[list[nn.Module]] = []
-    for transform in transforms:
-        fills = {fill(runs[-1]), fill([transform])} - {None} if runs else set()
-        if runs and fusable(runs[-1][-1]) and fusable(transform) and len(fills) <= 1:
-            runs[-1].append(transform)
-        else:
-            runs.append([transform])
-    stages: list[list[nn.Module]] = []
-    for run in runs:
-        stages.extend([run] if fill(run) is not None else [[transform] for transform in run])
-    return stages
 
 
 class MaskFillingAugmentation(BatchAugmentation):

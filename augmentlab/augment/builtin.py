@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from augmentlab.augment import geometric, mix, photometric
 from augmentlab.hookspecs import hookimpl
-from augmentlab.registry import Augmentation
+from augmentlab.registry.registrations import Augmentation
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """Datasets: reading annotations, images and masks, and serving (image, semantic mask) samples."""
 
-from augmentlab.data.coco import (
+from augmentlab.data.coco.reader import (
     CocoAnnotation,
     CocoAnnotations,
     CocoCategory,
@@ -8,8 +8,9 @@ from augmentlab.data.coco import (
     SkippedShapes,
     read_coco,
 )
-from augmentlab.data.coco_masks import coco_class_stats, rasterize_coco_masks
-from augmentlab.data.dataset import SegmentationDataset, load_dataset, load_splits
+from augmentlab.data.coco.masks import coco_class_stats, rasterize_coco_masks
+from augmentlab.data.dataset import SegmentationDataset
+from augmentlab.data.loading import load_dataset, load_splits
 from augmentlab.data.cache import DEVICE_BUDGET_FRACTION, TensorCache, clear_tensor_caches, mask_storage_dtype
 from augmentlab.data.demo import CLASS_NAMES as DEMO_CLASS_NAMES
 from augmentlab.data.demo import DemoPaths, demo_dataset, generate_demo_dataset

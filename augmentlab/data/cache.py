@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from augmentlab.checks import check_integer
-from augmentlab.errors import AugmentlabError
+from augmentlab.errors import AugmentlabError, FieldError, Param
 from augmentlab.tensors import constant
 
 logger = logging.getLogger("augmentlab.data")
@@ -205,10 +205,7 @@ class TensorCache:
         check_integer("seed", seed, low=0)
         check_integer("batch_size", batch_size, low=1)
         if drop_last and batch_size > len(self):
-            raise AugmentlabError(
-                f"batch size {batch_size} is larger than the dataset's {len(self)} samples, so an epoch has no "
-                "full batch; lower --batch-size or use more images"
-            )
+            raise FieldError("batch_size", f"{batch_size} is larger than the dataset's {len(self)} samples, so an epoch has no full batch; lower it or use more images")
         generator = torch.Generator().manual_seed(derived_seed(seed, epoch))
         order = torch.randperm(len(self), generator=generator).to(self.images.device)
         batches = list(order.split(batch_size))
@@ -267,8 +264,8 @@ def _check_sample(index: int, image: torch.Tensor, mask: torch.Tensor, size: tup
     if tuple(image.shape[1:]) != size:
         raise AugmentlabError(
             f"samples differ in size: sample 0 is {size[0]}×{size[1]} but sample {index} is "
-            f"{image.shape[1]}×{image.shape[2]} (height×width); pass a training size (--image-size, "
-            "or size=(H, W) to load_dataset) so that every sample is resized to it"
+            f"{image.shape[1]}×{image.shape[2]} (height×width); give a training size (", Param("image_size"),
+            ", or size=(H, W) to load_dataset) so that every sample is resized to it",
         )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from augmentlab.data.images import mask_orientation, read_index_mask
-from augmentlab.errors import AugmentlabError
+from augmentlab.errors import AugmentlabError, FieldError, Param
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
 MASK_SUFFIX = ".png"
@@ -88,8 +88,8 @@ def scan_folder_pairs(
             largest = int(labels.max())
             if num_classes is not None and largest >= num_classes:
                 raise AugmentlabError(
-                    f"mask {mask_path} has label {largest} but there are {num_classes} classes (0..{num_classes - 1}); "
-                    f"name every class in --classes, or set --ignore-index {largest} if it marks void pixels"
+                    f"mask {mask_path} has label {largest} but there are {num_classes} classes (0..{num_classes - 1}); name every class in ",
+                    Param("classes"), ", or set ", Param("ignore_index"), f" {largest} if it marks void pixels",
                 )
             max_label = max(max_label, largest)
         pairs.append(FolderPair(stem, image_path, mask_path, orientation))
@@ -104,7 +104,7 @@ def folder_class_names(classes: Sequence[str] | None, max_label: int) -> tuple[s
     if classes is not None:
         names = tuple(str(name) for name in classes)
         if not names:
-            raise AugmentlabError("--classes is empty; list every class name, the background (index 0) first")
+            raise FieldError("classes", "is empty; list every class name, the background (index 0) first")
         return names
     return ("background", *(f"class_{k}" for k in range(1, max_label + 1)))
 
@@ -134,5 +134,5 @@ def _report_unmatched(paths: list[Path], where: str, partner: str, other_dir: Pa
     subject = f"1 {role} {where} has" if len(paths) == 1 else f"{len(paths)} {role}s {where} have"
     message = f"{subject} no {partner} with the same stem ({shown})"
     if strict:
-        raise AugmentlabError(f"{message}; add the missing files in {other_dir} or remove these, or leave out --strict")
+        raise AugmentlabError(f"{message}; add the missing files in {other_dir} or remove these, or leave out ", Param("strict"))
     logger.warning("%s; skipped", message)

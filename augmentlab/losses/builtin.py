@@ -10,7 +10,7 @@ from augmentlab.losses.jaccard import JaccardLoss
 from augmentlab.losses.lovasz import LovaszLoss
 from augmentlab.losses.ohem import OhemCrossEntropyLoss
 from augmentlab.losses.tversky import TverskyLoss
-from augmentlab.registry import Loss
+from augmentlab.registry.registrations import Loss
 
 
 @hookimpl

@@ -1,9 +1,14 @@
-"""A weighted sum of losses that remembers each term's last value for logging."""
+"""A loss spec built into one module: a weighted sum of losses that remembers each term's last value for logging."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
+
+from augmentlab.registry.api import available_losses, rejected_value, resolve_loss_spec
+from augmentlab.registry.spec import LossSpec
 
 
 class WeightedLossSum(nn.Module):
@@ -41,3 +46,39 @@ class WeightedLossSum(nn.Module):
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({weight:g}) {loss!r}" for weight, loss in zip(self.weights, self.losses))
         return f"WeightedLossSum('{self.spec}'){inner}"
+
+
+def build_loss(
+    spec: str | LossSpec,
+    num_classes: int,
+    ignore_index: int = 255,
+    class_frequencies: Sequence[float] | None = None,
+) -> WeightedLossSum:
+    """Build the loss of a spec such as ``ce0.8+focal(gamma=2)0.2``.
+
+    The module maps (logits float [B,C,H,W], target int64 [B,H,W]) to a float32 scalar and keeps
+    each term's last value in ``last_terms``.
+
+    Args:
+        spec: the loss spec.
+        num_classes: C, including background.
+        ignore_index: target value of unlabelled pixels.
+        class_frequencies: pixel count (or share) of each class in the training set, passed to
+            the losses that accept it (``ce(weight=auto)``, ``focal(alpha=auto)``). Move the
+            returned module to the logits' device: class weights are buffers.
+
+    Raises:
+        SpecError: malformed spec, unknown name or parameter, or a parameter value the loss rejects.
+    """
+    parsed = resolve_loss_spec(spec)
+    available = available_losses()
+    terms: list[tuple[str, float, nn.Module]] = []
+    for term in parsed:
+        info = available[term.name]
+        extra = {"class_frequencies": class_frequencies} if info.accepts_class_frequencies else {}
+        try:
+            module = info.factory(num_classes=num_classes, ignore_index=ignore_index, **extra, **term.kwargs)
+        except (ValueError, TypeError) as error:
+            raise rejected_value(error, parsed, term.label, term.position) from None
+        terms.append((term.label, term.weight, module))
+    return WeightedLossSum(terms, str(parsed))

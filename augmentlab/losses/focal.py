@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 
 from augmentlab.checks import check_number
-from augmentlab.losses import _functional as LF
+from augmentlab.losses import functional as LF
 from augmentlab.losses.base import SegmentationLoss
 from augmentlab.losses.class_weights import class_weight_buffer, format_class_weights
 

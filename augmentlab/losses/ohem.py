@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from augmentlab.checks import check_integer, check_number
-from augmentlab.losses import _functional as LF
+from augmentlab.losses import functional as LF
 from augmentlab.losses.base import SegmentationLoss
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous, uniforms
+from augmentlab.augment.geometric.warp import ProjectiveWarp, homogeneous
+from augmentlab.augment.params import uniform_rows
 from augmentlab.checks import check_limit
 
 
@@ -51,7 +52,7 @@ class ShiftScaleRotate(ProjectiveWarp):
         self.rotate_limit = check_limit("rotate_limit", rotate_limit, bound=360.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        angle, scale, shift_x, shift_y = uniforms([self.rotate_limit, self.scale_limit, self.shift_limit, self.shift_limit], batch_size, device).unbind()
+        angle, scale, shift_x, shift_y = uniform_rows([self.rotate_limit, self.scale_limit, self.shift_limit, self.shift_limit], batch_size, device).unbind()
         return {"angle": angle, "scale": 1.0 + scale, "shift": torch.stack([shift_x * width, shift_y * height], -1)}
 
     def source_matrix(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp
+from augmentlab.augment.geometric.warp import ProjectiveWarp
 from augmentlab.tensors import constant
 
 

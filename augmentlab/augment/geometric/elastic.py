@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.tensors import built_once, constant
-from augmentlab.augment.geometric._warp import WarpAugmentation
+from augmentlab.augment.geometric.warp import WarpAugmentation
 from augmentlab.checks import check_number
 
 # Coarse-grid nodes per sigma. The smoothed field hardly varies over sigma / 2, so bilinear

@@ -8,7 +8,7 @@ import torch
 from kornia.geometry.transform import hflip, vflip
 
 from augmentlab.augment.base import BatchAugmentation
-from augmentlab.augment.geometric._warp import PixelMap
+from augmentlab.augment.geometric.warp import PixelMap
 from augmentlab.tensors import constant
 
 

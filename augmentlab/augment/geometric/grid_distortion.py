@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import WarpAugmentation
+from augmentlab.augment.geometric.warp import WarpAugmentation
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_flag, check_integer, check_limit
 from augmentlab.tensors import built_once
 
@@ -51,8 +52,7 @@ class GridDistortion(WarpAugmentation):
         self.normalized = check_flag("normalized", normalized)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        low, high = self.distort_limit
-        return {"stretch": 1.0 + torch.rand(batch_size, 2, self.num_steps, device=device) * (high - low) + low}
+        return {"stretch": 1.0 + uniform(self.distort_limit, batch_size, 2, self.num_steps, device=device)}
 
     def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         columns = piecewise_linear_axis(params["stretch"][:, 0], width, self.normalized)

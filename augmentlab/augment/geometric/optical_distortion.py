@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import WarpAugmentation, uniforms
+from augmentlab.augment.geometric.warp import WarpAugmentation
+from augmentlab.augment.params import uniform_rows
 from augmentlab.checks import check_limit
 
 
@@ -49,7 +50,7 @@ class OpticalDistortion(WarpAugmentation):
         self.shift_limit = check_limit("shift_limit", shift_limit, bound=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        k, shift_x, shift_y = uniforms([self.distort_limit, self.shift_limit, self.shift_limit], batch_size, device).unbind()
+        k, shift_x, shift_y = uniform_rows([self.distort_limit, self.shift_limit, self.shift_limit], batch_size, device).unbind()
         return {"k": k, "centre_shift": torch.stack([shift_x, shift_y], -1)}
 
     def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:

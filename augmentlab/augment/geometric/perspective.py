@@ -7,7 +7,8 @@ from typing import Any
 import torch
 from kornia.geometry.transform import get_perspective_transform
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp
+from augmentlab.augment.geometric.warp import ProjectiveWarp
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_number
 
 
@@ -43,7 +44,7 @@ class RandomPerspective(ProjectiveWarp):
         self.distortion_scale = check_number("distortion_scale", distortion_scale, low=0.0, high=1.0, high_open=True)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {"corner_moves": torch.rand(batch_size, 4, 2, device=device) * self.distortion_scale}
+        return {"corner_moves": uniform((0.0, self.distortion_scale), batch_size, 4, 2, device=device)}
 
     projective = True
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from augmentlab.augment.geometric._warp import ProjectiveWarp, homogeneous
+from augmentlab.augment.geometric.warp import ProjectiveWarp, homogeneous
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_range
 
 ATTEMPTS = 10
@@ -42,10 +43,8 @@ class RandomResizedCrop(ProjectiveWarp):
         self.ratio = check_range("ratio", ratio, low=0.0, low_open=True)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        low, high = self.scale
-        area = (torch.rand(batch_size, ATTEMPTS, device=device) * (high - low) + low) * (height * width)
-        low, high = math.log(self.ratio[0]), math.log(self.ratio[1])
-        ratio = torch.exp(torch.rand(batch_size, ATTEMPTS, device=device) * (high - low) + low)
+        area = uniform(self.scale, batch_size, ATTEMPTS, device=device) * (height * width)
+        ratio = torch.exp(uniform((math.log(self.ratio[0]), math.log(self.ratio[1])), batch_size, ATTEMPTS, device=device))
         box_width, box_height = torch.sqrt(area * ratio), torch.sqrt(area / ratio)
         fits = (box_width <= width) & (box_height <= height)
         # The first attempt that fits: argmax returns the first maximum.

@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.mix._regions import drop_region, uniform_integers
+from augmentlab.augment.params import uniform_integers
+from augmentlab.augment.mix.regions import drop_region
 from augmentlab.checks import check_flag, check_number, check_range
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from kornia.filters import get_gaussian_kernel1d
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_range
 
 
@@ -137,8 +137,8 @@ class MotionBlur(PhotometricAugmentation):
         steps = torch.randint(0, (high - low) // 2 + 1, (batch_size,), device=device)
         return {
             "size": low + 2 * steps,
-            "angle": sample_uniform(self.angle, batch_size, device=device),
-            "direction": sample_uniform(self.direction, batch_size, device=device),
+            "angle": uniform(self.angle, batch_size, device=device),
+            "direction": uniform(self.direction, batch_size, device=device),
         }
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
@@ -171,7 +171,7 @@ class GaussianBlur(PhotometricAugmentation):
         self.kernel_size = 2 * math.ceil(3 * self.sigma[1]) + 1
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {"sigma": sample_uniform(self.sigma, batch_size, 1, device=device)}
+        return {"sigma": uniform(self.sigma, batch_size, 1, device=device)}
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         kernels = get_gaussian_kernel1d(self.kernel_size, params["sigma"])

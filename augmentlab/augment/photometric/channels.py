@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_range
 
 
@@ -41,7 +41,7 @@ class RGBShift(PhotometricAugmentation):
         self.shifts = tuple(check_range(name, value, low=-1.0, high=1.0) for name, value in (("r_shift", r_shift), ("g_shift", g_shift), ("b_shift", b_shift)))
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {"shift": torch.cat([sample_uniform(limits, batch_size, 1, 1, 1, device=device) for limits in self.shifts], dim=1)}
+        return {"shift": torch.cat([uniform(limits, batch_size, 1, 1, 1, device=device) for limits in self.shifts], dim=1)}
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         _require_rgb(images, "rgb_shift")

@@ -11,7 +11,7 @@ import torch
 from kornia.enhance.equalization import _equalize_clahe
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_integer_pair, check_range
 
 # ITU-R BT.601 luma, the Y of kornia's rgb_to_ycbcr.
@@ -45,7 +45,7 @@ class Clahe(PhotometricAugmentation):
         self.grid_size = check_integer_pair("grid_size", grid_size, low=1)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {"clip_limit": sample_uniform(self.clip_limit, batch_size, device=device)}
+        return {"clip_limit": uniform(self.clip_limit, batch_size, device=device)}
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         # Clamped because kornia raises on values its 256-bin lookup cannot index.

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import colour_tensor, sample_uniform
+from augmentlab.augment.params import uniform
+from augmentlab.augment.photometric.ranges import colour_tensor
 from augmentlab.checks import check_colour, check_number, check_range
 
 
@@ -61,7 +62,7 @@ class Fog(PhotometricAugmentation):
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {
-            "intensity": sample_uniform(self.intensity, batch_size, 1, 1, 1, device=device),
+            "intensity": uniform(self.intensity, batch_size, 1, 1, 1, device=device),
             "density": torch.rand(batch_size, 1, *haze_cells(height, width, self.patch_size), device=device),
         }
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_range
 
 
@@ -71,7 +71,7 @@ class HueSaturationValue(PhotometricAugmentation):
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         return {
-            name: sample_uniform(limits, batch_size, 1, 1, 1, device=device)
+            name: uniform(limits, batch_size, 1, 1, 1, device=device)
             for name, limits in (("hue_shift", self.hue_shift), ("sat_shift", self.sat_shift), ("val_shift", self.val_shift))
         }
 

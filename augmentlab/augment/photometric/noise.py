@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_flag, check_range
 
 
@@ -34,7 +34,7 @@ class GaussNoise(PhotometricAugmentation):
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         channels = 3 if self.per_channel else 1
         return {
-            "std": sample_uniform(self.std, batch_size, 1, 1, 1, device=device),
+            "std": uniform(self.std, batch_size, 1, 1, 1, device=device),
             "noise": torch.randn(batch_size, channels, height, width, device=device),
         }
 

@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import colour_tensor, sample_uniform
+from augmentlab.augment.params import uniform, uniform_integers
+from augmentlab.augment.photometric.ranges import colour_tensor
 from augmentlab.checks import check_colour, check_integer, check_number, check_range
 
 
@@ -117,17 +118,17 @@ class Rain(PhotometricAugmentation):
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         length = self._length(height)
         most = math.ceil(self.drops_per_row[1] * height)
-        count = (sample_uniform(self.drops_per_row, batch_size, 1, device=device) * height).floor()
+        count = (uniform(self.drops_per_row, batch_size, 1, device=device) * height).floor()
         # Steep enough to cross the whole width, a drop is straightened until it fits.
         steepest = (width - 1) / max(length - 1, 1)
-        slope = torch.tan(torch.deg2rad(sample_uniform(self.slant, batch_size, device=device))).clamp(-steepest, steepest)
+        slope = torch.tan(torch.deg2rad(uniform(self.slant, batch_size, device=device))).clamp(-steepest, steepest)
         # Columns where a whole drop fits: it ends `reach` columns right (or left) of where it starts.
         reach = torch.round(slope * (length - 1))[:, None]
         first, last = (-reach).clamp(min=0), width - 1 - reach.clamp(min=0)
-        left = first + (torch.rand(batch_size, most, device=device) * (last - first + 1)).floor()
+        left = uniform_integers(first.expand(batch_size, most), last.expand(batch_size, most))
         return {
             "top": torch.randint(0, max(height - length, 0) + 1, (batch_size, most), device=device),
-            "left": left.long(),
+            "left": left,
             "used": torch.arange(most, device=device) < count,
             "slope": slope,
         }

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_number, check_range
 
 
@@ -53,7 +53,7 @@ class Snow(PhotometricAugmentation):
         self.brightness = check_number("brightness", brightness, low=1.0)
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {"threshold": sample_uniform(self.threshold, batch_size, 1, 1, 1, device=device)}
+        return {"threshold": uniform(self.threshold, batch_size, 1, 1, 1, device=device)}
 
     def apply_to_images(self, images: torch.Tensor, params: dict[str, Any]) -> torch.Tensor:
         return brighten_lightness(images, params["threshold"], self.brightness)

@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import colour_tensor, sample_uniform
+from augmentlab.augment.params import uniform
+from augmentlab.augment.photometric.ranges import colour_tensor
 from augmentlab.checks import check_colour, check_range
 
 RENDER_STRIDE = 4
@@ -111,24 +112,24 @@ class SunFlare(PhotometricAugmentation):
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         x_min, y_min, x_max, y_max = self.flare_roi
-        source_x = sample_uniform((x_min * width, x_max * width), batch_size, device=device)
-        source_y = sample_uniform((y_min * height, y_max * height), batch_size, device=device)
+        source_x = uniform((x_min * width, x_max * width), batch_size, device=device)
+        source_y = uniform((y_min * height, y_max * height), batch_size, device=device)
         circles = self.num_circles[1]
         count = torch.randint(self.num_circles[0], circles + 1, (batch_size, 1), device=device)
         # Circles sit on a line through the sun, at distances that span the image width.
-        along = torch.rand(batch_size, circles, device=device) * width - source_x[:, None]
-        direction = torch.deg2rad(sample_uniform(self.angle, batch_size, 1, device=device))
+        along = uniform((0.0, width), batch_size, circles, device=device) - source_x[:, None]
+        direction = torch.deg2rad(uniform(self.angle, batch_size, 1, device=device))
         low, high = self.circle_radius
-        steps = sample_uniform(self.circle_opacity, batch_size, circles, device=device) * (torch.arange(circles, device=device) < count)
+        steps = uniform(self.circle_opacity, batch_size, circles, device=device) * (torch.arange(circles, device=device) < count)
         # albumentations blends the canvas of all circles drawn so far at every step, so circle k is
         # blended in again at each later step: its opacity is 1 − Π_{j ≥ k} (1 − step_j).
         opacity = 1 - (1 - steps).flip(1).cumprod(1).flip(1)
-        tint = torch.rand(batch_size, circles, 3, device=device) * (CIRCLE_TINT * max(self.src_color))
+        tint = uniform((0.0, CIRCLE_TINT * max(self.src_color)), batch_size, circles, 3, device=device)
         return {
             "source_x": source_x,
             "source_y": source_y,
-            "source_radius": sample_uniform(self.src_radius, batch_size, device=device) * max(height, width),
-            "source_opacity": sample_uniform(self.src_opacity, batch_size, device=device),
+            "source_radius": uniform(self.src_radius, batch_size, device=device) * max(height, width),
+            "source_opacity": uniform(self.src_opacity, batch_size, device=device),
             "circle_x": source_x[:, None] + along * torch.cos(direction),
             "circle_y": source_y[:, None] + along * torch.sin(direction),
             "circle_radius": (low + (high - low) * torch.rand(batch_size, circles, device=device) ** 3) * height,

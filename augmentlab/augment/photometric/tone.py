@@ -14,7 +14,7 @@ import torch
 from kornia.enhance import adjust_brightness, adjust_contrast
 
 from augmentlab.augment.base import PhotometricAugmentation
-from augmentlab.augment.photometric.ranges import sample_uniform
+from augmentlab.augment.params import uniform
 from augmentlab.checks import check_range
 
 
@@ -32,7 +32,7 @@ class _OneFactorPerSample(PhotometricAugmentation):
     neutral: float | None = None
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
-        return {self.factor_name: sample_uniform(self.factor_range, batch_size, 1, 1, 1, device=device)}
+        return {self.factor_name: uniform(self.factor_range, batch_size, 1, 1, 1, device=device)}
 
     def draw_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         params = super().draw_params(batch_size, height, width, device)

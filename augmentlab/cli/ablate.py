@@ -1,0 +1,120 @@
+"""``augmentlab ablate``: options parsed into an :class:`~augmentlab.AblationConfig`, then :func:`~augmentlab.run_ablation`, then exit codes.
+
+Command-line options override a ``--config`` file; an option left out keeps the file's value,
+or the setting's default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from augmentlab.cli.options import (
+    ClassesOption,
+    DataOption,
+    IgnoreIndexOption,
+    ImagesOption,
+    MasksOption,
+    StrictOption,
+    ValMasksOption,
+    ValOption,
+    ValSplitOption,
+    data_settings,
+    invocation,
+    option_help,
+    output_console,
+)
+from augmentlab.errors import FieldError
+from augmentlab.runner.config import AblationConfig
+
+EXIT_RUN_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+def ablate(
+    aug: Annotated[Optional[list[str]], typer.Option("--aug", metavar="SET", help=option_help("aug", " Repeatable."))] = None,
+    loss: Annotated[Optional[list[str]], typer.Option("--loss", metavar="SPEC", help=option_help("loss", " Repeatable."))] = None,
+    each: Annotated[Optional[bool], typer.Option("--each", help=option_help("each"))] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help=option_help("seeds", " [default: 1]"))] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", help=option_help("epochs"))] = None,
+    image_size: Annotated[Optional[int], typer.Option("--image-size", help=option_help("image_size"))] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help=option_help("batch_size"))] = None,
+    lr: Annotated[Optional[float], typer.Option("--lr", help=option_help("lr"))] = None,
+    encoder: Annotated[Optional[str], typer.Option("--encoder", help=option_help("encoder"))] = None,
+    encoder_weights: Annotated[Optional[str], typer.Option("--encoder-weights", metavar="imagenet|none|PATH", help=option_help("encoder_weights"))] = None,
+    device: Annotated[Optional[str], typer.Option("--device", metavar="auto|cpu|cuda", help=option_help("device", " [default: auto]"))] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", metavar="demo|standard", help=option_help("preset"))] = None,
+    data: DataOption = None,
+    val: ValOption = None,
+    val_split: ValSplitOption = None,
+    images: ImagesOption = None,
+    masks: MasksOption = None,
+    val_masks: ValMasksOption = None,
+    ignore_index: IgnoreIndexOption = None,
+    classes: ClassesOption = None,
+    strict: StrictOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help=option_help("out", " [default: runs]"))] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help=option_help("name"))] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", metavar="FILE.toml", help="Arms and recipe from a file; command-line options override it.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Plain log lines instead of tables and live progress, for CI logs.")] = False,
+    compile: Annotated[Optional[bool], typer.Option("--compile", help=option_help("compile"))] = None,
+    cudnn_benchmark: Annotated[Optional[bool], typer.Option("--cudnn-benchmark/--no-cudnn-benchmark", help=option_help("cudnn_benchmark"))] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything and print the plan, then stop: nothing is trained or written.")] = False,
+    parallel: Annotated[Optional[int], typer.Option("--parallel", metavar="K", help=option_help("parallel", " [default: 1]"))] = None,
+    devices: Annotated[Optional[str], typer.Option("--devices", metavar="0,1,...", help=option_help("devices"))] = None,
+    executor: Annotated[Optional[str], typer.Option("--executor", metavar="local|ray", help=option_help("executor", " [default: local]"))] = None,
+    address: Annotated[Optional[str], typer.Option("--address", metavar="auto|ray://HOST:PORT", help=option_help("address"))] = None,
+    gpus_per_run: Annotated[Optional[float], typer.Option("--gpus-per-run", help=option_help("gpus_per_run"))] = None,
+    cpus_per_run: Annotated[Optional[float], typer.Option("--cpus-per-run", help=option_help("cpus_per_run"))] = None,
+    cache_memory: Annotated[Optional[float], typer.Option("--cache-memory", metavar="GiB", help=option_help("cache_memory"))] = None,
+) -> None:
+    """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
+
+    Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec.
+    """
+    from augmentlab.report import print_report
+    from augmentlab.report.files import report_paths
+    from augmentlab.runner.ablation import AblationInterrupted, command_line, plan_ablation, run_ablation
+    from augmentlab.runner.progress import ConsoleProgress
+
+    base = AblationConfig.from_toml(config) if config is not None else AblationConfig()
+    settings: dict[str, Any] = {
+        "aug": aug, "loss": loss, "each": each, "seeds": seeds, "epochs": epochs, "image_size": image_size, "batch_size": batch_size,
+        "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights, "device": device, "preset": preset, "out": out, "name": name,
+        "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),
+        "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory,
+        **data_settings(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict),
+    }
+    if base.arms and (aug is not None or loss is not None):
+        settings["arms"] = ()  # --aug or --loss replace the file's listed arms
+    ablation = base.with_overrides(**settings)
+    console = output_console(quiet)
+    progress = ConsoleProgress(console, quiet, started_at=invocation.started_at)
+    if dry_run:
+        plan_ablation(ablation, progress=progress)
+        console.print("dry run: nothing was trained or written", markup=False)
+        return
+    command = command_line(invocation.argv)
+    try:
+        report = run_ablation(ablation, progress=progress, command=command)
+    except AblationInterrupted as interrupted:
+        console.print(f"interrupted: {interrupted.finished} finished runs are saved in {interrupted.folder}; resume with: {command}", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    folder = ablation.out / report.name
+    print_report(report, console, quiet=quiet)
+    console.print("wrote " + ", ".join(str(path) for path in report_paths(folder)), markup=False)
+    if report.runs.failed:
+        console.print(f"{report.runs.failed} run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them", markup=False)
+        raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def device_numbers(devices: str | None) -> tuple[int, ...] | None:
+    """``--devices 0,1`` as CUDA device numbers."""
+    if devices is None:
+        return None
+    try:
+        return tuple(int(part) for part in devices.split(","))
+    except ValueError:
+        raise FieldError("devices", f"{devices!r} must list CUDA device numbers separated by commas, e.g. 0,1") from None

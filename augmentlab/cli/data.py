@@ -1,0 +1,76 @@
+"""``augmentlab data …``: the built-in demo data, and per-class statistics of a dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from augmentlab.cli.options import (
+    ClassesOption,
+    DataOption,
+    IgnoreIndexOption,
+    ImagesOption,
+    MasksOption,
+    StrictOption,
+    ValMasksOption,
+    ValOption,
+    ValSplitOption,
+    data_settings,
+)
+from augmentlab.errors import AugmentlabError
+from augmentlab.runner.config import AblationConfig
+
+data_app = typer.Typer(name="data", help="Datasets: the built-in demo data and per-class statistics.", no_args_is_help=True)
+
+
+@data_app.command("demo")
+def data_demo(
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="DIR", help="Write the demo data here (an empty or new folder) instead of the default location.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the generator (with --out); the same seed gives the same bytes.")] = 0,
+) -> None:
+    """Write the built-in demo dataset: synthetic waste-sorting scenes as JPEGs plus COCO jsons."""
+    from augmentlab.data.demo.generator import demo_dataset, generate_demo_dataset
+
+    if out is None:
+        paths = demo_dataset()
+    else:
+        try:
+            paths = generate_demo_dataset(out, seed=seed)
+        except ValueError as error:
+            raise AugmentlabError(f"--seed: {error}") from None
+    typer.echo(f"demo data (synthetic): {paths.train_json}, {paths.val_json}, images in {paths.images}")
+
+
+@data_app.command("stats")
+def data_stats(
+    data: DataOption = None,
+    val: ValOption = None,
+    val_split: ValSplitOption = None,
+    images: ImagesOption = None,
+    masks: MasksOption = None,
+    val_masks: ValMasksOption = None,
+    ignore_index: IgnoreIndexOption = None,
+    classes: ClassesOption = None,
+    strict: StrictOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --val-split split.")] = 0,
+) -> None:
+    """Print image counts and sizes, then per class the pixel share, instances and images, for train and val."""
+    from augmentlab.data import load_splits, stats_table, stats_warnings
+    from augmentlab.data.stats import describe_images
+
+    settings = AblationConfig().with_overrides(
+        **data_settings(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
+    )
+    settings.validate_data()
+    train, validation = load_splits(settings.data, seed=seed, **settings.split_arguments())
+    train_stats, val_stats = train.class_stats(), validation.class_stats()
+    console = Console()
+    console.print(f"data: {data or 'built-in demo data (synthetic)'}")
+    console.print(f"train: {describe_images(train_stats)}")
+    console.print(f"val: {describe_images(val_stats)}")
+    console.print(stats_table(train_stats, val_stats))
+    for warning in stats_warnings(train_stats, val_stats):
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)

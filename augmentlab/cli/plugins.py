@@ -1,0 +1,71 @@
+"""``augmentlab plugins``: what is installed and loaded, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from augmentlab.registry.loading import PluginRegistry, current_registry
+from augmentlab.registry.spec import format_value
+
+
+def plugins(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")] = False,
+) -> None:
+    """List the loaded plugins, and every augmentation and loss with its provider and defaults."""
+    registry = current_registry()
+    if as_json:
+        typer.echo(json.dumps(_registry_as_json(registry), indent=2))
+        return
+    console = Console()
+    table = Table(title="Plugins", title_justify="left")
+    for column in ("name", "version", "origin", "status"):
+        table.add_column(column)
+    for plugin in registry.plugins:
+        status = plugin.status if plugin.error is None else f"{plugin.status}: {plugin.error}"
+        style = {"loaded": "green", "failed": "red", "disabled": "yellow"}[plugin.status]
+        table.add_row(plugin.name, plugin.version, plugin.distribution, f"[{style}]{status}[/]")
+    console.print(table)
+
+    table = Table(title="Augmentations", title_justify="left")
+    for column in ("name", "kind", "provider", "defaults", "description"):
+        table.add_column(column, overflow="fold")
+    for info in sorted(registry.augmentations.values(), key=lambda info: (info.kind, info.name)):
+        table.add_row(info.name, info.kind, info.provider, _format_defaults(info.defaults), info.doc)
+    console.print(table)
+
+    table = Table(title="Losses", title_justify="left")
+    for column in ("name", "provider", "defaults", "description"):
+        table.add_column(column, overflow="fold")
+    for info in sorted(registry.losses.values(), key=lambda info: info.name):
+        table.add_row(info.name, info.provider, _format_defaults(info.defaults), info.doc)
+    console.print(table)
+
+
+def _format_defaults(defaults: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={format_value(tuple(value) if isinstance(value, list) else value)}" for key, value in defaults.items())
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _registry_as_json(registry: PluginRegistry) -> dict[str, Any]:
+    return {
+        "plugins": [
+            {"name": p.name, "distribution": p.distribution, "version": p.version, "module": p.module, "status": p.status, "error": p.error}
+            for p in registry.plugins
+        ],
+        "augmentations": [
+            {"name": i.name, "provider": i.provider, "kind": i.kind, "doc": i.doc, "defaults": {k: _jsonable(v) for k, v in i.defaults.items()}}
+            for i in registry.augmentations.values()
+        ],
+        "losses": [
+            {"name": i.name, "provider": i.provider, "doc": i.doc, "defaults": {k: _jsonable(v) for k, v in i.defaults.items()}}
+            for i in registry.losses.values()
+        ],
+    }

@@ -1,0 +1,48 @@
+"""``augmentlab preview``: a PNG grid of samples before and after an augmentation set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from augmentlab.cli.options import (
+    ClassesOption,
+    DataOption,
+    IgnoreIndexOption,
+    ImagesOption,
+    MasksOption,
+    StrictOption,
+    check_output_file,
+    data_settings,
+)
+from augmentlab.errors import SpecError
+from augmentlab.runner.config import AblationConfig
+
+
+def preview(
+    aug: Annotated[str, typer.Option("--aug", metavar="SET", help="The augmentation set to show, such as 'elastic,grid' or 'elastic(alpha=2),hflip'.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE.png", help="Where to write the PNG.")],
+    data: DataOption = None,
+    images: ImagesOption = None,
+    masks: MasksOption = None,
+    ignore_index: IgnoreIndexOption = None,
+    classes: ClassesOption = None,
+    strict: StrictOption = None,
+    n: Annotated[int, typer.Option("--n", min=1, max=64, help="Samples, one row each.")] = 8,
+    draws: Annotated[int, typer.Option("--draws", min=1, max=8, help="Augmented draws of each sample, one column each.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the augmentation draws; the same seed gives the same picture.")] = 0,
+    size: Annotated[int, typer.Option("--size", min=32, max=1024, help="Side of each square tile in pixels.")] = 256,
+) -> None:
+    """Write a PNG grid of samples before and after an augmentation set, with mask overlays and a legend."""
+    from augmentlab.diagnostics.preview import write_preview
+
+    settings = AblationConfig().with_overrides(**data_settings(data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict))
+    settings.validate_data()
+    check_output_file(out, "--out")
+    try:
+        width, height = write_preview(aug, out, data=settings.data, **settings.dataset_arguments(), n=n, seed=seed, size=size, draws=draws)
+    except SpecError as error:
+        raise error.for_setting("aug") from None
+    typer.echo(f"wrote {out}: each sample as original and {draws} draws ({width}×{height} px)")

@@ -1,0 +1,195 @@
+"""Segmentation datasets from a COCO instances json, image+mask folders, or the built-in demo data.
+
+A :class:`SegmentationDataset` serves ``(image uint8 [3, H, W] RGB, mask int64 [H, W])``,
+decoded from the files on each access. COCO masks are rasterized once per annotation file
+and options, and kept on disk as one ``.npz`` under ``$AUGMENTLAB_CACHE`` (default
+``~/.cache/augmentlab/masks``).
+
+COCO image files are looked up as ``file_name`` under ``images``, then under the json's own
+folder; in each, the bare file name is tried when the recorded path has folders. The json's
+width and height must be the image's size after EXIF orientation, or, for an image whose
+EXIF orientation turns it by 90°, its stored size: the mask then turns with the image (see
+:func:`augmentlab.data.images.mask_orientation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from augmentlab.data.coco.dataset import build_coco_dataset, read_coco_source
+from augmentlab.data.folders import FolderSource, folder_class_names, scan_folder_pairs
+from augmentlab.data.images import read_index_mask
+from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
+from augmentlab.errors import AugmentlabError, FieldError, Param
+
+_MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
+
+
+def load_dataset(
+    data: str | Path | None,
+    *,
+    masks: str | Path | None = None,
+    images: str | Path | None = None,
+    size: tuple[int, int] | None = None,
+    ignore_index: int = 255,
+    classes: Sequence[str] | None = None,
+    crowd: str = "ignore",
+    order: str = "area",
+    strict: bool = False,
+) -> SegmentationDataset:
+    """A COCO json (``data``, with its images under ``images`` or beside it), an image folder
+    (``data``) with a mask folder (``masks``), or the built-in demo training data (``data=None``).
+
+    ``crowd``, ``order`` and ``ignore_index`` are :func:`~augmentlab.data.rasterize_coco_masks`'
+    options; ``classes`` names a folder dataset's classes, index 0 first. ``strict=True``
+    turns skipped problems (degenerate polygons, files without a partner) into errors.
+
+    Raises:
+        AugmentlabError: bad input, in one line that says what to change.
+    """
+    size = _check_size(size)
+    if data is None:
+        demo = _demo_paths(masks)
+        data, images = demo.train_json, demo.images
+    data = Path(data)
+    if masks is not None:
+        _check_folder_options(images)
+        source = scan_folder_pairs(
+            data, masks, ignore_index=ignore_index, num_classes=None if classes is None else len(classes), strict=strict
+        )
+        return _folder_dataset(source, folder_class_names(classes, source.max_label), size, ignore_index)
+    coco = read_coco_source(data, classes, strict)
+    return build_coco_dataset(coco, images, size=size, ignore_index=ignore_index, crowd=crowd, order=order)
+
+
+def load_splits(
+    data: str | Path | None,
+    *,
+    val: str | Path | None = None,
+    val_masks: str | Path | None = None,
+    val_split: float = 0.2,
+    seed: int = 0,
+    **options: Any,
+) -> tuple[SegmentationDataset, SegmentationDataset]:
+    """``(train, val)``: ``val`` as a separate source (a COCO json, or an image folder with
+    ``val_masks``), or else a random ``val_split`` fraction of ``data``, the same for the same
+    ``seed``. With ``data=None`` the demo's own validation json is used. ``options`` are
+    :func:`load_dataset`'s.
+
+    Raises:
+        AugmentlabError: bad input, train and val with different classes, or an empty split.
+    """
+    if not 0 < val_split < 1:
+        raise FieldError("val_split", f"must be between 0 and 1 (exclusive), got {val_split}")
+    masks = options.get("masks")
+    if val_masks is not None and (val is None or masks is None):
+        raise AugmentlabError(
+            Param("val_masks"), " goes with a folder dataset: give ", Param("data"), " IMAGES_DIR, ",
+            Param("masks"), " MASKS_DIR and ", Param("val"), " VAL_IMAGES_DIR",
+        )
+    if data is None and val is None:
+        demo = _demo_paths(masks)
+        data, val, options = demo.train_json, demo.val_json, {**options, "images": demo.images}
+    if val is None:
+        return _random_split(load_dataset(data, **options), val_split, seed)
+    if masks is not None:
+        return _folder_splits(data, val, val_masks, **options)
+    train_set = load_dataset(data, **options)
+    val_set = load_dataset(val, **options)
+    _check_same_classes(train_set, val_set, Path(data), Path(val), "export both splits with the same categories")
+    return train_set, val_set
+
+
+def _folder_dataset(
+    source: FolderSource, class_names: tuple[str, ...], size: tuple[int, int] | None, ignore_index: int
+) -> SegmentationDataset:
+    check_ignore_index(ignore_index, len(class_names))
+    samples = [Sample(p.name, p.image_path, str(p.mask_path), p.mask_orientation) for p in source.pairs]
+    return SegmentationDataset(
+        samples,
+        class_names=class_names,
+        ignore_index=ignore_index,
+        size=size,
+        read_mask=read_index_mask,
+        source_key=f"folders\0{source.fingerprint}\0{class_names}\0{ignore_index}",
+    )
+
+
+def _folder_splits(
+    data: str | Path | None,
+    val: str | Path,
+    val_masks: str | Path | None,
+    *,
+    masks: str | Path,
+    images: str | Path | None = None,
+    size: tuple[int, int] | None = None,
+    ignore_index: int = 255,
+    classes: Sequence[str] | None = None,
+    strict: bool = False,
+    **coco_options: Any,
+) -> tuple[SegmentationDataset, SegmentationDataset]:
+    """Both folder splits, class names from ``classes`` or from the largest label of either split."""
+    if data is None:
+        raise _MASKS_WITHOUT_DATA
+    if val_masks is None:
+        raise AugmentlabError(Param("val"), f" {val} needs ", Param("val_masks"), " VAL_MASKS_DIR with the masks of its images")
+    _check_folder_options(images)
+    size = _check_size(size)
+    num_classes = None if classes is None else len(classes)
+    train_source = scan_folder_pairs(data, masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict)
+    val_source = scan_folder_pairs(val, val_masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict)
+    names = folder_class_names(classes, max(train_source.max_label, val_source.max_label))
+    return _folder_dataset(train_source, names, size, ignore_index), _folder_dataset(val_source, names, size, ignore_index)
+
+
+def _random_split(
+    dataset: SegmentationDataset, val_split: float, seed: int
+) -> tuple[SegmentationDataset, SegmentationDataset]:
+    total = len(dataset)
+    num_val = round(total * val_split)
+    if num_val == 0 or num_val == total:
+        empty = "validation" if num_val == 0 else "training"
+        change = "a larger" if num_val == 0 else "a smaller"
+        raise AugmentlabError(
+            Param("val_split"), f" {val_split} of {total} samples leaves {empty} empty; use {change} ",
+            Param("val_split"), ", more data, or a separate ", Param("val"),
+        )
+    order = torch.randperm(total, generator=torch.Generator().manual_seed(seed)).tolist()
+    return dataset.subset(sorted(order[num_val:])), dataset.subset(sorted(order[:num_val]))
+
+
+def _check_same_classes(train: SegmentationDataset, val: SegmentationDataset, train_path: Path, val_path: Path, fix: str) -> None:
+    if train.class_names == val.class_names:
+        return
+    if train.num_classes != val.num_classes:
+        difference = f"{train.num_classes} classes against {val.num_classes}"
+    else:
+        index = next(i for i, (a, b) in enumerate(zip(train.class_names, val.class_names)) if a != b)
+        difference = f"class {index} is '{train.class_names[index]}' against '{val.class_names[index]}'"
+    raise AugmentlabError(f"{train_path} and {val_path} have different classes ({difference}); {fix}")
+
+
+def _check_size(size: Sequence[int] | None) -> tuple[int, int] | None:
+    if size is None:
+        return None
+    values = tuple(size)
+    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+        raise AugmentlabError(f"size must be two positive integers (height, width), got {size!r}")
+    return values
+
+
+def _check_folder_options(images: str | Path | None) -> None:
+    if images is not None:
+        raise AugmentlabError(Param("images"), " is for COCO datasets; a folder dataset takes its images from ", Param("data"), " IMAGES_DIR")
+
+
+def _demo_paths(masks: str | Path | None) -> Any:
+    if masks is not None:
+        raise _MASKS_WITHOUT_DATA
+    from augmentlab.data.demo import demo_dataset  # the generator draws with numpy and Pillow: imported on use only
+
+    return demo_dataset()

@@ -1,0 +1,27 @@
+"""Reports of an ablation, from its result store alone.
+
+- :mod:`~augmentlab.report.stats`: intervals of contrasts between arms, and verdicts;
+- :mod:`~augmentlab.report.summary`: the :class:`Report`, plain values built from the runs;
+- :mod:`~augmentlab.report.text`: rich tables, plain lines, md, csv and json;
+- :mod:`~augmentlab.report.plot`: report.png;
+- :mod:`~augmentlab.report.files`: every report file beside the results.
+"""
+
+from augmentlab.report.files import write_report_files
+from augmentlab.report.stats import Interval
+from augmentlab.report.summary import ArmSummary, EffectSummary, Failure, Report, RunCounts, build_report
+from augmentlab.report.text import FORMATS, print_report, render_report
+
+__all__ = [
+    "FORMATS",
+    "ArmSummary",
+    "EffectSummary",
+    "Failure",
+    "Interval",
+    "Report",
+    "RunCounts",
+    "build_report",
+    "print_report",
+    "render_report",
+    "write_report_files",
+]

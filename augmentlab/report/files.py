@@ -1,0 +1,28 @@
+"""The report's files beside an ablation's results: report.md, report.csv, report.json and report.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from augmentlab.report.plot import write_plot
+from augmentlab.report.summary import Report
+from augmentlab.report.text import FORMATS, render_report
+
+
+PLOT_FILE = "report.png"
+
+
+def report_paths(folder: Path) -> list[Path]:
+    """Where :func:`write_report_files` writes: report.md, report.csv, report.json, then report.png."""
+    return [folder / f"report.{fmt}" for fmt in FORMATS] + [folder / PLOT_FILE]
+
+
+def write_report_files(report: Report, folder: Path) -> list[Path]:
+    """Write report.md, report.csv, report.json and report.png into ``folder`` (which must exist); returns their paths."""
+    if not folder.is_dir():
+        raise ValueError(f"report folder {folder} does not exist; create it or give the ablation's output folder")
+    *text_paths, plot_path = report_paths(folder)
+    for fmt, path in zip(FORMATS, text_paths):
+        path.write_text(render_report(report, fmt), encoding="utf-8")
+    write_plot(report, plot_path)
+    return report_paths(folder)

@@ -1,0 +1,325 @@
+"""The ablation report as text: rich tables, plain lines, markdown, csv and json.
+
+The three tables (arms, per-class IoU, factorial effects) are built once as :class:`_Table` and then
+drawn as rich tables, plain lines (``quiet``) or markdown, so every format shows the same cells.
+json and csv carry the unformatted numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from augmentlab.report.stats import Interval
+
+from augmentlab.report.summary import ArmSummary, EffectSummary, Report
+
+MISSING = "—"
+GAIN, LOSS = "▲", "▼"
+LABEL_MIN_WIDTH = 12
+VERDICT_STYLES = {"better": "green", "worse": "red"}
+
+
+def print_report(report: Report, console: Console, *, quiet: bool = False) -> None:
+    """Print the report: rich tables, or with ``quiet`` plain lines without borders or colour, for CI logs."""
+
+    def print_plain(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=quiet)
+
+    for line in _header_lines(report):
+        print_plain(line)
+    for table in _tables(report):
+        if quiet:
+            for line in _plain_lines(table):
+                print_plain(line)
+        else:
+            console.print(_rich_table(table))
+    for note in report.notes:
+        print_plain(f"note: {note}")
+
+
+def render_report(report: Report, fmt: str) -> str:
+    """The report as ``md`` (header and tables), ``csv`` (one row per arm) or ``json`` (everything).
+
+    Raises:
+        ValueError: ``fmt`` is none of md, csv, json.
+    """
+    if fmt not in _RENDERERS:
+        raise ValueError(f"unknown report format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    return _RENDERERS[fmt](report)
+
+
+# --- cell text --------------------------------------------------------------------------------
+
+
+def number_text(value: float | None, digits: int = 4, sign: bool = False) -> str:
+    """``value`` with ``digits`` decimals (and a sign with ``sign``); ``—`` for None or NaN."""
+    if value is None or math.isnan(value):
+        return MISSING
+    return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
+
+
+def percent_text(confidence: float) -> str:
+    """A confidence level as a percentage: 0.95 is ``95%``."""
+    return f"{confidence * 100:g}%"
+
+
+def miou_text(arm: ArmSummary) -> str:
+    """``mean ± std`` of the arm's mIoU; ``failed`` or ``—`` when no run finished."""
+    if arm.miou_mean is None:
+        return "failed" if arm.seeds_failed else MISSING
+    return f"{number_text(arm.miou_mean)} ± {number_text(arm.miou_std)}"
+
+
+def _interval_text(interval: Interval | None) -> str:
+    if interval is None:
+        return MISSING
+    return f"{number_text(interval.estimate, sign=True)} [{number_text(interval.low, sign=True)}, {number_text(interval.high, sign=True)}]"
+
+
+def _seeds_text(arm: ArmSummary) -> str:
+    failed = f" ({arm.seeds_failed} failed)" if arm.seeds_failed else ""
+    return f"{arm.seeds_finished}/{arm.seeds_planned}{failed}"
+
+
+def _memory_text(peak_bytes: int | None) -> str:
+    return MISSING if peak_bytes is None else f"{peak_bytes / 2**30:.2f} GiB"
+
+
+def _ci_text(confidence: float, intervals: Sequence[tuple[str, Interval | None]]) -> str:
+    """How the intervals were computed: the most common method, then any other with the rows that used it."""
+    rows_by_method: dict[str, list[str]] = {}
+    for label, interval in intervals:
+        if interval is not None:
+            rows_by_method.setdefault(interval.method, []).append(label)
+    if not rows_by_method:
+        return "No interval could be computed (see the notes)."
+    common, *others = sorted(rows_by_method, key=lambda method: -len(rows_by_method[method]))
+    methods = "; ".join([common, *(f"{method} for {', '.join(rows_by_method[method])}" for method in others)])
+    text = f"{percent_text(confidence)} CI by {methods}."
+    if any("bootstrap" in method for method in rows_by_method):
+        text += " A bootstrap over images covers validation-set noise only, not seed-to-seed training noise: train 3 or more seeds before trusting a verdict."
+    return text
+
+
+# --- tables -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Cell:
+    text: str
+    style: str | None = None
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A table as text cells, drawn by every format; the first ``label_columns`` are left-aligned."""
+
+    title: str
+    headers: list[str]
+    rows: list[list[_Cell]]
+    caption: str
+    label_columns: int
+
+
+def _verdict_cell(verdict_text: str | None) -> _Cell:
+    return _Cell(verdict_text or MISSING, VERDICT_STYLES.get(verdict_text or ""))
+
+
+ArmColumns = list[tuple[str, Callable[["ArmSummary"], "str | _Cell"]]]
+"""A column's header and its cell for an arm: plain text, or a styled :class:`_Cell`."""
+QUALITY_COLUMNS: ArmColumns = [
+    ("augmentation", lambda arm: arm.augmentation),
+    ("loss", lambda arm: arm.loss),
+    ("seeds", _seeds_text),
+    ("mIoU ± std", miou_text),
+    ("img mIoU", lambda arm: number_text(arm.per_image_miou_mean)),
+    ("pixel acc", lambda arm: number_text(arm.pixel_accuracy_mean)),
+    ("Δ mIoU [CI]", lambda arm: _interval_text(arm.delta)),
+    ("verdict", lambda arm: _verdict_cell(arm.verdict)),
+]
+COST_COLUMNS: ArmColumns = [
+    ("arm", lambda arm: arm.arm),
+    ("train s", lambda arm: number_text(arm.train_seconds_mean, 1)),
+    ("img/s", lambda arm: number_text(arm.images_per_second_mean, 1)),
+    ("data ms/step", lambda arm: number_text(arm.data_ms_per_step_mean, 1)),
+    ("model ms/step", lambda arm: number_text(arm.model_ms_per_step_mean, 1)),
+    ("peak memory", lambda arm: _memory_text(arm.peak_memory_bytes)),
+]
+
+
+def _arm_table(report: Report, title: str, columns: ArmColumns, caption: str, label_columns: int) -> _Table:
+    """One row per arm, numbered as the per-class table's columns are, one column per entry of ``columns``."""
+    rows = [
+        [_Cell(f"#{index}"), *(cell if isinstance(cell := cell_of(arm), _Cell) else _Cell(cell) for _, cell_of in columns)]
+        for index, arm in enumerate(report.arms)
+    ]
+    return _Table(title, ["#", *(header for header, _ in columns)], rows, caption, label_columns + 1)
+
+
+def _quality_table(report: Report) -> _Table:
+    caption = (
+        f"Δ mIoU: arm − baseline ({report.arms[0].arm}). {_ci_text(report.confidence, [(arm.arm, arm.delta) for arm in report.arms])} "
+        "seeds: finished/planned. img mIoU: mean of per-image mIoU."
+    )
+    return _arm_table(report, "Arms", QUALITY_COLUMNS, caption, label_columns=2)
+
+
+def _cost_table(report: Report) -> _Table:
+    caption = (
+        "Means over finished runs. data: batch gathering and augmentation; model: forward to optimizer step. "
+        "data ms/step well above model ms/step means the input pipeline is the bottleneck."
+    )
+    return _arm_table(report, "Cost", COST_COLUMNS, caption, label_columns=1)
+
+
+def _class_cell(arm: ArmSummary, index: int, class_name: str) -> _Cell:
+    text = number_text(arm.per_class_iou[index])
+    if class_name == arm.largest_gain_class:
+        return _Cell(f"{text} {GAIN}", "green")
+    if class_name == arm.largest_loss_class:
+        return _Cell(f"{text} {LOSS}", "red")
+    return _Cell(text)
+
+
+def _class_table(report: Report) -> _Table:
+    """Classes as rows and arms as numbered columns: a dataset's dozen classes fit a terminal's width that way."""
+    rows = [[_Cell(name), *(_class_cell(arm, index, name) for arm in report.arms)] for index, name in enumerate(report.class_names)]
+    caption = (
+        f"Mean IoU over finished seeds; column #N is arm N of the Arms table; {GAIN} largest gain and {LOSS} largest loss "
+        "of each arm vs the baseline's per-class IoU."
+    )
+    return _Table("Per-class IoU", ["class", *(f"#{index}" for index in range(len(report.arms)))], rows, caption, label_columns=1)
+
+
+def _effect_label(effect: EffectSummary) -> str:
+    return f"{effect.kind} {effect.level}"
+
+
+def _effect_table(report: Report) -> _Table:
+    rows = [
+        [_Cell(_effect_label(effect)), _Cell(_interval_text(effect.interval)), _verdict_cell(effect.verdict)]
+        for effect in report.effects
+    ]
+    caption = (
+        "Main effect: mean gain of a level over the baseline level across the other factor's levels; interaction: "
+        f"gain of the pair beyond the sum of its parts. {_ci_text(report.confidence, [(_effect_label(effect), effect.interval) for effect in report.effects])}"
+    )
+    return _Table("Factorial effects", ["effect", "Δ mIoU [CI]", "verdict"], rows, caption, label_columns=1)
+
+
+def _tables(report: Report) -> list[_Table]:
+    return [_quality_table(report), _cost_table(report), _class_table(report), *([_effect_table(report)] if report.effects else [])]
+
+
+def _header_lines(report: Report) -> list[str]:
+    recipe = report.recipe
+    runs = report.runs
+    return [
+        f"ablation {report.name}",
+        f"recipe: DeepLabV3+ {recipe.get('encoder', '?')} (weights {recipe.get('encoder_weights', '?')}), {recipe.get('epochs', '?')} epochs, "
+        f"{recipe.get('image_size', '?')}px, batch {recipe.get('batch_size', '?')}, lr {recipe.get('lr', '?')}, preset {report.preset}, device {report.device}",
+        f"data: {report.data}",
+        f"seeds: {', '.join(map(str, report.seeds))}",
+        f"runs: {runs.finished} finished, {runs.failed} failed, {runs.missing} missing of {runs.planned} planned",
+    ]
+
+
+# --- formats ----------------------------------------------------------------------------------
+
+
+def _rich_table(table: _Table) -> Table:
+    """Label columns keep up to ``LABEL_MIN_WIDTH`` characters on narrow consoles; numbers wrap at spaces."""
+    rich_table = Table(title=table.title, caption=table.caption, title_justify="left", caption_justify="left")
+    for index, header in enumerate(table.headers):
+        if index < table.label_columns:
+            widest = max([len(header), *(len(row[index].text) for row in table.rows)])
+            rich_table.add_column(header, overflow="fold", min_width=min(widest, LABEL_MIN_WIDTH))
+        else:
+            rich_table.add_column(header, justify="right")
+    for row in table.rows:
+        rich_table.add_row(*(Text(cell.text, style=cell.style or "") for cell in row))
+    return rich_table
+
+
+def _plain_lines(table: _Table) -> list[str]:
+    """The title, then one line per row: its label cells, then ``header value`` pairs."""
+    lines = [f"{table.title}:"]
+    for row in table.rows:
+        number, labels = (row[0].text + " ", row[1 : table.label_columns]) if table.headers[0] == "#" else ("", row[: table.label_columns])
+        label = number + " | ".join(cell.text for cell in labels)
+        values = "; ".join(f"{header} {cell.text}" for header, cell in zip(table.headers[table.label_columns :], row[table.label_columns :]))
+        lines.append(f"  {label}: {values}")
+    return [*lines, f"  ({table.caption})"]
+
+
+def _markdown_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _markdown_table(table: _Table) -> list[str]:
+    alignments = ["---" if index < table.label_columns else "---:" for index in range(len(table.headers))]
+    rows = [[_markdown_escape(cell.text) for cell in row] for row in table.rows]
+    return [
+        f"## {table.title}",
+        "",
+        "| " + " | ".join(map(_markdown_escape, table.headers)) + " |",
+        "| " + " | ".join(alignments) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+        "",
+        f"*{table.caption}*",
+        "",
+    ]
+
+
+def _markdown(report: Report) -> str:
+    title, *details = _header_lines(report)
+    lines = [f"# {_markdown_escape(title)}", "", *(f"- {line}" for line in details), ""]
+    for table in _tables(report):
+        lines += _markdown_table(table)
+    if report.notes:
+        lines += ["## Notes", "", *(f"- {note}" for note in report.notes), ""]
+    return "\n".join(lines)
+
+
+def _without_nan(value: Any) -> Any:
+    """``value`` with NaN floats turned into None, so the json is standard."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _without_nan(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nan(item) for item in value]
+    return value
+
+
+def _json(report: Report) -> str:
+    return json.dumps(_without_nan(dataclasses.asdict(report)), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _csv(report: Report) -> str:
+    """One row per arm: the arm's scalar fields, its Δ interval's fields, then one IoU column per class."""
+    scalar_fields = [field.name for field in dataclasses.fields(ArmSummary) if field.name not in ("failures", "delta", "per_class_iou", "per_class_delta")]
+    delta_fields = [field.name for field in dataclasses.fields(Interval)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*scalar_fields, *(f"delta_{name}" for name in delta_fields), *(f"iou_{name}" for name in report.class_names)])
+    for arm in report.arms:
+        delta = [getattr(arm.delta, name) if arm.delta else None for name in delta_fields]
+        writer.writerow(_without_nan([*(getattr(arm, name) for name in scalar_fields), *delta, *arm.per_class_iou]))
+    return buffer.getvalue()
+
+
+_RENDERERS: dict[str, Callable[[Report], str]] = {"md": _markdown, "csv": _csv, "json": _json}
+FORMATS = tuple(_RENDERERS)
+"""The formats :func:`render_report` knows, in the order ``write_report_files`` writes them."""

@@ -1,0 +1,144 @@
+"""What one training run produces: the record the store keeps and the report reads.
+
+Plain dataclasses of plain values (floats, ints, strings, lists, dicts), so that a record
+round-trips through JSON and SQLite unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal["running", "finished", "failed"]
+
+BASELINE_AUGMENTATION = "none"
+BASELINE_LOSS = "ce"
+"""The baseline arm's plugin set: no augmentation, cross-entropy."""
+
+
+def arm_name(augmentation: str, loss: str) -> str:
+    """An arm's name, as the store, the report and every message write it: ``"elastic,grid | ce0.8+focal0.2"``."""
+    return f"{augmentation} | {loss}"
+
+
+@dataclass
+class EpochRecord:
+    """One epoch of one run: training loss and speed, then validation metrics."""
+
+    epoch: int
+    """0-based."""
+    train_loss: float
+    """Mean total loss over the epoch's steps."""
+    loss_terms: dict[str, float]
+    """Mean of each weighted loss term (unweighted value), by the term's spec text, e.g. ``{"ce": 0.71, "focal": 0.12}``."""
+    val_miou: float
+    val_pixel_accuracy: float
+    val_per_image_miou: float
+    seconds: float
+    """Wall time of the training part of the epoch (validation excluded)."""
+    images_per_second: float
+    """Training images per second over the epoch."""
+    data_ms_per_step: float
+    """Batch gathering plus augmentation, milliseconds per step."""
+    model_ms_per_step: float
+    """Forward, loss, backward and optimizer step, milliseconds per step."""
+
+
+@dataclass
+class RunResult:
+    """One (arm, seed) run, finished or failed.
+
+    Metrics are those of the best epoch (highest validation mIoU). A failed run keeps the
+    epochs it finished in ``history`` and has ``None`` metrics.
+    """
+
+    arm: str
+    """The arm's name, ``"<augmentation> | <loss>"``."""
+    augmentation: str
+    loss: str
+    seed: int
+    status: RunStatus
+    error: str | None = None
+    """Why a failed run failed, one line (``"NaN loss at epoch 2, step 5"``, ``"CUDA out of memory ..."``)."""
+    best_epoch: int | None = None
+    miou: float | None = None
+    """Validation mIoU from the confusion matrix over the whole validation set."""
+    pixel_accuracy: float | None = None
+    per_image_miou: float | None = None
+    """Mean over validation images of each image's mIoU (classes present in its prediction or truth)."""
+    per_class_iou: list[float | None] = field(default_factory=list)
+    """IoU of each class at the best epoch; None where the class is absent from both prediction and truth."""
+    image_intersections: list[list[int]] = field(default_factory=list)
+    """``[N_val][C]`` pixels of each validation image and class in both prediction and truth, at the best epoch."""
+    image_unions: list[list[int]] = field(default_factory=list)
+    """``[N_val][C]`` pixels in prediction or truth, at the best epoch. With the intersections, the
+    paired bootstrap over validation images resamples exactly the dataset-level mIoU."""
+    history: list[EpochRecord] = field(default_factory=list)
+    train_seconds: float = 0.0
+    """Wall time of training (all epochs, validation included)."""
+    images_per_second: float = 0.0
+    """Training images per second, over all epochs."""
+    data_ms_per_step: float = 0.0
+    model_ms_per_step: float = 0.0
+    peak_memory_bytes: int | None = None
+    """Peak CUDA memory allocated during the run; None on the CPU."""
+    config: dict[str, Any] = field(default_factory=dict)
+    """The resolved recipe, arm, seed, device and data of the run."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Versions of python, torch, augmentlab and the libraries and plugins that shaped the run."""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.arm, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        values = dict(data)
+        values["history"] = [EpochRecord(**epoch) for epoch in values.get("history", [])]
+        return cls(**values)
+
+
+@dataclass
+class ArmInfo:
+    """One arm as the store and the report see it."""
+
+    name: str
+    """``"<augmentation> | <loss>"``."""
+    augmentation: str
+    loss: str
+
+
+@dataclass
+class AblationInfo:
+    """What an output folder's runs share: the plan and the data, written once and checked on resume."""
+
+    name: str
+    """The output folder's name."""
+    class_names: list[str]
+    """Index 0 is background."""
+    arms: list[ArmInfo]
+    """In plan order; the baseline ``none | ce`` first."""
+    seeds: list[int]
+    recipe: dict[str, Any]
+    """The fixed recipe (plan.Recipe as a dict)."""
+    device: str
+    preset: str
+    data: str
+    """Where the data came from, and its content key (two folders with different data never mix)."""
+    ignore_index: int = 255
+
+    @property
+    def baseline(self) -> ArmInfo:
+        return self.arms[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AblationInfo:
+        values = dict(data)
+        values["arms"] = [ArmInfo(**arm) for arm in values["arms"]]
+        return cls(**values)

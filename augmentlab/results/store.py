@@ -1,0 +1,365 @@
+"""The result store of one ablation output folder: ``<folder>/results.sqlite``.
+
+One row per (arm, seed) run in table ``runs``, with a real column for each scalar, so that a user
+can ask SQLite directly::
+
+    sqlite3 runs/x/results.sqlite "select arm, seed, status, miou from runs"
+
+The lists and dicts of a run (per-class IoU, per-image counts, history, config, versions) are JSON
+text columns, readable with SQLite's ``json_extract``. Table ``ablation`` holds one row: the
+:class:`AblationInfo` as JSON, written by the first :meth:`ResultStore.begin` and checked by every
+later one, which is what lets the same command resume in the same folder.
+
+One process writes (the ablation driver), while ``augmentlab report`` may read at the same time:
+the database is in WAL mode, so readers never block the writer, and every connection waits up to
+``BUSY_TIMEOUT_SECONDS`` for a lock instead of failing. Each write is one transaction, so a crash
+leaves either the old row or the new one. Timestamps are ISO-8601 in UTC.
+
+A float that is not finite (NaN, ±inf) is stored as NULL (JSON ``null``) and reads back as None:
+strict JSON has no token for it and SQLite turns a NaN into NULL anyway, so one rule covers the
+whole record. Rejecting it instead would lose the record of a diverged run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import Any, get_args
+
+from augmentlab.errors import AugmentlabError, Param
+from augmentlab.results.records import AblationInfo, RunResult, RunStatus
+
+SCHEMA_VERSION = 1
+"""Kept in ``PRAGMA user_version``; raised whenever the tables change."""
+
+APPLICATION_ID = int.from_bytes(b"AuLb", "big")
+"""Kept in ``PRAGMA application_id``: marks a SQLite file as an augmentlab store."""
+
+BUSY_TIMEOUT_SECONDS = 30.0
+"""How long a connection waits for another one's lock before giving up."""
+
+IDENTITY_COLUMNS = ("arm", "augmentation", "loss", "seed", "status")
+"""What a run has from the moment it starts: all a 'running' row holds."""
+
+SCALAR_COLUMNS = IDENTITY_COLUMNS + (
+    "error",
+    "best_epoch",
+    "miou",
+    "pixel_accuracy",
+    "per_image_miou",
+    "train_seconds",
+    "images_per_second",
+    "data_ms_per_step",
+    "model_ms_per_step",
+    "peak_memory_bytes",
+)
+"""RunResult fields stored as plain SQL values."""
+
+JSON_COLUMNS = ("per_class_iou", "history", "image_intersections", "image_unions", "config", "versions")
+"""RunResult fields stored as JSON text."""
+
+_SCHEMA = (
+    """
+CREATE TABLE ablation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    info TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)""",
+    """
+CREATE TABLE runs (
+    arm TEXT NOT NULL,
+    augmentation TEXT NOT NULL,
+    loss TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+    error TEXT,
+    best_epoch INTEGER,
+    miou REAL,
+    pixel_accuracy REAL,
+    per_image_miou REAL,
+    train_seconds REAL,
+    images_per_second REAL,
+    data_ms_per_step REAL,
+    model_ms_per_step REAL,
+    peak_memory_bytes INTEGER,
+    started_at TEXT,
+    finished_at TEXT,
+    per_class_iou TEXT,
+    history TEXT,
+    image_intersections TEXT,
+    image_unions TEXT,
+    config TEXT,
+    versions TEXT,
+    PRIMARY KEY (arm, seed)
+)""",
+)
+
+_RESUME_CHECKED_FIELDS = {
+    "class_names": "classes",
+    "recipe": "recipe",
+    "device": "device",
+    "data": "data",
+    "ignore_index": "ignore index",
+}
+"""AblationInfo fields a resumed ablation must share with the stored one, and their words in messages."""
+
+_FOLDER_HINT = "give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e"
+
+
+class ResultStore:
+    """The runs of one ablation folder, kept in ``<folder>/results.sqlite``.
+
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    FILENAME = "results.sqlite"
+
+    def __init__(self, folder: Path, *, create: bool = True) -> None:
+        """Open the store of ``folder``; with ``create`` make the folder (and parents) and the database if missing.
+
+        ``create=False`` never creates anything; :meth:`open_existing` uses it after checking that
+        the file exists. Raises AugmentlabError when the file is not an augmentlab store or has
+        another schema version.
+        """
+        self.folder = Path(folder)
+        self.path = self.folder / self.FILENAME
+        if create:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            target = str(self.path)
+        else:
+            target = self.path.resolve().as_uri() + "?mode=rw"
+        self._connection = sqlite3.connect(target, uri=not create, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        self._connection.row_factory = sqlite3.Row
+        try:
+            self._prepare(create)
+        except sqlite3.DatabaseError as error:
+            self._connection.close()
+            raise AugmentlabError(
+                f"{self.path} is not an augmentlab result store ({error}); move it away or give another folder"
+            ) from error
+        except AugmentlabError:
+            self._connection.close()
+            raise
+
+    @classmethod
+    def open_existing(cls, folder: Path) -> ResultStore:
+        """Open the store an ablation wrote, for reading its results (``augmentlab report DIR``)."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise AugmentlabError(f"there is no folder {folder}; {_FOLDER_HINT}")
+        if not (folder / cls.FILENAME).is_file():
+            raise AugmentlabError(f"{folder} holds no ablation results (no {cls.FILENAME}); {_FOLDER_HINT}")
+        return cls(folder, create=False)
+
+    def _prepare(self, create: bool) -> None:
+        """Give a new file the schema (with ``create``), check the file is our store of this schema, then switch to WAL.
+
+        WAL comes last so that a file of another program is left as it was.
+        """
+        if create:
+            with self._transaction():
+                table_count = self._connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if self._pragma("application_id") == 0 and table_count == 0:
+                    self._connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    self._connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    for statement in _SCHEMA:
+                        self._connection.execute(statement)
+        if self._pragma("application_id") != APPLICATION_ID:
+            raise AugmentlabError(f"{self.path} is not an augmentlab result store; move it away or give another folder")
+        version = self._pragma("user_version")
+        if version != SCHEMA_VERSION:
+            raise AugmentlabError(
+                f"{self.path} holds results in store schema {version}, and this augmentlab reads schema {SCHEMA_VERSION};"
+                " use the augmentlab version that wrote it"
+            )
+        self._connection.execute("PRAGMA journal_mode = WAL")
+
+    def _pragma(self, name: str) -> int:
+        """The value of an integer PRAGMA of the database, e.g. ``user_version``."""
+        return self._connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction, taking the write lock at once so that its reads stay current."""
+        self._connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._connection.execute("ROLLBACK")
+            raise
+        self._connection.execute("COMMIT")
+
+    def begin(self, info: AblationInfo) -> AblationInfo:
+        """Store the ablation's info the first time; on resume check it and merge new arms and seeds.
+
+        A resumed ablation must have the stored classes, recipe, device, data and ignore index
+        (the preset is only a name for the recipe, so it may differ). Arms and seeds are the union,
+        stored ones first in their order, then the new ones in theirs; every other field keeps its
+        stored value. Returns the info now stored.
+        """
+        now = _utc_now()
+        info = AblationInfo.from_dict(json.loads(_to_json(info.to_dict())))
+        with self._transaction():
+            stored = self._stored_info()
+            if stored is None:
+                self._connection.execute(
+                    "INSERT INTO ablation (id, info, created_at, updated_at) VALUES (1, ?, ?, ?)",
+                    (_to_json(info.to_dict()), now, now),
+                )
+                return info
+            self._check_resumable(stored, info)
+            known_arms = {arm.name for arm in stored.arms}
+            stored.arms += [arm for arm in info.arms if arm.name not in known_arms]
+            stored.seeds += [seed for seed in info.seeds if seed not in stored.seeds]
+            self._connection.execute(
+                "UPDATE ablation SET info = ?, updated_at = ? WHERE id = 1", (_to_json(stored.to_dict()), now)
+            )
+            return stored
+
+    def _check_resumable(self, stored: AblationInfo, new: AblationInfo) -> None:
+        """Raise AugmentlabError naming the first field (and recipe key) where ``new`` differs from ``stored``."""
+        for field_name, words in _RESUME_CHECKED_FIELDS.items():
+            there, now = getattr(stored, field_name), getattr(new, field_name)
+            if there == now:
+                continue
+            if field_name == "recipe":
+                key = next(key for key in {**there, **now} if there.get(key, _ABSENT) != now.get(key, _ABSENT))
+                detail = f"{key} {there.get(key, _ABSENT)} there, {now.get(key, _ABSENT)} now"
+            else:
+                detail = f"{there} there, {now} now"
+            raise AugmentlabError(
+                f"{self.folder} holds an ablation with a different {words} ({detail}); give another ", Param("name"),
+                " to start a new folder, or the same settings to resume",
+            )
+
+    def _stored_info(self) -> AblationInfo | None:
+        """The info :meth:`begin` stored, or None before the first begin."""
+        row = self._connection.execute("SELECT info FROM ablation WHERE id = 1").fetchone()
+        return None if row is None else AblationInfo.from_dict(json.loads(row["info"]))
+
+    def info(self) -> AblationInfo:
+        """The ablation's info as :meth:`begin` stored it."""
+        stored = self._stored_info()
+        if stored is None:
+            raise AugmentlabError(
+                f"{self.folder} holds no ablation: `augmentlab ablate` stopped before it stored its plan; run it again"
+            )
+        return stored
+
+    def mark_running(self, arm: str, seed: int, augmentation: str, loss: str) -> None:
+        """Replace the row of (arm, seed) by a 'running' one with its start time.
+
+        Written before training, so that a run interrupted by a crash shows as 'running' (and is
+        run again on resume); nothing of an older row, such as a failed run's error, is kept.
+        """
+        with self._transaction():
+            self._connection.execute(
+                "INSERT OR REPLACE INTO runs (arm, augmentation, loss, seed, status, started_at)"
+                " VALUES (?, ?, ?, ?, 'running', ?)",
+                (arm, augmentation, loss, seed, _utc_now()),
+            )
+
+    def record(self, result: RunResult) -> None:
+        """Replace the row of the result's (arm, seed) by the ended run, in one transaction.
+
+        Keeps the start time of the 'running' row :meth:`mark_running` wrote, and sets the finish
+        time. Raises ValueError for a result whose status is 'running'.
+        """
+        if result.status == "running":
+            raise ValueError(
+                "record() stores a run that ended, status 'finished' or 'failed', not 'running'; use mark_running()"
+            )
+        values = result.to_dict()
+        row = {column: _finite_or_none(values[column]) for column in SCALAR_COLUMNS}
+        row |= {column: _to_json(values[column]) for column in JSON_COLUMNS}
+        columns = ", ".join(row)
+        placeholders = ", ".join(f":{column}" for column in row)
+        with self._transaction():
+            self._connection.execute(
+                f"INSERT OR REPLACE INTO runs ({columns}, started_at, finished_at) VALUES ({placeholders},"
+                " (SELECT started_at FROM runs WHERE arm = :arm AND seed = :seed AND status = 'running'), :finished_at)",
+                row | {"finished_at": _utc_now()},
+            )
+
+    def finished(self) -> set[tuple[str, int]]:
+        """(arm, seed) of every finished run: what a resumed ablation skips."""
+        rows = self._connection.execute("SELECT arm, seed FROM runs WHERE status = 'finished'")
+        return {(row["arm"], row["seed"]) for row in rows}
+
+    def results(self, status: RunStatus | None = None) -> list[RunResult]:
+        """The stored runs, all or those of one status, in the info's arm order, then by seed.
+
+        A 'running' row has only its identity: ``RunResult(arm, augmentation, loss, seed, status="running")``.
+        Rows of arms the info does not list (possible only before :meth:`begin`) come last, by arm name.
+        """
+        if status is None:
+            rows = self._connection.execute("SELECT * FROM runs").fetchall()
+        elif status in get_args(RunStatus):
+            rows = self._connection.execute("SELECT * FROM runs WHERE status = ?", (status,)).fetchall()
+        else:
+            statuses = ", ".join(repr(known) for known in get_args(RunStatus))
+            raise ValueError(f"status must be None or one of {statuses}, not {status!r}")
+        stored = self._stored_info()
+        arm_order = {arm.name: index for index, arm in enumerate(stored.arms if stored else [])}
+        results = [_result_from_row(row) for row in rows]
+        return sorted(results, key=lambda result: (arm_order.get(result.arm, len(arm_order)), result.arm, result.seed))
+
+    def close(self) -> None:
+        """Close the database connection; the store is unusable afterwards."""
+        self._connection.close()
+
+    def __enter__(self) -> ResultStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class _Absent:
+    """A recipe key one side of a resume check lacks."""
+
+    def __str__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
+def _result_from_row(row: sqlite3.Row) -> RunResult:
+    """The RunResult of a ``runs`` row; a 'running' row has only its identity columns set."""
+    identity = {column: row[column] for column in IDENTITY_COLUMNS}
+    if row["status"] == "running":
+        return RunResult(**identity)
+    values = {column: row[column] for column in SCALAR_COLUMNS}
+    values |= {column: json.loads(row[column]) for column in JSON_COLUMNS}
+    return RunResult.from_dict(values)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with every non-finite float, however deeply nested in lists and dicts, replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_or_none(item) for item in value]
+    return value
+
+
+def _to_json(value: Any) -> str:
+    """Strict, compact JSON; non-finite floats become null (see the module docstring)."""
+    return json.dumps(_finite_or_none(value), separators=(",", ":"), allow_nan=False)
+
+
+def _utc_now() -> str:
+    """The current time, ISO-8601 in UTC to the second, e.g. ``2024-05-01T12:00:00+00:00``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

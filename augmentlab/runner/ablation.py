@@ -1,0 +1,335 @@
+"""Running an ablation from its config: :func:`run_ablation`, and :func:`plan_ablation` to check it without training.
+
+The output folder's result store decides what is left, so running the same config again
+resumes it: finished runs are skipped, and interrupted or failed ones run again. Each run is
+recorded when it ends, and memory is released between runs so that a long ablation does not
+creep towards OOM.
+
+From Python::
+
+    import augmentlab
+    report = augmentlab.run_ablation(augmentlab.AblationConfig(aug=["hflip"], seeds=2))
+    report.arms[1].delta, report.arms[1].verdict
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import shlex
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from augmentlab.data import load_splits
+from augmentlab.data.dataset import SegmentationDataset
+from augmentlab.errors import AugmentlabError, Param
+from augmentlab.registry.loading import current_registry, plugin_options
+from augmentlab.report.files import write_report_files
+from augmentlab.report.summary import Report, build_report
+from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
+from augmentlab.results.store import ResultStore
+from augmentlab.runner.config import AblationConfig
+from augmentlab.runner.executors.base import DataRequest, Executor
+from augmentlab.runner.executors.process import ProcessExecutor
+from augmentlab.runner.executors.sequential import SequentialExecutor
+from augmentlab.runner.plan import AblationPlan, check_batch_fits
+from augmentlab.runner.progress import AblationListener
+from augmentlab.runner.train import RunProgress, RunSpec, run_versions, warm_up
+from augmentlab.runner.training_data import training_data
+
+PYTHON_COMMAND = "augmentlab.run_ablation(...) from Python"
+"""What command.txt records for an ablation started from Python rather than the command line."""
+
+
+class AblationInterrupted(KeyboardInterrupt):
+    """An ablation was interrupted (Ctrl-C); every run that ended before is stored, and the same config resumes it.
+
+    Attributes:
+        folder: the ablation's output folder.
+        finished: finished runs stored in it.
+        planned: runs the plan has.
+    """
+
+    def __init__(self, folder: Path, finished: int, planned: int) -> None:
+        super().__init__(f"interrupted: {finished} of {planned} runs are finished and saved in {folder}")
+        self.folder, self.finished, self.planned = folder, finished, planned
+
+
+@dataclass
+class PreparedAblation:
+    """A checked ablation with its data loaded, before anything trains or is written.
+
+    Attributes:
+        config: the ablation's settings.
+        plan: arms × seeds under the recipe.
+        folder: the output folder (``out / name``).
+        train, val: the loaded splits.
+        request: how worker processes load the same data.
+        data_text: where the data came from and its content key, as the store records it.
+    """
+
+    config: AblationConfig
+    plan: AblationPlan
+    folder: Path
+    train: SegmentationDataset
+    val: SegmentationDataset
+    request: DataRequest
+    data_text: str
+
+
+def plan_ablation(config: AblationConfig, *, progress: AblationListener | None = None) -> PreparedAblation:
+    """Check every setting, resolve the arms and load (so check) the data; train and write nothing.
+
+    This is what ``augmentlab ablate --dry-run`` does.
+
+    Raises:
+        AugmentlabError: a bad setting or bad data, in one line naming it.
+    """
+    return _prepare(config, progress or AblationListener())
+
+
+def run_ablation(config: AblationConfig, *, progress: AblationListener | None = None, command: str | None = None) -> Report:
+    """Plan the ablation, load the data once, train what the output folder lacks, store each run, and report.
+
+    The report files (report.md, .csv, .json, .png) are written into the output folder, and the
+    same :class:`~augmentlab.report.summary.Report` that ``augmentlab report DIR`` renders is
+    returned. Failed runs are recorded and reported (``report.runs.failed``); they do not raise.
+
+    Args:
+        config: the ablation's settings.
+        progress: hears what happens as it goes (default: nothing is printed); the command line
+            passes :class:`~augmentlab.runner.progress.ConsoleProgress`.
+        command: the line to record in the folder's ``command.txt`` (default: that it ran from Python).
+
+    Raises:
+        AugmentlabError: a bad setting or bad data, before anything trains.
+        AblationInterrupted: Ctrl-C; the runs that ended are stored.
+    """
+    listener = progress or AblationListener()
+    workers = _start_workers(config)
+    try:
+        prepared = _prepare(config, listener)
+        if workers is not None:
+            workers.data_ready(prepared.request, prepared.plan.recipe, config.cudnn_benchmark_on())
+        return _train_and_report(prepared, listener, workers, command or PYTHON_COMMAND)
+    finally:
+        # Running closed them after the last run; if nothing ran (an error, a finished folder),
+        # stop them now rather than wait for their start-up.
+        if workers is not None:
+            workers.close(terminate=True)
+
+
+def _start_workers(config: AblationConfig) -> ProcessExecutor | None:
+    """Local worker processes, started before anything else, so that their imports, plugins and
+    device set-up overlap everything the driver does until the first run."""
+    config.check_kinds()
+    slots = config.worker_slots()
+    if len(slots) == 1 or config.ray_options() is not None:
+        return None
+    workers = ProcessExecutor(slots, plugin_options())
+    workers.start()
+    return workers
+
+
+def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAblation:
+    config.validate()
+    device, _ = config.resolved_device()
+    preset = config.preset_name()
+    recipe = config.recipe()
+    arms = config.planned_arms()
+    request = config.data_request(plugin_options())
+    # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains;
+    # the paths as given, so that a message names them as the user wrote them.
+    train, val = load_splits(config.data, **config.split_arguments(), size=request.size)
+    plan = AblationPlan(tuple(arms), tuple(range(config.seeds)), recipe, preset, device)
+    data_key = train.cache_key + val.cache_key
+    folder = config.out / (config.name or plan.default_name(data_key))
+    how = f"the default for {device}" if config.preset is None else ("the config file" if "preset" in config.sources else "given")
+    tuning = f", cuDNN benchmark {'on' if config.cudnn_benchmark_on() else 'off'}" if device.startswith("cuda") else ""
+    listener.notice(f"preset: {preset} ({how}); device: {device}{tuning}")
+    source = config.data or "built-in demo data (synthetic)"
+    listener.notice(f"data: {source}: {len(train)} train / {len(val)} val images, {train.num_classes} classes")
+    listener.planned(plan, folder)
+    check_batch_fits(recipe.batch_size, len(train))
+    data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
+    return PreparedAblation(config, plan, folder, train, val, request, data_text)
+
+
+def _train_and_report(prepared: PreparedAblation, listener: AblationListener, workers: ProcessExecutor | None, command: str) -> Report:
+    config, plan, folder = prepared.config, prepared.plan, prepared.folder
+    if plan.recipe.encoder_weights != "none":
+        from augmentlab.runner.model import build_model
+
+        build_model(plan.recipe.encoder, plan.recipe.encoder_weights, prepared.train.num_classes)  # fetch or read the weights once, before any run
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise AugmentlabError(Param("out"), f" {folder.parent}: cannot create {folder}: {error.strerror or error}") from None
+    with ResultStore(folder) as store:
+        info = store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
+        write_command(folder, command)
+        write_resolved_config(folder, config, plan, prepared.request)
+        pending = pending_runs(plan, store, config.compile, config.cudnn_benchmark_on())
+        done = len(plan.runs) - len(pending)
+        if done:
+            listener.notice(f"resuming {folder}: {done} of {len(plan.runs)} runs already finished, {len(pending)} to run")
+        if pending:
+            executor = _executor(prepared, listener, workers)
+            first_run_at = time.perf_counter()
+            listener.runs_started(len(pending))
+            try:
+                execute(pending, executor, store, listener)
+            except KeyboardInterrupt:
+                raise AblationInterrupted(folder, len(store.finished()), len(plan.runs)) from None
+            finally:
+                ran = {(run.arm, run.seed) for run in pending}
+                trained = [result.train_seconds or 0.0 for result in store.results() if (result.arm, result.seed) in ran and result.status != "running"]
+                listener.runs_ended(first_run_at, trained, time.perf_counter() - first_run_at, len(workers.slots) if workers is not None else 1)
+        report = build_report(store.info(), store.results())
+    write_report_files(report, folder)
+    return report
+
+
+def _executor(prepared: PreparedAblation, listener: AblationListener, workers: ProcessExecutor | None) -> Executor:
+    """Where the pending runs train: Ray, the started local workers, or this process (warmed up first on CUDA)."""
+    config, plan = prepared.config, prepared.plan
+    registry = current_registry()
+    versions = run_versions([(p.distribution, p.version) for p in registry.plugins if p.status == "loaded"])
+    ray_options = config.ray_options()
+    if ray_options is not None:
+        from augmentlab.runner.executors.ray_cluster import RayExecutor
+
+        executor = RayExecutor(prepared.request, versions, **ray_options)
+        listener.notice(f"runs go to Ray ({executor.describe()})")
+        return executor
+    if workers is not None:
+        listener.notice(f"{len(workers.slots)} runs at a time, in worker processes on {', '.join(sorted(set(workers.slots)))}")
+        workers.versions = versions
+        return workers
+    device = plan.device
+    data = training_data(prepared.train, prepared.val, device, prepared.request.memory_budget_bytes)
+    autotune = config.cudnn_benchmark_on()
+    seconds = warm_up(plan.recipe, len(prepared.train.class_names), device, autotune)  # the executor's own call then has nothing to do
+    if seconds:
+        what = "cuDNN timing its algorithms, kernels loading" if autotune else "kernels loading; no cuDNN timing"
+        listener.notice(f"warmed up {device} for the recipe's shapes in {seconds:.1f} s ({what}), kept out of every run's time")
+    return SequentialExecutor(data, versions)
+
+
+def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ignore_index: int, data: str) -> AblationInfo:
+    return AblationInfo(
+        name=name,
+        class_names=list(class_names),
+        arms=[ArmInfo(arm.name, str(arm.augmentation), str(arm.loss)) for arm in plan.arms],
+        seeds=list(plan.seeds),
+        recipe=asdict(plan.recipe),
+        device=plan.device,
+        preset=plan.preset,
+        data=data,
+        ignore_index=ignore_index,
+    )
+
+
+def pending_runs(plan: AblationPlan, store: ResultStore, compile: bool = False, cudnn_benchmark: bool = True) -> list[RunSpec]:
+    """The plan's runs the store has not finished, in plan order (arm by arm, seed by seed).
+
+    ``compile`` and ``cudnn_benchmark`` change how fast a run trains, not what it trains, so
+    runs finished with other settings count as finished.
+    """
+    finished = store.finished()
+    return [
+        RunSpec(str(arm.augmentation), str(arm.loss), seed, plan.recipe, plan.device, compile, cudnn_benchmark)
+        for arm, seed in plan.runs
+        if (arm.name, seed) not in finished
+    ]
+
+
+def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener) -> None:
+    """Train ``runs`` with ``executor``, recording each in ``store`` as it ends.
+
+    A KeyboardInterrupt leaves the runs in hand marked ``running`` (so the next invocation runs
+    them again) and propagates; everything recorded before it stays.
+    """
+
+    def started(run: RunSpec) -> RunProgress | None:
+        store.mark_running(run.arm, run.seed, run.augmentation, run.loss)
+        return listener.run_started(run.arm, run.seed)
+
+    def done(result: RunResult) -> None:
+        store.record(result)
+        listener.run_done(result)
+
+    with startup_objects_frozen():
+        executor.run(runs, started, done)
+
+
+@contextlib.contextmanager
+def startup_objects_frozen() -> Iterator[None]:
+    """Keep the objects alive now out of the garbage collector's passes until the block ends.
+
+    A process that imported torch, segmentation_models_pytorch and the plugins tracks about
+    450k objects (modules, classes, functions) that live until it exits, and every full
+    collection walks them all: 0.25 s on the CPU for each release of memory between runs.
+    ``gc.freeze()`` is CPython's way to leave such objects out; the objects a run creates are
+    collected as before. Does nothing when the caller has already frozen objects of its own.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The shell line of an ``augmentlab`` invocation with ``argv``, quoted so that it can be pasted back."""
+    return shlex.join(["augmentlab", *argv])
+
+
+def write_command(folder: Path, command: str) -> None:
+    """Append ``command`` to ``command.txt`` (one line per invocation, newest last), with the time."""
+    stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with open(folder / "command.txt", "a", encoding="utf-8") as file:
+        file.write(f"{stamp}  {command}\n")
+
+
+RESOLVED_DATA_SETTINGS = ("ignore_index", "strict")
+"""How the data was read, written to config.toml even at their defaults, so that the same files give the same labels."""
+
+
+def write_resolved_config(folder: Path, config: AblationConfig, plan: AblationPlan, request: DataRequest) -> Path:
+    """``config.toml``: the resolved ablation (arms listed, every recipe field, absolute data paths), which ``--config`` reads back."""
+    recipe = asdict(plan.recipe)
+    resolved = AblationConfig(
+        arms=tuple({"aug": str(arm.augmentation), "loss": str(arm.loss)} for arm in plan.arms),
+        seeds=len(plan.seeds),
+        preset=plan.preset,
+        device=plan.device,
+        name=folder.name,
+        data=_path(request.data),
+        val=_path(request.val),
+        val_masks=_path(request.val_masks),
+        images=_path(request.options.get("images")),
+        masks=_path(request.options.get("masks")),
+        val_split=request.val_split,
+        ignore_index=config.ignore_index,
+        classes=config.classes,
+        strict=config.strict,
+        **recipe,
+    )
+    explicit = [*RESOLVED_DATA_SETTINGS, *recipe, *(["val_split"] if request.val is None else [])]
+    path = folder / "config.toml"
+    comment = f"The resolved ablation in {folder}; `augmentlab ablate --config {path}` runs it again."
+    path.write_text(resolved.to_toml(comment, explicit=explicit), encoding="utf-8")
+    return path
+
+
+def _path(value: Any) -> Path | None:
+    return None if value is None else Path(value)

@@ -1,0 +1,67 @@
+"""What every executor shares: the protocol, the data request workers load from, and the result of a run that never ended.
+
+The driver (:func:`augmentlab.runner.ablation.execute`) owns the result store and the progress
+display; an executor only trains runs and hands each result back as it arrives, so every
+executor gets the same resume semantics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from augmentlab.results.records import RunResult
+
+if TYPE_CHECKING:  # the data and the trainer import torch; a config needs neither
+    from augmentlab.data.dataset import SegmentationDataset
+    from augmentlab.runner.train import RunProgress, RunSpec
+
+Started = Callable[["RunSpec"], "RunProgress | None"]
+Done = Callable[[RunResult], None]
+
+
+class Executor(Protocol):
+    """Trains runs; calls ``started(run)`` when a run is handed out and ``done(result)`` when it ends."""
+
+    def run(self, runs: Sequence[RunSpec], started: Started, done: Done) -> None: ...
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """How any process loads the ablation's data: ``load_splits`` arguments with absolute paths.
+
+    Workers on other machines (a cluster) need the same paths on a shared filesystem.
+    """
+
+    data: str | None
+    val: str | None = None
+    val_masks: str | None = None
+    val_split: float = 0.2
+    options: dict[str, Any] = field(default_factory=dict)
+    """The other ``load_splits`` keyword arguments (images, masks, ignore_index, classes, strict)."""
+    size: tuple[int, int] | None = None
+    plugin_options: dict[str, Any] = field(default_factory=dict)
+    """``load_plugins`` keyword arguments of the driver (strict, disable, autoload)."""
+    memory_budget_bytes: int | None = None
+
+    def load_splits(self) -> tuple[SegmentationDataset, SegmentationDataset]:
+        """Read (and check) both splits, as the driver did."""
+        from augmentlab.data import load_splits
+
+        return load_splits(self.data, val=self.val, val_masks=self.val_masks, val_split=self.val_split, size=self.size, **self.options)
+
+    def paths(self) -> list[str]:
+        """Every file or folder the request reads, for checking that a worker can see them."""
+        candidates = [self.data, self.val, self.val_masks, self.options.get("images"), self.options.get("masks")]
+        return [str(path) for path in candidates if path is not None]
+
+
+def absolute(path: str | Path | None) -> str | None:
+    return None if path is None else str(Path(path).resolve())
+
+
+def failed_result(run: RunSpec, reason: str) -> RunResult:
+    """A failed result for ``run`` that never produced one itself (its worker died, or it never started)."""
+    return RunResult(arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="failed", error=reason)

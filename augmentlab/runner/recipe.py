@@ -1,0 +1,127 @@
+"""The recipe an ablation holds fixed across its arms, its presets, and the checks of its fields.
+
+Every arm of an ablation trains with one recipe; only its plugin set differs. A preset names a
+recipe; the fields a user sets override it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from augmentlab.errors import FieldError
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything an ablation holds fixed across its arms.
+
+    The optimiser is the reference study's shared setting: Adam, weight decay 1e-6.
+    """
+
+    epochs: int
+    image_size: int
+    batch_size: int
+    lr: float
+    encoder: str
+    encoder_weights: str
+    weight_decay: float = 1e-6
+    autocast: str = "none"
+
+
+PRESETS: dict[str, Recipe] = {
+    # A few minutes on a 2-core CPU with the built-in demo data. From scratch, lr 1e-3 trains
+    # furthest in 4 epochs: baseline val mIoU 0.191 against 0.139 at 3e-4 and 0.121 at 1e-4 (2 seeds).
+    "demo": Recipe(epochs=4, image_size=128, batch_size=8, lr=1e-3, encoder="resnet18", encoder_weights="none"),
+    # One GPU, the reference study's scale.
+    "standard": Recipe(epochs=20, image_size=512, batch_size=16, lr=1e-4, encoder="resnet50", encoder_weights="imagenet", autocast="bf16"),
+}
+
+
+AUTOTUNED_PRESETS = frozenset({"standard"})
+"""Presets whose runs have cuDNN time its algorithms by default (``--cudnn-benchmark``).
+
+The timing costs each process 9–16 s on an H200, where a whole demo run trains for about 1.5 s
+(0.2 s an epoch): the fastest algorithms would have to save that much over all the runs of a
+process to pay it back. Off, PyTorch's own default, keeps cuDNN's heuristic choice. A standard
+run trains 20 epochs of resnet50 at 512×512, which pays it back.
+"""
+
+
+RECIPE_FIELDS: tuple[str, ...] = tuple(field.name for field in fields(Recipe))
+
+
+def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
+    """The preset's recipe with ``overrides`` (only non-None values) applied and checked.
+
+    Raises:
+        FieldError: an unknown preset, or a value out of range, naming the field and what to give instead.
+    """
+    if preset not in PRESETS:
+        raise FieldError("preset", f"{preset!r} is not a preset; choose one of {', '.join(PRESETS)}")
+    recipe = replace(PRESETS[preset], **{key: value for key, value in overrides.items() if value is not None})
+    checks = [
+        ("epochs", _is_integer(recipe.epochs) and recipe.epochs >= 1, "must be a whole number ≥ 1"),
+        ("image_size", _is_integer(recipe.image_size) and recipe.image_size >= 32 and recipe.image_size % 16 == 0,
+         "must be a multiple of 16 and ≥ 32 (DeepLabV3+ downsamples by 16)"),
+        ("batch_size", _is_integer(recipe.batch_size) and recipe.batch_size >= 2, "must be ≥ 2 (batch norm needs two samples to train)"),
+        ("lr", _is_number(recipe.lr) and recipe.lr > 0, "must be a number > 0"),
+        ("weight_decay", _is_number(recipe.weight_decay) and recipe.weight_decay >= 0, "must be a number ≥ 0"),
+        ("autocast", recipe.autocast in ("none", "bf16", "fp16"), "must be none, bf16 or fp16"),
+        ("encoder", isinstance(recipe.encoder, str), "must be an encoder name"),
+        ("encoder_weights", isinstance(recipe.encoder_weights, str), "must be imagenet, none or the path of a weights file"),
+    ]
+    for field_name, ok, problem in checks:
+        if not ok:
+            raise FieldError(field_name, f"{problem}, got {getattr(recipe, field_name)!r}")
+    check_encoder(recipe.encoder)
+    check_encoder_weights(recipe.encoder_weights)
+    return recipe
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_encoder(name: str) -> None:
+    """Raise FieldError unless segmentation_models_pytorch knows the encoder ``name`` and DeepLabV3+ can dilate it."""
+    import segmentation_models_pytorch as smp
+
+    from augmentlab.registry.spec import suggest
+    from augmentlab.runner.model import check_deeplab_encoder
+
+    if name.startswith("tu-"):
+        import timm
+
+        if not timm.is_model(name[3:]):
+            raise FieldError("encoder", f"{name!r} is not a timm model; `timm.list_models()` lists the names to use after 'tu-'")
+    else:
+        known = smp.encoders.get_encoder_names()
+        if name not in known:
+            raise FieldError("encoder", f"{name!r} is not an encoder of segmentation_models_pytorch{suggest(name, known) or ';'} choose one such as resnet18, resnet50, efficientnet-b0")
+    check_deeplab_encoder(name)
+
+
+def check_encoder_weights(weights: str) -> None:
+    if weights in ("imagenet", "none"):
+        return
+    if not Path(weights).is_file():
+        raise FieldError("encoder_weights", f"{weights!r} is neither imagenet, none nor an existing file")
+
+
+def resolve_device(device: str) -> tuple[str, str]:
+    """(device, default preset) for ``auto``, ``cpu`` or ``cuda``; cuda is checked to exist."""
+    import torch
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise FieldError("device", f"{device!r} is not a device; choose auto, cpu or cuda")
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise FieldError("device", "is cuda, but no CUDA device is visible; give cpu or auto")
+    return device, "standard" if device == "cuda" else "demo"

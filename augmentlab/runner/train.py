@@ -1,0 +1,329 @@
+"""One training run: the fixed DeepLabV3+ recipe with one arm's augmentation set and loss.
+
+The step loop never waits on the host: batches come from the device-resident cache, are
+augmented on the device, and the loss and its terms accumulate in device tensors that are read
+once per epoch. On CUDA it runs with autocast, channels_last, ``cudnn.benchmark`` (unless the
+run turns it off) and the fused Adam; on the CPU the same code runs plainly.
+
+A run that fails for its own reason (a NaN loss, CUDA out of memory, an exception raised by a
+plugin) comes back as a failed :class:`RunResult` with the reason; other runs go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from typing import Callable, Iterator, Protocol, Sequence
+
+import torch
+from torch import nn
+
+from augmentlab.data.cache import TensorCache, derived_seed
+from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
+from augmentlab.runner.model import build_model, model_layout, normalize_images
+from augmentlab.runner.recipe import Recipe
+from augmentlab.runner.training_data import TrainingData
+from augmentlab.errors import first_line
+from augmentlab.results.records import EpochRecord, RunResult, arm_name
+
+VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
+"""Libraries whose versions every run records."""
+
+AUGMENTATION_STREAM = 1
+"""Key of the augmentation's random stream, beside the sample order's (see :func:`derived_seed`)."""
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One (arm, seed) run, as plain values so that it can travel to another process."""
+
+    augmentation: str
+    loss: str
+    seed: int
+    recipe: Recipe
+    device: str
+    compile: bool = False
+    cudnn_benchmark: bool = True
+    """On CUDA, let cuDNN time its algorithms for each convolution shape and keep the fastest (see :func:`warm_up`)."""
+
+    @property
+    def arm(self) -> str:
+        return arm_name(self.augmentation, self.loss)
+
+
+class RunProgress(Protocol):
+    """What a progress display hears from a run. ``loss_sum`` is a 0-dim device tensor: reading it syncs, so read it rarely."""
+
+    def epoch_started(self, epoch: int, epochs: int, steps: int) -> None: ...
+
+    def step_done(self, step: int, loss_sum: torch.Tensor) -> None:
+        """``loss_sum``: the epoch's step losses so far, summed; their mean is ``loss_sum / (step + 1)``."""
+        ...
+
+    def epoch_done(self, record: EpochRecord) -> None: ...
+
+
+class RunFailure(Exception):
+    """A run failed for its own reason; the message is the one line the store keeps."""
+
+
+def run_versions(plugins: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
+    """Versions that shaped a run: python, the libraries, CUDA and GPU, augmentlab and each plugin distribution."""
+    versions = {"python": platform.python_version()}
+    for library in ("augmentlab", *VERSIONED_LIBRARIES):
+        try:
+            versions[library] = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            versions[library] = "not installed"
+    if torch.cuda.is_available():
+        versions["cuda"] = str(torch.version.cuda)
+        versions["gpu"] = torch.cuda.get_device_name()
+    for distribution, version in plugins:
+        versions[f"plugin {distribution}"] = version
+    return versions
+
+
+def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = None, versions: dict[str, str] | None = None) -> RunResult:
+    """Train and validate one run; the best epoch by validation mIoU gives its metrics.
+
+    KeyboardInterrupt passes through; every other failure of the run is returned as a failed result.
+    """
+    result = RunResult(
+        arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="running",
+        config=_run_config(run, data), versions=dict(versions or {}),
+    )
+    device = torch.device(run.device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    try:
+        _train(run, data, result, progress)
+        result.status = "finished"
+    except RunFailure as failure:
+        result.status, result.error = "failed", str(failure)
+    except torch.OutOfMemoryError as error:
+        result.status, result.error = "failed", f"CUDA out of memory: {first_line(error)}; lower the batch size or the image size"
+    except Exception as error:  # anything else the run raised: recorded, so the other runs still go on
+        result.status, result.error = "failed", f"{type(error).__name__}: {first_line(error)}"
+    result.train_seconds = time.perf_counter() - started
+    if device.type == "cuda":
+        result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
+    return result
+
+
+def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunProgress | None) -> None:
+    from augmentlab.augment.pipeline import build_augmentation
+    from augmentlab.losses.combo import build_loss
+
+    recipe, device = run.recipe, torch.device(run.device)
+    cuda = device.type == "cuda"
+    torch.backends.cudnn.benchmark = cuda and run.cudnn_benchmark
+    torch.manual_seed(run.seed)  # the model's initialisation: the same for every arm of this seed
+    layout = model_layout(device)  # the normalisation writes each batch in the model's layout
+    model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names)).to(device, memory_format=layout)
+    step_model = torch.compile(model) if run.compile else model
+    augment = build_augmentation(run.augmentation, ignore_index=data.ignore_index).to(device)
+    loss_fn = build_loss(run.loss, len(data.class_names), data.ignore_index, data.class_frequencies).to(device)
+    # fused Adam runs the whole update in a few kernels on CUDA; foreach is the CPU's fastest path.
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **({"fused": True} if cuda else {"foreach": True}))
+    scaler = torch.amp.GradScaler(device.type, enabled=recipe.autocast == "fp16")
+
+    def step(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        with _autocast(device, recipe.autocast):
+            logits = step_model(normalize_images(images, layout))
+        with _blamed_on(f"loss {run.loss!r}"):
+            loss = loss_fn(logits, masks)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        return loss.detach(), loss_fn.last_terms
+
+    def batch(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        images, masks = data.train.batch(indices)
+        with _blamed_on(f"augmentation {run.augmentation!r}"):
+            return augment(images, masks)
+
+    best: SegmentationMetrics | None = None
+    for epoch in range(recipe.epochs):
+        torch.manual_seed(derived_seed(run.seed, epoch, AUGMENTATION_STREAM))
+        record = _train_epoch(epoch, run, data, batch, step, progress)
+        metrics = evaluate(model, data.val, len(data.class_names), data.ignore_index, recipe.batch_size, recipe.autocast)
+        record.val_miou, record.val_pixel_accuracy, record.val_per_image_miou = metrics.miou, metrics.pixel_accuracy, metrics.per_image_miou
+        result.history.append(record)
+        if progress is not None:
+            progress.epoch_done(record)
+        if best is None or metrics.miou > best.miou:
+            best, result.best_epoch = metrics, epoch
+    assert best is not None  # recipe.epochs ≥ 1
+    result.miou, result.pixel_accuracy, result.per_image_miou = best.miou, best.pixel_accuracy, best.per_image_miou
+    result.per_class_iou = best.per_class_iou
+    result.image_intersections, result.image_unions = best.image_intersections, best.image_unions
+    history = result.history
+    result.images_per_second = sum(r.images_per_second * r.seconds for r in history) / sum(r.seconds for r in history)
+    result.data_ms_per_step = sum(r.data_ms_per_step for r in history) / len(history)
+    result.model_ms_per_step = sum(r.model_ms_per_step for r in history) / len(history)
+
+
+_warmed_up: set[tuple] = set()
+
+
+def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device, cudnn_benchmark: bool = True) -> float:
+    """Run one training step and one validation forward of the recipe's shapes with a throwaway model, once per process.
+
+    On CUDA the first step of a process pays for loading kernels on first use and, with
+    ``cudnn_benchmark``, for cuDNN timing its algorithms for every convolution: 16 s of the
+    demo preset's first epoch on an H200, whose later epochs take 0.2 s. Paid here once per
+    process, it is kept out of every run's time, so the first run of an ablation costs what the
+    others do. The CPU has nothing to tune, and a process that warmed up for the same shapes and
+    setting on the same device already has its tuning: both return at once.
+
+    Returns:
+        The seconds it took (0 when it had nothing to do).
+    """
+    device = torch.device(device)
+    key = (recipe.encoder, recipe.image_size, recipe.batch_size, recipe.autocast, num_classes, str(device), cudnn_benchmark)
+    if device.type != "cuda" or key in _warmed_up:
+        return 0.0
+    _warmed_up.add(key)
+    started = time.perf_counter()
+    torch.backends.cudnn.benchmark = cudnn_benchmark
+    layout = model_layout(device)
+    model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=layout)
+    optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
+    size = recipe.image_size
+    images = torch.rand(recipe.batch_size, 3, size, size, device=device)
+    masks = torch.randint(0, num_classes, (recipe.batch_size, size, size), device=device)
+    with _autocast(device, recipe.autocast):
+        logits = model(normalize_images(images, layout))
+    torch.nn.functional.cross_entropy(logits.float(), masks).backward()
+    optimizer.step()
+    model.eval()
+    with torch.inference_mode(), _autocast(device, recipe.autocast):
+        model(normalize_images(images, layout))
+    torch.cuda.synchronize(device)
+    return time.perf_counter() - started
+
+
+Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]
+Batch = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+def _train_epoch(epoch: int, run: RunSpec, data: TrainingData, batch: Batch, step: Step, progress: RunProgress | None) -> EpochRecord:
+    """One pass over the training set. The only host synchronisation is at its end."""
+    batches = data.train.epoch_order(epoch, run.seed, run.recipe.batch_size)
+    if progress is not None:
+        progress.epoch_started(epoch, run.recipe.epochs, len(batches))
+    timer = StepTimer(torch.device(run.device))
+    total: torch.Tensor | None = None
+    term_totals: dict[str, torch.Tensor] = {}
+    started = time.perf_counter()
+    for index, indices in enumerate(batches):
+        timer.start()
+        images, masks = batch(indices)
+        timer.split()
+        loss, terms = step(images, masks)
+        timer.stop()
+        total = loss if total is None else total + loss
+        for label, value in terms.items():
+            term_totals[label] = value if label not in term_totals else term_totals[label] + value
+        if progress is not None:
+            progress.step_done(index, total)
+    assert total is not None  # epoch_order gives at least one batch
+    data_ms, model_ms = timer.milliseconds()  # waits for the device
+    seconds = time.perf_counter() - started
+    mean_loss = float(total) / len(batches)
+    if not math.isfinite(mean_loss):
+        raise RunFailure(f"the loss became {mean_loss} in epoch {epoch}; lower the learning rate, or check the loss and augmentations")
+    return EpochRecord(
+        epoch=epoch,
+        train_loss=mean_loss,
+        loss_terms={label: float(value) / len(batches) for label, value in term_totals.items()},
+        val_miou=float("nan"), val_pixel_accuracy=float("nan"), val_per_image_miou=float("nan"),
+        seconds=seconds,
+        images_per_second=len(batches) * run.recipe.batch_size / seconds,
+        data_ms_per_step=data_ms / len(batches),
+        model_ms_per_step=model_ms / len(batches),
+    )
+
+
+@torch.inference_mode()
+def evaluate(model: nn.Module, cache: TensorCache, num_classes: int, ignore_index: int, batch_size: int, autocast: str = "none") -> SegmentationMetrics:
+    """Validation metrics of ``model`` over every sample of ``cache``, in order."""
+    model.eval()
+    matrix = ConfusionMatrix(num_classes, ignore_index)
+    device = cache.device
+    for indices in torch.arange(len(cache)).split(batch_size):
+        images, masks = cache.batch(indices)
+        with _autocast(device, autocast):
+            logits = model(normalize_images(images, model_layout(device)))
+        matrix.update(logits.argmax(1), masks)
+    model.train()
+    return matrix.compute()
+
+
+class StepTimer:
+    """Milliseconds of data (batch + augmentation) and of the model per step, summed over an epoch.
+
+    On CUDA it records events, so timing adds no synchronisation until :meth:`milliseconds`;
+    on the CPU, where every operation has finished when it returns, it reads the clock.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.cuda = device.type == "cuda"
+        self._marks: list[tuple[object, object, object]] = []
+        self._current: list[object] = []
+
+    def _mark(self) -> object:
+        if not self.cuda:
+            return time.perf_counter()
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def start(self) -> None:
+        self._current = [self._mark()]
+
+    def split(self) -> None:
+        self._current.append(self._mark())
+
+    def stop(self) -> None:
+        start, split = self._current
+        self._marks.append((start, split, self._mark()))
+
+    def milliseconds(self) -> tuple[float, float]:
+        """(data ms, model ms) summed over the steps so far."""
+        if self.cuda:
+            torch.cuda.synchronize()
+            return (sum(a.elapsed_time(b) for a, b, _ in self._marks), sum(b.elapsed_time(c) for _, b, c in self._marks))
+        return (sum(b - a for a, b, _ in self._marks) * 1000, sum(c - b for _, b, c in self._marks) * 1000)
+
+
+@contextlib.contextmanager
+def _blamed_on(plugin: str) -> Iterator[None]:
+    """Turn an exception raised by plugin code into the run's failure, naming the plugin; OOM keeps its own report."""
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        raise
+    except Exception as error:
+        raise RunFailure(f"{plugin} raised {type(error).__name__}: {first_line(error)}") from None
+
+
+def _autocast(device: torch.device, autocast: str) -> contextlib.AbstractContextManager:
+    if autocast == "none":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if autocast == "bf16" else torch.float16)
+
+
+def _run_config(run: RunSpec, data: TrainingData) -> dict:
+    return {
+        "arm": run.arm, "augmentation": run.augmentation, "loss": run.loss, "seed": run.seed, "device": run.device,
+        "compile": run.compile, "cudnn_benchmark": run.cudnn_benchmark, "recipe": asdict(run.recipe), "classes": list(data.class_names), "ignore_index": data.ignore_index,
+        "train_images": len(data.train), "val_images": len(data.val), "model": "segmentation_models_pytorch.DeepLabV3Plus",
+        "optimizer": "Adam", "normalization": "ImageNet mean/std after augmentation",
+    }
