@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from augmentlab.augment.pipeline import build_augmentation
 from augmentlab.registry.api import available_augmentations
 from augmentlab.registry.spec import AugmentationTerm
-from augmentlab.runner.train import first_line
+from augmentlab.errors import first_line
 
 IGNORE_INDEX = 255
 NUM_LABELS = 6

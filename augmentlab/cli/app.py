@@ -7,6 +7,7 @@ error names parameters (``batch_size``); here they read as the flags that set th
 from __future__ import annotations
 
 import gc
+from importlib import metadata
 import logging
 import sys
 import time
@@ -20,7 +21,6 @@ try:  # recent typer raises the exceptions of its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
 
-from augmentlab import __version__
 from augmentlab.cli import ablate, bench, data, plugins, preview, report
 from augmentlab.cli.options import flag, invocation
 from augmentlab.errors import AugmentlabError
@@ -85,7 +85,7 @@ app = typer.Typer(
 
 def _show_version(value: bool) -> None:
     if value:
-        typer.echo(f"augmentlab {__version__}")
+        typer.echo(f"augmentlab {metadata.version('augmentlab')}")
         raise typer.Exit()
 
 

@@ -339,12 +339,10 @@ def _cpu_threads() -> str:
 
 def bench_environment(device: torch.device) -> dict[str, Any]:
     """What the figures depend on besides the settings: the device and the library versions."""
-    from augmentlab import __version__
-
     return {
         "device": device.type,
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_threads(),
-        "versions": {"augmentlab": __version__, "torch": torch.__version__, "kornia": _installed_version("kornia"), "albumentations": _installed_version("albumentations")},
+        "versions": {"augmentlab": _installed_version("augmentlab"), "torch": torch.__version__, "kornia": _installed_version("kornia"), "albumentations": _installed_version("albumentations")},
     }
 
 
