@@ -18,8 +18,10 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.pipeline import build_augmentation
+from augmentlab.augment.pipeline import AugmentationPipeline
 from augmentlab.registry.api import available_augmentations
+from augmentlab.registry.loading import describe_augmentation
+from augmentlab.registry.registrations import Augmentation, AugmentationInfo
 from augmentlab.registry.spec import AugmentationTerm
 from augmentlab.errors import first_line
 
@@ -32,6 +34,7 @@ PALETTE = torch.tensor(
 )
 VOID_COLOUR = torch.tensor([0.5, 0.5, 0.5])
 HEIGHT, WIDTH, BLOCK = 64, 96, 8
+UNIFORM_GREY = 0.625  # exact in bf16 and fp16, and no label colour
 MIN_CONSISTENT_SHARE = 0.98
 
 
@@ -62,13 +65,15 @@ def _uniform_neighbourhood(values: torch.Tensor) -> torch.Tensor:
     return (high == low)[:, 0]
 
 
-def _spec(name: str, params: dict[str, Any]) -> str:
-    return str(AugmentationTerm(name, tuple(params.items())))
+def _build(info: AugmentationInfo, params: dict[str, Any]) -> AugmentationPipeline:
+    """The augmentation as a one-transform pipeline, built as :func:`~augmentlab.build_augmentation` builds each term."""
+    extra = {"ignore_index": IGNORE_INDEX} if info.accepts_ignore_index else {}
+    return AugmentationPipeline([info.factory(**extra, **params)], str(AugmentationTerm(info.name, tuple(params.items()))))
 
 
-def _run(name: str, params: dict[str, Any], images: torch.Tensor, masks: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def _run(info: AugmentationInfo, params: dict[str, Any], images: torch.Tensor, masks: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     torch.manual_seed(seed)
-    augmentation = build_augmentation(_spec(name, params), ignore_index=IGNORE_INDEX)
+    augmentation = _build(info, params)
     with torch.no_grad():
         return augmentation(images, masks)
 
@@ -77,7 +82,7 @@ def _run(name: str, params: dict[str, Any], images: torch.Tensor, masks: torch.T
 _NO_META_KERNEL = ("no fake impl or Meta kernel registered", "from the 'Meta' backend")
 
 
-def _host_read_checks(name: str, params: dict[str, Any]) -> list[str]:
+def _host_read_checks(info: AugmentationInfo, params: dict[str, Any]) -> list[str]:
     """Run the augmentation on the ``meta`` device, whose tensors have shapes but no values.
 
     Everything that reads a value back to the host raises there: ``.item()``, ``bool(tensor)``
@@ -88,7 +93,7 @@ def _host_read_checks(name: str, params: dict[str, Any]) -> list[str]:
     images = torch.zeros(4, 3, HEIGHT, WIDTH, device="meta")
     masks = torch.zeros(4, HEIGHT, WIDTH, dtype=torch.int64, device="meta")
     try:
-        _run(name, params, images, masks)
+        _run(info, params, images, masks)
     except Exception as error:  # noqa: BLE001 - any read of a value fails on meta, whatever its type
         if any(marker in str(error) for marker in _NO_META_KERNEL):
             return []
@@ -137,25 +142,53 @@ def _geometry_checks(images: torch.Tensor, masks: torch.Tensor, fill: int, what:
     return failures
 
 
+def _padding_checks(info: AugmentationInfo, params: dict[str, Any], device: torch.device) -> list[str]:
+    """A pixel that keeps a label keeps its source's colour: padding must not blend into it.
+
+    On a uniform image every pixel with a source has exactly the image's colour, whatever the
+    warp; zero-padded bilinear sampling (``remap_images`` alone) darkens the pixels that sample
+    between the outer pixel centres and the edge, although they keep a label. The hard-edge
+    :func:`augmentlab.augment.warp` samples them from the border instead.
+    """
+    images = torch.full((8, 3, HEIGHT, WIDTH), UNIFORM_GREY, device=device)
+    masks = torch.ones(8, HEIGHT, WIDTH, dtype=torch.int64, device=device)
+    out_images, out_masks = _run(info, params, images, masks, seed=5)
+    labelled = out_masks != IGNORE_INDEX
+    darkened = ((out_images.float() - UNIFORM_GREY).abs().amax(1) > 1e-3) & labelled
+    count, total = int(darkened.sum()), int(labelled.sum())
+    if count:
+        return [
+            f"padding: {count} of {total} pixels that keep a label changed colour on a uniform image (zero padding blended into them); "
+            "sample with augmentlab.augment.warp, or subclass WarpAugmentation or ProjectiveWarp, whose edge is hard"
+        ]
+    return []
+
+
 def check_augmentation(
-    name: str,
+    name: str | None = None,
     *,
+    factory: Callable[..., Any] | None = None,
+    kind: str | None = None,
     device: str | torch.device = "cpu",
     params: dict[str, Any] | None = None,
     dtypes: Sequence[torch.dtype] | None = None,
 ) -> None:
-    """Run every mask guarantee on the augmentation ``name`` and raise if one fails.
+    """Run every mask guarantee on an augmentation and raise if one fails.
 
     Checked: masks stay int64 with no new labels; geometric and mix transforms move image and
     mask together; pixels without a source get ``ignore_index`` (or 0 with
-    ``fill_mask=background``); photometric transforms leave the mask untouched and images in
-    [0,1]; ``p`` is honoured per sample; each sample gets its own parameters; a seed reproduces
-    the output; a batch of one and a non-square size work; the image dtype is kept; and nothing
-    reads a tensor's value back to the host, which would stall a GPU at every batch (checked on
+    ``fill_mask=background``); a pixel that keeps its label keeps its colour (no padding blends
+    into it); photometric transforms leave the mask untouched and images in [0,1]; ``p`` is
+    honoured per sample; each sample gets its own parameters; a seed reproduces the output; a
+    batch of one and a non-square size work; the image dtype is kept; and nothing reads a
+    tensor's value back to the host, which would stall a GPU at every batch (checked on
     PyTorch's ``meta`` device, so without a GPU too).
 
     Args:
-        name: a registered augmentation.
+        name: a registered augmentation; or
+        factory: the class (or factory) itself, to check it before it is packaged as a plugin; it
+            must follow the registration rules of :mod:`augmentlab.hookspecs`.
+        kind: with ``factory``, its kind when the factory has no ``kind`` attribute.
         device: where to run; use ``"cuda"`` to check the GPU path.
         params: spec parameters to set besides ``p`` (e.g. a strength that makes the effect visible).
         dtypes: image dtypes to try [default: float32, plus bf16 and fp16 on CUDA].
@@ -163,10 +196,10 @@ def check_augmentation(
     Raises:
         AugmentationCheckError: listing every failed guarantee.
         KeyError: ``name`` is not registered.
+        ValueError: neither or both of ``name`` and ``factory``, or a factory that breaks a registration rule.
     """
-    info = available_augmentations().get(name)
-    if info is None:
-        raise KeyError(f"augmentation {name!r} is not registered; `augmentlab plugins` lists what is")
+    info = _augmentation_info(name, factory, kind)
+    name = info.name
     device = torch.device(device)
     if device.type == "cuda" and device.index is None:
         # Tensors report cuda:0, and torch.device("cuda") != torch.device("cuda:0").
@@ -191,7 +224,7 @@ def check_augmentation(
     for dtype in dtypes:
         typed = images.to(dtype)
         try:
-            out_images, out_masks = _run(name, always, typed, masks)
+            out_images, out_masks = _run(info, always, typed, masks)
         except Exception as error:  # noqa: BLE001
             failures.append(f"{dtype}: raised {type(error).__name__}: {error}")
             continue
@@ -207,36 +240,54 @@ def check_augmentation(
             failures.extend(_geometry_checks(out_images, out_masks, IGNORE_INDEX, tag))
 
     if info.kind != "photometric" and "fill_mask" in info.defaults:
-        out_images, out_masks = _run(name, {**always, "fill_mask": "background"}, images, masks)
+        out_images, out_masks = _run(info, {**always, "fill_mask": "background"}, images, masks)
         failures.extend(f"fill_mask=background: {m}" for m in _mask_checks(out_masks, masks, 0))
         failures.extend(_geometry_checks(out_images, out_masks, 0, "fill_mask=background"))
 
-    first = _run(name, always, images, masks, seed=3)
-    second = _run(name, always, images, masks, seed=3)
+    first = _run(info, always, images, masks, seed=3)
+    second = _run(info, always, images, masks, seed=3)
     check("seed", lambda: torch.equal(first[0], second[0]) and torch.equal(first[1], second[1]), "the same torch.manual_seed gave different outputs")
 
     single = label_coloured_batch(1, seed=2, device=device)
-    check("batch of 1", lambda: _run(name, always, *single)[0].shape == single[0].shape, "the output shape changed")
+    check("batch of 1", lambda: _run(info, always, *single)[0].shape == single[0].shape, "the output shape changed")
 
     if has_p:
         many_images, many_masks = label_coloured_batch(64, seed=4, device=device)
-        never = _run(name, {**params, "p": 0.0}, many_images, many_masks)
+        never = _run(info, {**params, "p": 0.0}, many_images, many_masks)
         check("p=0", lambda: torch.equal(never[0], many_images) and torch.equal(never[1], many_masks), "samples changed although p=0")
-        half = _run(name, {**params, "p": 0.5}, many_images, many_masks)
+        half = _run(info, {**params, "p": 0.5}, many_images, many_masks)
         changed = ((half[0] != many_images).flatten(1).any(1) | (half[1] != many_masks).flatten(1).any(1)).sum().item()
         check("p=0.5", lambda: 8 <= changed <= 56, f"{changed} of 64 samples changed; p must be drawn per sample")
 
     if info.kind != "mix":
         same_images = images[:1].expand(16, -1, -1, -1).contiguous()
         same_masks = masks[:1].expand(16, -1, -1).contiguous()
-        out = _run(name, always, same_images, same_masks)
-        probe = info.factory(**({"ignore_index": IGNORE_INDEX} if info.accepts_ignore_index else {}), **params)
+        out = _run(info, always, same_images, same_masks)
+        probe = _build(info, params).transforms[0]
         random_params = bool(probe.sample_params(1, HEIGHT, WIDTH, device)) if hasattr(probe, "sample_params") else True
         distinct = len({tuple(sample.flatten().tolist()[:: 97]) for sample in out[0].float()})
         if random_params:
             check("per-sample parameters", lambda: distinct > 1, "16 copies of one image all came out identical; draw parameters per sample")
 
-    failures.extend(_host_read_checks(name, {**params, "p": 0.5} if has_p else params))
+    if info.kind != "photometric":
+        failures.extend(_padding_checks(info, always, device))
+    failures.extend(_host_read_checks(info, {**params, "p": 0.5} if has_p else params))
 
     if failures:
         raise AugmentationCheckError(f"augmentation '{name}' breaks {len(failures)} guarantee(s):\n  " + "\n  ".join(failures))
+
+
+def _augmentation_info(name: str | None, factory: Callable[..., Any] | None, kind: str | None) -> AugmentationInfo:
+    """What the host knows of the augmentation to check: the registered one, or an unregistered factory checked by the registration rules."""
+    if (name is None) == (factory is None):
+        raise ValueError("check_augmentation takes the name of a registered augmentation or factory=, one of them")
+    if factory is not None:
+        label = getattr(factory, "__name__", type(factory).__name__).lower()
+        try:
+            return describe_augmentation("unregistered", Augmentation(label, factory, kind))  # type: ignore[arg-type]
+        except ValueError as error:
+            raise ValueError(f"factory {label} breaks a registration rule: its factory {error}") from None
+    info = available_augmentations().get(name)
+    if info is None:
+        raise KeyError(f"augmentation {name!r} is not registered; `augmentlab plugins` lists what is")
+    return info

@@ -3,7 +3,10 @@
 import re
 
 import pytest
+import torch
 
+from augmentlab.augment import GeometricAugmentation, PhotometricAugmentation, WarpAugmentation, remap_images, remap_masks, warp
+from augmentlab.augment.geometric.warp import projective_grid
 from augmentlab.testing import AugmentationCheckError, check_augmentation
 
 BROKEN_PLUGIN = """
@@ -131,3 +134,79 @@ def test_each_broken_guarantee_is_reported(broken_plugin, device, name, expected
 def test_an_unknown_name_is_a_key_error_that_points_at_the_plugin_list():
     with pytest.raises(KeyError, match="augmentation 'nope' is not registered; `augmentlab plugins` lists what is"):
         check_augmentation("nope")
+
+
+# --- classes checked before they are packaged, and the hard edge --------------------------------
+
+SHIFT = 0.4  # pixels, to the right
+
+
+def shift_grid(batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
+    """Each output pixel reads SHIFT pixels to its left: column 0 samples between the edge and the first pixel centre."""
+    matrix = torch.tensor([[1.0, 0.0, -SHIFT], [0.0, 1.0, 0.0]], device=device).expand(batch_size, 2, 3)
+    return projective_grid(matrix, height, width)
+
+
+class ZeroPaddedShift(GeometricAugmentation):
+    """What a plugin that samples with remap_images alone does."""
+
+    def apply_transform(self, images, masks, params):
+        grid = shift_grid(images.shape[0], images.shape[2], images.shape[3], images.device)
+        return remap_images(images, grid), remap_masks(masks, grid, self.mask_fill)
+
+
+class HardEdgeShift(WarpAugmentation):
+    """The same shift through the public warp class: two methods, no sampling code."""
+
+    def sample_params(self, batch_size, height, width, device):
+        return {}
+
+    def sampling_grid(self, params, batch_size, height, width, device):
+        return shift_grid(batch_size, height, width, device)
+
+
+class NoP(PhotometricAugmentation):
+    def __init__(self, strength: float = 1.0) -> None:
+        super().__init__(1.0)
+
+    def apply_to_images(self, images, params):
+        return images.clone()
+
+
+def test_zero_padding_darkens_a_labelled_edge_pixel_and_the_hard_edge_does_not(device):
+    white = torch.ones(1, 3, 4, 6, device=device)
+    masks = torch.ones(1, 4, 6, dtype=torch.long, device=device)
+    grid = shift_grid(1, 4, 6, device)
+    assert remap_masks(masks, grid, 255)[0, :, 0].tolist() == [1, 1, 1, 1]  # the edge column keeps its label
+    assert remap_images(white, grid)[0, :, :, 0].flatten().tolist() == pytest.approx([0.6] * 12)
+    hard_images, hard_masks = warp(white, masks, grid, 255)
+    assert hard_images[0, :, :, 0].flatten().tolist() == [1.0] * 12 and hard_masks[0, :, 0].tolist() == [1, 1, 1, 1]
+
+
+def test_a_class_is_checked_before_it_is_registered(device):
+    check_augmentation(factory=HardEdgeShift, device=device)
+
+
+def test_padding_that_darkens_labelled_pixels_is_reported(device):
+    with pytest.raises(AugmentationCheckError) as error:
+        check_augmentation(factory=ZeroPaddedShift, device=device)
+    assert re.search(
+        r"padding: \d+ of \d+ pixels that keep a label changed colour on a uniform image \(zero padding blended into them\); "
+        r"sample with augmentlab.augment.warp, or subclass WarpAugmentation or ProjectiveWarp, whose edge is hard",
+        str(error.value),
+    )
+    assert str(error.value).startswith("augmentation 'zeropaddedshift' breaks 1 guarantee(s):")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"factory": NoP}, "factory nop breaks a registration rule: its factory does not take p; every augmentation takes p"),
+        ({"factory": lambda p=0.5: None}, r"factory <lambda> breaks a registration rule: its factory has kind None"),
+        ({}, "check_augmentation takes the name of a registered augmentation or factory=, one of them"),
+        ({"name": "hflip", "factory": HardEdgeShift}, "check_augmentation takes the name of a registered augmentation or factory=, one of them"),
+    ],
+)
+def test_bad_arguments_are_one_line(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        check_augmentation(**arguments)

@@ -176,7 +176,7 @@ class _Loader:
 RULES_HINT = "see the rules in augmentlab/hookspecs.py"
 
 
-def _describe_augmentation(provider: str, registration: Augmentation) -> AugmentationInfo:
+def describe_augmentation(provider: str, registration: Augmentation) -> AugmentationInfo:
     """The host's view of an augmentation registration, after checking the rules of ``augmentlab_register_augmentations``.
 
     Raises:
@@ -199,7 +199,7 @@ def _describe_augmentation(provider: str, registration: Augmentation) -> Augment
     )
 
 
-def _describe_loss(provider: str, registration: Loss) -> LossInfo:
+def describe_loss(provider: str, registration: Loss) -> LossInfo:
     """The host's view of a loss registration, after checking the rules of ``augmentlab_register_losses``.
 
     Raises:
@@ -261,8 +261,8 @@ def load_plugins(
     # is skipped whole: a failed plugin provides nothing.
     augmentation_registrations = loader.collect("augmentlab_register_augmentations")
     loss_registrations = loader.collect("augmentlab_register_losses")
-    augmentations = loader.index("augmentation", augmentation_registrations, Augmentation, AUGMENTATION_NAME, _describe_augmentation)
-    losses = loader.index("loss", loss_registrations, Loss, LOSS_NAME, _describe_loss)
+    augmentations = loader.index("augmentation", augmentation_registrations, Augmentation, AUGMENTATION_NAME, describe_augmentation)
+    losses = loader.index("loss", loss_registrations, Loss, LOSS_NAME, describe_loss)
     failed = {name for name, record in loader.records.items() if record.status == "failed"}
     _current = PluginRegistry(
         plugins=tuple(loader.records.values()),
