@@ -211,6 +211,30 @@ def test_a_nan_loss_arm_is_recorded_failed_the_others_finish_and_the_exit_code_i
     assert started_runs(again.stdout) == ["run 1/1 [none | nan_loss] seed 0"]
 
 
+def test_report_run_prints_a_failed_runs_error_and_traceback(demo, tmp_path, install_distribution):
+    install_failing_plugin(install_distribution)
+    result = invoke(*ablate_args(demo, tmp_path, aug=None, loss="boom"))
+    assert result.exit_code == 1, result.output
+    folder = plan_folder(result.stdout)
+    for selector in ("1:0", "#1:0", "none | boom:0"):
+        shown = invoke("report", str(folder), "--run", selector)
+        assert shown.exit_code == 0, shown.output
+        header, error, blank, *trace = shown.stdout.splitlines()
+        assert (header, error, blank) == ("run #1 [none | boom] seed 0: failed", "error: loss 'boom' raised RuntimeError: kaboom", "")
+        assert trace[0] == "Traceback (most recent call last):" and trace[-1] == "augmentlab.runner.train.RunFailure: loss 'boom' raised RuntimeError: kaboom"
+        assert "RuntimeError: kaboom" in trace
+    baseline = invoke("report", str(folder), "--run", "0:0")
+    assert baseline.stdout.startswith("run #0 [none | ce] seed 0: finished\nval mIoU 0.")
+    for selector, message in [
+        ("7:0", "error: --run '7:0': no arm '7'; write ARM:SEED with ARM one of 0 (none | ce), 1 (none | boom)"),
+        ("1:x", "error: --run '1:x': the seed 'x' is not a number; write ARM:SEED, e.g. 1:0"),
+        ("1:3", f"error: --run '1:3': arm 'none | boom' has no run of seed 3 in {folder.name}; its seeds: 0"),
+    ]:
+        refused = invoke("report", str(folder), "--run", selector)
+        assert_one_line_error(refused)
+        assert refused.stderr == message + "\n"
+
+
 def test_an_interrupted_ablation_keeps_what_finished_and_says_how_to_resume(demo, tmp_path, install_distribution):
     install_failing_plugin(install_distribution)
     args = ablate_args(demo, tmp_path, aug=None, loss="ctrl_c")

@@ -447,6 +447,47 @@ def test_store_refuses_another_schema_version(folder: Path) -> None:
         with pytest.raises(AugmentlabError) as raised:
             open_store(folder)
         assert str(raised.value) == (
-            f"{folder / 'results.sqlite'} holds results in store schema 2, and this augmentlab reads schema 1;"
+            f"{folder / 'results.sqlite'} holds results in store schema {SCHEMA_VERSION + 1}, and this augmentlab reads schema {SCHEMA_VERSION};"
             " use the augmentlab version that wrote it"
         )
+
+
+# A store as augmentlab 0.1 wrote it (schema 1): the runs table without the traceback column.
+SCHEMA_1_RUNS = """
+CREATE TABLE runs (
+    arm TEXT NOT NULL, augmentation TEXT NOT NULL, loss TEXT NOT NULL, seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')), error TEXT, best_epoch INTEGER,
+    miou REAL, pixel_accuracy REAL, per_image_miou REAL, train_seconds REAL, images_per_second REAL,
+    data_ms_per_step REAL, model_ms_per_step REAL, peak_memory_bytes INTEGER, started_at TEXT, finished_at TEXT,
+    per_class_iou TEXT, history TEXT, image_intersections TEXT, image_unions TEXT, config TEXT, versions TEXT,
+    PRIMARY KEY (arm, seed)
+)"""
+
+
+def write_schema_1_store(folder: Path, result: RunResult) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(folder / "results.sqlite")
+    connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute("CREATE TABLE ablation (id INTEGER PRIMARY KEY CHECK (id = 1), info TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
+    connection.execute(SCHEMA_1_RUNS)
+    connection.execute("INSERT INTO ablation VALUES (1, ?, '2026-11-26T09:00:00+00:00', '2026-11-26T09:00:00+00:00')", (json.dumps(make_info().to_dict()),))
+    plain = result.to_dict()
+    values = {column: plain[column] for column in SCALAR_COLUMNS if column != "traceback"}
+    values |= {column: json.dumps(plain[column]) for column in JSON_COLUMNS}
+    connection.execute(f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
+    connection.commit()
+    connection.close()
+
+
+@pytest.mark.parametrize("open_store", [ResultStore.open_existing, ResultStore], ids=["report", "resume"])
+def test_a_store_of_schema_1_is_migrated_when_opened_and_keeps_its_runs(folder: Path, open_store) -> None:
+    result = make_result()
+    write_schema_1_store(folder, result)
+    with open_store(folder) as store:
+        (read,) = store.results()
+        assert read == dataclasses.replace(result, traceback=None)
+        assert store.finished() == {(result.arm, result.seed)}
+        store.record(make_result(seed=1, status="failed", error="boom", traceback="Traceback ...\nRuntimeError: boom"))
+    assert query(folder, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert query(folder, "SELECT seed, traceback FROM runs ORDER BY seed") == [(0, None), (1, "Traceback ...\nRuntimeError: boom")]

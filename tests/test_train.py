@@ -171,6 +171,42 @@ def test_a_run_that_fails_for_its_own_reason_is_returned_failed_with_one_line(da
     assert result.train_seconds > 0
 
 
+@pytest.mark.parametrize(
+    ("augmentation", "loss", "traceback_ends"),
+    [
+        # the plugin's own frame and exception, then the one-line failure it caused
+        ("none", "boom", ('raise RuntimeError("kaboom\\nsecond line of the message")', "RuntimeError: kaboom\nsecond line of the message",
+                          "augmentlab.runner.train.RunFailure: loss 'boom' raised RuntimeError: kaboom")),
+        ("hflip,explode", "ce", ('raise ValueError("cannot explode this batch")', "ValueError: cannot explode this batch",
+                                 "augmentlab.runner.train.RunFailure: augmentation 'hflip,explode' raised ValueError: cannot explode this batch")),
+        ("none", "oom", ("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB\nmore lines",)),
+    ],
+)
+def test_a_failed_run_keeps_its_full_traceback(data, install_distribution, augmentation, loss, traceback_ends):
+    install_failing_plugin(install_distribution)
+    result = train_run(spec(augmentation, loss), data)
+    assert result.traceback.startswith("Traceback (most recent call last):\n")
+    assert 'failing_plugin.py", line' in result.traceback
+    positions = [result.traceback.index(fragment) for fragment in traceback_ends]
+    assert positions == sorted(positions)
+    assert result.traceback.rstrip().endswith(traceback_ends[-1])
+
+
+def test_a_nan_loss_has_no_traceback_to_keep(data, install_distribution):
+    install_failing_plugin(install_distribution)
+    result = train_run(spec("none", "nan_loss"), data)
+    assert (result.status, result.traceback) == ("failed", None)
+
+
+def test_augmentlab_debug_raises_the_plugins_exception_instead_of_recording_it(data, install_distribution, monkeypatch):
+    install_failing_plugin(install_distribution)
+    monkeypatch.setenv("AUGMENTLAB_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="^kaboom\nsecond line of the message$") as raised:
+        train_run(spec("none", "boom"), data)
+    assert raised.type is RuntimeError  # the plugin's own exception, not the run's one-line failure
+    assert raised.traceback[-1].name == "forward"
+
+
 def test_keyboard_interrupt_passes_through(data, install_distribution):
     install_failing_plugin(install_distribution)
     with pytest.raises(KeyboardInterrupt):

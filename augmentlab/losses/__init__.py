@@ -1,7 +1,7 @@
-"""Segmentation losses: functional math in ``_functional``, one module per loss."""
+"""Segmentation losses: functional math and the ignore-pixel helpers in ``functional``, one module per loss, and a spec's weighted sum in ``combo``."""
 
 from augmentlab.losses.base import SegmentationLoss
-from augmentlab.losses.combo import WeightedLossSum
+from augmentlab.losses.combo import WeightedLossSum, build_loss
 from augmentlab.losses.cross_entropy import CrossEntropyLoss
 from augmentlab.losses.dice import DiceLoss
 from augmentlab.losses.focal import FocalLoss
@@ -20,4 +20,5 @@ __all__ = [
     "SegmentationLoss",
     "TverskyLoss",
     "WeightedLossSum",
+    "build_loss",
 ]

@@ -1,5 +1,9 @@
 """Loss math as plain tensor functions; the modules around them validate and reshape.
 
+Public: a plugin's loss uses the same helpers for ignored pixels (:func:`valid_pixels`,
+:func:`label_or_zero`, :func:`masked_mean`, :func:`safe_divide`, :func:`pixel_weights`,
+:func:`class_one_hot`), so it meets the same rules as the built-ins.
+
 Every loss takes float32 logits [B,C,H,W] and int64 targets [B,H,W] and leaves out pixels equal
 to ``ignore_index`` everywhere, denominators included. Means divide by a count (or a sum of
 weights) that is replaced by 1 when it is 0, so a batch that is entirely ignore gives 0, still

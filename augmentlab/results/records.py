@@ -60,6 +60,8 @@ class RunResult:
     status: RunStatus
     error: str | None = None
     """Why a failed run failed, one line (``"NaN loss at epoch 2, step 5"``, ``"CUDA out of memory ..."``)."""
+    traceback: str | None = None
+    """The full Python traceback of a failed run's exception, where it raised one (``augmentlab report DIR --run ARM:SEED``)."""
     best_epoch: int | None = None
     miou: float | None = None
     """Validation mIoU from the confusion matrix over the whole validation set."""

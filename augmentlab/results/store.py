@@ -35,8 +35,14 @@ from typing import Any, get_args
 from augmentlab.errors import AugmentlabError, Param
 from augmentlab.results.records import AblationInfo, RunResult, RunStatus
 
-SCHEMA_VERSION = 1
-"""Kept in ``PRAGMA user_version``; raised whenever the tables change."""
+SCHEMA_VERSION = 2
+"""Kept in ``PRAGMA user_version``; raised whenever the tables change, with a step in :data:`MIGRATIONS`."""
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # 1 -> 2: a failed run keeps its full traceback beside the one-line error.
+    1: ("ALTER TABLE runs ADD COLUMN traceback TEXT",),
+}
+"""Statements that take a store of schema N to N + 1; an older folder is migrated when it is opened."""
 
 APPLICATION_ID = int.from_bytes(b"AuLb", "big")
 """Kept in ``PRAGMA application_id``: marks a SQLite file as an augmentlab store."""
@@ -49,6 +55,7 @@ IDENTITY_COLUMNS = ("arm", "augmentation", "loss", "seed", "status")
 
 SCALAR_COLUMNS = IDENTITY_COLUMNS + (
     "error",
+    "traceback",
     "best_epoch",
     "miou",
     "pixel_accuracy",
@@ -80,6 +87,7 @@ CREATE TABLE runs (
     seed INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
     error TEXT,
+    traceback TEXT,
     best_epoch INTEGER,
     miou REAL,
     pixel_accuracy REAL,
@@ -174,12 +182,22 @@ class ResultStore:
         if self._pragma("application_id") != APPLICATION_ID:
             raise AugmentlabError(f"{self.path} is not an augmentlab result store; move it away or give another folder")
         version = self._pragma("user_version")
-        if version != SCHEMA_VERSION:
+        if version > SCHEMA_VERSION or (version < SCHEMA_VERSION and version not in MIGRATIONS):
             raise AugmentlabError(
                 f"{self.path} holds results in store schema {version}, and this augmentlab reads schema {SCHEMA_VERSION};"
                 " use the augmentlab version that wrote it"
             )
+        if version < SCHEMA_VERSION:
+            self._migrate(version)
         self._connection.execute("PRAGMA journal_mode = WAL")
+
+    def _migrate(self, version: int) -> None:
+        """Bring a store written by an older augmentlab to this schema, one step at a time, each in one transaction."""
+        for step in range(version, SCHEMA_VERSION):
+            with self._transaction():
+                for statement in MIGRATIONS[step]:
+                    self._connection.execute(statement)
+                self._connection.execute(f"PRAGMA user_version = {step + 1}")
 
     def _pragma(self, name: str) -> int:
         """The value of an integer PRAGMA of the database, e.g. ``user_version``."""

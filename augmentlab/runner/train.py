@@ -15,6 +15,7 @@ import contextlib
 import math
 import platform
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Callable, Iterator, Protocol, Sequence
@@ -27,11 +28,15 @@ from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
 from augmentlab.runner.model import build_model, model_layout, normalize_images
 from augmentlab.runner.recipe import Recipe
 from augmentlab.runner.training_data import TrainingData
-from augmentlab.errors import first_line
+from augmentlab.errors import first_line, one_line
+from augmentlab.registry.loading import env_flag
 from augmentlab.results.records import EpochRecord, RunResult, arm_name
 
 VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
 """Libraries whose versions every run records."""
+
+ENV_DEBUG = "AUGMENTLAB_DEBUG"
+"""Set to 1 to have a run's exception raised instead of recorded as a failed run."""
 
 AUGMENTATION_STREAM = 1
 """Key of the augmentation's random stream, beside the sample order's (see :func:`derived_seed`)."""
@@ -90,7 +95,9 @@ def run_versions(plugins: Sequence[tuple[str, str]] = ()) -> dict[str, str]:
 def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = None, versions: dict[str, str] | None = None) -> RunResult:
     """Train and validate one run; the best epoch by validation mIoU gives its metrics.
 
-    KeyboardInterrupt passes through; every other failure of the run is returned as a failed result.
+    KeyboardInterrupt passes through; every other failure of the run is returned as a failed
+    result with a one-line reason and, where an exception caused it, its full traceback. With
+    ``AUGMENTLAB_DEBUG=1`` the exception is raised instead, to debug a plugin where it fails.
     """
     result = RunResult(
         arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="running",
@@ -103,12 +110,12 @@ def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = N
     try:
         _train(run, data, result, progress)
         result.status = "finished"
-    except RunFailure as failure:
-        result.status, result.error = "failed", str(failure)
-    except torch.OutOfMemoryError as error:
-        result.status, result.error = "failed", f"CUDA out of memory: {first_line(error)}; lower the batch size or the image size"
-    except Exception as error:  # anything else the run raised: recorded, so the other runs still go on
-        result.status, result.error = "failed", f"{type(error).__name__}: {first_line(error)}"
+    except Exception as error:  # anything the run raised is recorded, so the other runs still go on
+        if env_flag(ENV_DEBUG):
+            raise (error.__cause__ if isinstance(error, RunFailure) and error.__cause__ is not None else error)
+        result.status, result.error = "failed", _failure_reason(error)
+        if not isinstance(error, RunFailure) or error.__cause__ is not None:
+            result.traceback = traceback.format_exc()
     result.train_seconds = time.perf_counter() - started
     if device.type == "cuda":
         result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
@@ -303,15 +310,27 @@ class StepTimer:
         return (sum(b - a for a, b, _ in self._marks) * 1000, sum(c - b for _, b, c in self._marks) * 1000)
 
 
+def _failure_reason(error: Exception) -> str:
+    """The one line a failed run keeps."""
+    if isinstance(error, RunFailure):
+        return str(error)
+    if isinstance(error, torch.OutOfMemoryError):
+        return f"CUDA out of memory: {first_line(error)}; lower the batch size or the image size"
+    return one_line(error)
+
+
 @contextlib.contextmanager
 def _blamed_on(plugin: str) -> Iterator[None]:
-    """Turn an exception raised by plugin code into the run's failure, naming the plugin; OOM keeps its own report."""
+    """Turn an exception raised by plugin code into the run's failure, naming the plugin; OOM keeps its own report.
+
+    The plugin's exception stays the failure's cause, so the stored traceback shows where it raised.
+    """
     try:
         yield
     except torch.OutOfMemoryError:
         raise
     except Exception as error:
-        raise RunFailure(f"{plugin} raised {type(error).__name__}: {first_line(error)}") from None
+        raise RunFailure(f"{plugin} raised {one_line(error)}") from error
 
 
 def _autocast(device: torch.device, autocast: str) -> contextlib.AbstractContextManager:

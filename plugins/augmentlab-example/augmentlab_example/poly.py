@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from augmentlab.checks import check_number
 from augmentlab.losses import SegmentationLoss
+from augmentlab.losses.functional import label_or_zero, masked_mean, valid_pixels
 
 
 class PolyLoss(SegmentationLoss):
@@ -24,12 +25,11 @@ class PolyLoss(SegmentationLoss):
 
     def compute(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # The base class has checked shapes and gives float32 logits [B,C,H,W], int64 target [B,H,W].
-        valid = target != self.ignore_index
-        safe_target = torch.where(valid, target, torch.zeros_like(target))
-        log_pt = F.log_softmax(logits, dim=1).gather(1, safe_target.unsqueeze(1)).squeeze(1)
+        # The host's helpers leave ignored pixels out, and give 0 (not NaN) when every pixel is ignored.
+        valid = valid_pixels(target, self.ignore_index)
+        log_pt = F.log_softmax(logits, dim=1).gather(1, label_or_zero(target, valid).unsqueeze(1)).squeeze(1)
         per_pixel = -log_pt + self.epsilon * (1.0 - log_pt.exp())
-        # Clamp the count so that a batch without any labelled pixel gives 0, not NaN.
-        return (per_pixel * valid).sum() / valid.sum().clamp_min(1)
+        return masked_mean(per_pixel, valid)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, epsilon={self.epsilon:g}"
