@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,32 @@ def install_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield install
     for module in installed:
         sys.modules.pop(module, None)
+
+
+EXAMPLE_PLUGIN = Path(__file__).parents[1] / "plugins" / "augmentlab-example"
+
+
+@pytest.fixture
+def example_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``plugins/augmentlab-example`` (solarize, poly) as a loaded plugin, installed or not.
+
+    The host suite runs with augmentlab alone: where the example distribution is not installed,
+    its source is put on the path with a dist-info of its own name, version and entry point, so
+    that tests see exactly what ``pip install -e plugins/augmentlab-example`` gives.
+    """
+    from importlib import metadata
+
+    try:
+        metadata.distribution("augmentlab-example")
+        return
+    except metadata.PackageNotFoundError:
+        pass
+    project = tomllib.loads((EXAMPLE_PLUGIN / "pyproject.toml").read_text())["project"]
+    site = tmp_path / "example-site"
+    info = site / f"augmentlab_example-{project['version']}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    lines = "".join(f"{name} = {target}\n" for name, target in project["entry-points"]["augmentlab"].items())
+    (info / "entry_points.txt").write_text(f"[augmentlab]\n{lines}")
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.syspath_prepend(str(EXAMPLE_PLUGIN))

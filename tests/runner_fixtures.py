@@ -1,9 +1,14 @@
-"""What the runner tests share: tiny demo data, a tiny recipe, and a plugin whose losses and augmentation fail on purpose."""
+"""What the runner tests share: tiny demo data, a tiny recipe, the ablate command and its output read back, and a plugin whose losses and augmentation fail on purpose."""
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+from typer.testing import CliRunner
+
+from augmentlab.cli.app import app
 from augmentlab.data.demo.generator import DemoPaths, generate_demo_dataset
 from augmentlab.runner.recipe import Recipe
 
@@ -116,3 +121,44 @@ FAILING_PLUGIN = '''
 def install_failing_plugin(install_distribution) -> None:
     """Install ``augmentlab-failing`` through the conftest fixture: losses nan_loss, boom, oom, ctrl_c, die and augmentation explode."""
     install_distribution("augmentlab-failing", {"failing_plugin": FAILING_PLUGIN}, {"failing": "failing_plugin"})
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+def ablate_args(paths, out: Path, *, aug: str | None = "hflip", loss: str = "dice") -> list[str]:
+    recipe = ["--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet"]
+    return ["ablate", *(["--aug", aug] if aug else []), "--loss", loss, *recipe, "--out", str(out), *data_options(paths)]
+
+
+def rows(folder: Path, columns: str = "arm, seed, status") -> list[tuple]:
+    with closing(sqlite3.connect(folder / "results.sqlite")) as connection:
+        return sorted(connection.execute(f"SELECT {columns} FROM runs").fetchall())
+
+
+def execute_sql(folder: Path, statement: str) -> None:
+    with closing(sqlite3.connect(folder / "results.sqlite")) as connection, connection:
+        connection.execute(statement)
+
+
+def plan_folder(stdout: str) -> Path:
+    """The folder named by the plan line ``4 arms × 1 seeds = 4 runs → FOLDER``."""
+    (line,) = [line for line in stdout.splitlines() if " runs → " in line]
+    return Path(line.split(" → ")[1])
+
+
+def plan_lines(stdout: str) -> list[str]:
+    """The arms and the recipe as the plan prints them."""
+    return [line for line in stdout.splitlines() if line.startswith("arm ") or (line.startswith("recipe: ") and ", Adam lr " in line)]
+
+
+def started_runs(stdout: str) -> list[str]:
+    return [line.removesuffix(": started") for line in stdout.splitlines() if line.endswith(": started")]
+
+
+def report_part(stdout: str) -> str:
+    """What the report prints, from its title line to the list of written files."""
+    lines = stdout.splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("ablation ablation-"))
+    return "\n".join(lines[start:])

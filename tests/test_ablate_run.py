@@ -5,60 +5,27 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 import tomllib
-from contextlib import closing
-from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from augmentlab.cli.app import app
 from cli_assertions import assert_one_line_error
-from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, data_options, install_failing_plugin, tiny_demo
+from runner_fixtures import (
+    BATCH_SIZE,
+    IMAGE_SIZE,
+    ablate_args,
+    execute_sql,
+    install_failing_plugin,
+    invoke,
+    plan_folder,
+    plan_lines,
+    report_part,
+    rows,
+    started_runs,
+    tiny_demo,
+)
 
 ARMS = ["none | ce", "none | dice", "hflip | ce", "hflip | dice"]
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
-
-
-def ablate_args(paths, out: Path, *, aug: str | None = "hflip", loss: str = "dice") -> list[str]:
-    recipe = ["--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet"]
-    return ["ablate", *(["--aug", aug] if aug else []), "--loss", loss, *recipe, "--out", str(out), *data_options(paths)]
-
-
-def rows(folder: Path, columns: str = "arm, seed, status") -> list[tuple]:
-    with closing(sqlite3.connect(folder / "results.sqlite")) as connection:
-        return sorted(connection.execute(f"SELECT {columns} FROM runs").fetchall())
-
-
-def execute_sql(folder: Path, statement: str) -> None:
-    with closing(sqlite3.connect(folder / "results.sqlite")) as connection, connection:
-        connection.execute(statement)
-
-
-def plan_folder(stdout: str) -> Path:
-    """The folder named by the plan line ``4 arms × 1 seeds = 4 runs → FOLDER``."""
-    (line,) = [line for line in stdout.splitlines() if " runs → " in line]
-    return Path(line.split(" → ")[1])
-
-
-def plan_lines(stdout: str) -> list[str]:
-    """The arms and the recipe as the plan prints them."""
-    return [line for line in stdout.splitlines() if line.startswith("arm ") or (line.startswith("recipe: ") and ", Adam lr " in line)]
-
-
-def started_runs(stdout: str) -> list[str]:
-    return [line.removesuffix(": started") for line in stdout.splitlines() if line.endswith(": started")]
-
-
-def report_part(stdout: str) -> str:
-    """What the report prints, from its title line to the list of written files."""
-    lines = stdout.splitlines()
-    start = next(index for index, line in enumerate(lines) if line.startswith("ablation ablation-"))
-    return "\n".join(lines[start:])
 
 
 @pytest.fixture(scope="module")

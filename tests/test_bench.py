@@ -19,6 +19,8 @@ from augmentlab.cli.app import app
 from augmentlab.errors import AugmentlabError
 from augmentlab.registry.spec import AugmentationTerm
 
+pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
+
 runner = CliRunner()
 TABLE_COLUMNS = ("augmentation", "kind", "ours", "kornia", "albumentations", "ours ÷ kornia", "ours ÷ albumentations")
 ROW_KEYS = {"name", "kind", "ours", "kornia", "albumentations", "ours_vs_kornia", "ours_vs_albumentations"}

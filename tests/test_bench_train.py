@@ -7,11 +7,12 @@ import math
 from pathlib import Path
 from types import SimpleNamespace
 
-import albumentations
 import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
+
+albumentations = pytest.importorskip("albumentations", reason="the reference pipeline runs albumentations: pip install -e '.[dev]'")
 
 from augmentlab.diagnostics import bench_train
 from augmentlab.diagnostics.bench_train import (

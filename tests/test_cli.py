@@ -13,6 +13,8 @@ from augmentlab import __version__
 from augmentlab.cli.app import app
 from cli_assertions import assert_one_line_error
 
+pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
+
 
 @pytest.fixture
 def run():

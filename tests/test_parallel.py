@@ -10,8 +10,7 @@ import re
 import pytest
 
 from cli_assertions import assert_one_line_error
-from runner_fixtures import install_failing_plugin, tiny_demo
-from test_ablate_run import ablate_args, invoke, plan_folder, rows, started_runs
+from runner_fixtures import ablate_args, install_failing_plugin, invoke, plan_folder, rows, started_runs, tiny_demo
 
 DIED = "the worker process died during this run (killed, out of host memory, or a crash in native code)"
 

@@ -10,6 +10,8 @@ import augmentlab
 from augmentlab.registry import loading as plugin_manager
 from augmentlab.errors import PluginError
 
+pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
+
 FLIP_PLUGIN = """
     import augmentlab
     from augmentlab.augment.geometric.flips import HorizontalFlip

@@ -27,6 +27,8 @@ from augmentlab.diagnostics.preview import (
     write_preview,
 )
 
+pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
+
 runner = CliRunner()
 VOID = 255
 DEMO_NAMES = ("background", *DEMO_CLASS_NAMES)

@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from augmentlab.augment.pipeline import build_augmentation
 from augmentlab.data import load_dataset
-from augmentlab.errors import AugmentlabError, FieldError
+from augmentlab.errors import FieldError
 
 OVERLAY_ALPHA = 0.45
 IGNORE_ALPHA = 0.7

@@ -171,7 +171,7 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
     except OSError as error:
         raise AugmentlabError(Param("out"), f" {folder.parent}: cannot create {folder}: {error.strerror or error}") from None
     with ResultStore(folder) as store:
-        info = store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
+        store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
         write_command(folder, command)
         write_resolved_config(folder, config, plan, prepared.request)
         pending = pending_runs(plan, store, config.compile, config.cudnn_benchmark_on())

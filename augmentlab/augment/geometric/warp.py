@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.augment.base import BatchAugmentation, GeometricAugmentation, remap_images, sample_labels
+from augmentlab.augment.base import GeometricAugmentation, remap_images, sample_labels
 from augmentlab.tensors import built_once, constant
 
 
