@@ -20,11 +20,10 @@ from augmentlab.cli.options import (
     ValOption,
     ValSplitOption,
     check_output_file,
-    data_settings,
+    data_config,
     output_console,
 )
 from augmentlab.errors import AugmentlabError, SpecError
-from augmentlab.runner.config import AblationConfig
 from augmentlab.runner.plan import check_batch_fits
 
 bench_app = typer.Typer(name="bench", help="Measure how fast augmentlab's building blocks run.", no_args_is_help=True)
@@ -96,10 +95,7 @@ def bench_train(
     from augmentlab.registry.api import resolve_loss_spec
     from augmentlab.runner.recipe import build_recipe
 
-    settings = AblationConfig().with_overrides(
-        **data_settings(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
-    )
-    settings.validate_data()
+    settings = data_config(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
     aug = timing.REFERENCE_AUGMENTATIONS if aug is None else aug
     torch_device = bench.resolve_bench_device(device)
     preset = "standard" if torch_device.type == "cuda" else "demo"

@@ -18,10 +18,9 @@ from augmentlab.cli.options import (
     ValMasksOption,
     ValOption,
     ValSplitOption,
-    data_settings,
+    data_config,
 )
 from augmentlab.errors import AugmentlabError
-from augmentlab.runner.config import AblationConfig
 
 data_app = typer.Typer(name="data", help="Datasets: the built-in demo data and per-class statistics.", no_args_is_help=True)
 
@@ -61,10 +60,7 @@ def data_stats(
     from augmentlab.data import load_splits, stats_table, stats_warnings
     from augmentlab.data.stats import describe_images
 
-    settings = AblationConfig().with_overrides(
-        **data_settings(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
-    )
-    settings.validate_data()
+    settings = data_config(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
     train, validation = load_splits(settings.data, seed=seed, **settings.split_arguments())
     train_stats, val_stats = train.class_stats(), validation.class_stats()
     console = Console()

@@ -71,6 +71,13 @@ def data_settings(
     }
 
 
+def data_config(data: Path | None = None, **options: Any) -> AblationConfig:
+    """The data options of a command that reads data and trains nothing, as a checked config (see :func:`data_settings`)."""
+    config = AblationConfig().with_overrides(**data_settings(data, **options))
+    config.validate_data()
+    return config
+
+
 def class_names(classes: str | None) -> tuple[str, ...] | None:
     """``--classes a,b,c`` as names; an empty name is an error."""
     if classes is None:

@@ -15,10 +15,9 @@ from augmentlab.cli.options import (
     MasksOption,
     StrictOption,
     check_output_file,
-    data_settings,
+    data_config,
 )
 from augmentlab.errors import SpecError
-from augmentlab.runner.config import AblationConfig
 
 
 def preview(
@@ -38,8 +37,7 @@ def preview(
     """Write a PNG grid of samples before and after an augmentation set, with mask overlays and a legend."""
     from augmentlab.diagnostics.preview import write_preview
 
-    settings = AblationConfig().with_overrides(**data_settings(data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict))
-    settings.validate_data()
+    settings = data_config(data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict)
     check_output_file(out, "--out")
     try:
         width, height = write_preview(aug, out, data=settings.data, **settings.dataset_arguments(), n=n, seed=seed, size=size, draws=draws)

@@ -98,6 +98,23 @@ class Report:
     effects: list[EffectSummary]
     notes: list[str]
 
+    def arm(self, key: int | str) -> ArmSummary:
+        """An arm by its number in the tables (``0`` is the baseline) or its name (``"hflip | ce"``).
+
+        Raises:
+            KeyError: no such arm; the message lists the arms.
+        """
+        if isinstance(key, int) and not isinstance(key, bool) and 0 <= key < len(self.arms):
+            return self.arms[key]
+        found = next((arm for arm in self.arms if arm.arm == key), None)
+        if found is None:
+            raise KeyError(f"no arm {key!r} in {self.name}; its arms: " + ", ".join(f"{index} ({arm.arm})" for index, arm in enumerate(self.arms)))
+        return found
+
+    def class_iou(self, key: int | str) -> dict[str, float | None]:
+        """An arm's mean IoU per class, by class name (None where a class never appeared)."""
+        return dict(zip(self.class_names, self.arm(key).per_class_iou))
+
 
 def build_report(info: AblationInfo, results: list[RunResult], *, confidence: float = 0.95, bootstrap_samples: int = 2000, bootstrap_seed: int = 0) -> Report:
     """Summarize an ablation's runs: per arm, per class, and factorial effects when the arms form one.
