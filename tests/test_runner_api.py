@@ -7,6 +7,7 @@ import json
 import pytest
 
 import augmentlab
+import augmentlab.report
 from augmentlab.errors import AugmentlabError
 from augmentlab.runner import AblationListener, plan_ablation
 from augmentlab.runner.ablation import PYTHON_COMMAND
@@ -104,3 +105,8 @@ def test_a_bad_setting_stops_before_anything_is_written(tmp_path):
     with pytest.raises(AugmentlabError, match=r"^epochs must be a whole number ≥ 1, got 0$"):
         augmentlab.run_ablation(augmentlab.AblationConfig(epochs=0, device="cpu", out=tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_read_report_gives_the_report_run_ablation_returned(finished):
+    config, report, _ = finished
+    assert augmentlab.report.read_report(config.out / report.name) == report

@@ -19,16 +19,16 @@ def report(
     run: Annotated[Optional[str], typer.Option("--run", metavar="ARM:SEED", help="Print one run's outcome and, for a failed run, its full traceback; ARM is the arm's number in the report (#1) or its name.")] = None,
 ) -> None:
     """Print an ablation's report from its result store alone, and write report.md/.csv/.json/.png beside it."""
-    from augmentlab.report import FORMATS, build_report, print_report, render_report, write_report_files
+    from augmentlab.report import FORMATS, print_report, read_report, render_report, write_report_files
     from augmentlab.results.store import ResultStore
 
     if fmt is not None and fmt not in FORMATS:
         raise AugmentlabError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
-    with ResultStore.open_existing(folder) as store:
-        if run is not None:
+    if run is not None:
+        with ResultStore.open_existing(folder) as store:
             typer.echo(run_details(store.info(), store.results(), run), nl=False)
-            return
-        built = build_report(store.info(), store.results())
+        return
+    built = read_report(folder)
     console = output_console(quiet)
     if fmt is None:
         print_report(built, console, quiet=quiet)

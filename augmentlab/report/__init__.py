@@ -4,10 +4,10 @@
 - :mod:`~augmentlab.report.summary`: the :class:`Report`, plain values built from the runs;
 - :mod:`~augmentlab.report.text`: rich tables, plain lines, md, csv and json;
 - :mod:`~augmentlab.report.plot`: report.png;
-- :mod:`~augmentlab.report.files`: every report file beside the results.
+- :mod:`~augmentlab.report.files`: every report file beside the results, and :func:`read_report` of a folder.
 """
 
-from augmentlab.report.files import write_report_files
+from augmentlab.report.files import read_report, write_report_files
 from augmentlab.report.stats import Interval
 from augmentlab.report.summary import ArmSummary, EffectSummary, Failure, Report, RunCounts, build_report
 from augmentlab.report.text import FORMATS, print_report, render_report
@@ -22,6 +22,7 @@ __all__ = [
     "RunCounts",
     "build_report",
     "print_report",
+    "read_report",
     "render_report",
     "write_report_files",
 ]

@@ -1,11 +1,12 @@
-"""The report's files beside an ablation's results: report.md, report.csv, report.json and report.png."""
+"""The report's files beside an ablation's results (report.md, report.csv, report.json, report.png), and a folder's report read back."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from augmentlab.report.plot import write_plot
-from augmentlab.report.summary import Report
+from augmentlab.report.summary import Report, build_report
+from augmentlab.results.store import ResultStore
 from augmentlab.report.text import FORMATS, render_report
 
 
@@ -26,3 +27,13 @@ def write_report_files(report: Report, folder: Path) -> list[Path]:
         path.write_text(render_report(report, fmt), encoding="utf-8")
     write_plot(report, plot_path)
     return report_paths(folder)
+
+
+def read_report(folder: str | Path) -> Report:
+    """The report of an ablation's output folder, from its result store alone (what ``augmentlab report DIR`` prints).
+
+    Raises:
+        AugmentlabError: the folder holds no ablation results.
+    """
+    with ResultStore.open_existing(Path(folder)) as store:
+        return build_report(store.info(), store.results())
