@@ -20,14 +20,15 @@ def chosen_samples(p: float, batch_size: int, device: torch.device) -> torch.Ten
 def uniform(value_range: tuple[float, float], *shape: int, device: torch.device) -> torch.Tensor:
     """float32 tensor of ``shape`` on ``device``, drawn uniformly from ``[low, high)``."""
     low, high = value_range
-    return torch.rand(shape, device=device) * (high - low) + low
+    return torch.empty(shape, device=device).uniform_(low, high)
 
 
 def uniform_rows(limits: list[tuple[float, float]], batch_size: int, device: torch.device) -> torch.Tensor:
     """float32 [len(limits), B], row i drawn uniformly from ``limits[i]`` = [low, high), on ``device``.
 
     One draw for all rows, stretched to their ranges at once: a few kernels where a draw per row
-    takes three each. On the CPU the numbers are those of :func:`uniform` once per row, in order.
+    takes three each. On the CPU the numbers are those of ``torch.rand(B) * (high - low) + low``
+    once per row, in order.
     """
     low = constant([[low] for low, _ in limits], device)
     span = constant([[high - low] for low, high in limits], device)
