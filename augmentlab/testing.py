@@ -19,11 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from augmentlab.augment.pipeline import AugmentationPipeline
+from augmentlab.errors import first_line
 from augmentlab.registry.api import available_augmentations
 from augmentlab.registry.loading import describe_augmentation
 from augmentlab.registry.registrations import Augmentation, AugmentationInfo
 from augmentlab.registry.spec import AugmentationTerm
-from augmentlab.errors import first_line
 
 IGNORE_INDEX = 255
 NUM_LABELS = 6

@@ -24,8 +24,8 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from augmentlab.augment.pipeline import build_augmentation
-from augmentlab.runner.model import normalize_images
 from augmentlab.registry.loading import load_plugins
+from augmentlab.runner.model import normalize_images
 
 REFERENCE = "hflip,vflip,rot90,affine,elastic,grid,brightness,contrast"
 # Operations that return a view or only metadata: no kernel runs for them.

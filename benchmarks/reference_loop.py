@@ -18,8 +18,12 @@ import sys
 
 import torch
 
-from augmentlab.diagnostics.bench_train import REFERENCE_AUGMENTATIONS, default_workers, time_reference_epochs
 from augmentlab.data import load_dataset
+from augmentlab.diagnostics.bench_train import (
+    REFERENCE_AUGMENTATIONS,
+    default_workers,
+    time_reference_epochs,
+)
 from augmentlab.errors import AugmentlabError
 from augmentlab.runner.recipe import build_recipe
 

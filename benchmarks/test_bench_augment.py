@@ -16,7 +16,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from augmentlab.diagnostics.bench_augment import IMPLEMENTATIONS, BenchInputs, bench_cases, implementation_call, make_bench_inputs
+from augmentlab.diagnostics.bench_augment import (
+    IMPLEMENTATIONS,
+    BenchInputs,
+    bench_cases,
+    implementation_call,
+    make_bench_inputs,
+)
 
 SIZE = 512
 BATCH_SIZE = 16

@@ -17,11 +17,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from augmentlab.runner.training_data import training_data
-from augmentlab.diagnostics.bench_train import REFERENCE_AUGMENTATIONS, default_workers, time_augmentlab_epochs, time_reference_epochs
 from augmentlab.data import load_splits
 from augmentlab.data.demo.generator import generate_demo_dataset
+from augmentlab.diagnostics.bench_train import (
+    REFERENCE_AUGMENTATIONS,
+    default_workers,
+    time_augmentlab_epochs,
+    time_reference_epochs,
+)
 from augmentlab.runner.recipe import build_recipe
+from augmentlab.runner.training_data import training_data
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
 PRESETS = {"cpu": "demo", "cuda": "standard"}

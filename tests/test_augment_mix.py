@@ -10,11 +10,11 @@ import pytest
 import torch
 
 import augmentlab
-from augmentlab.augment.params import random_partners, uniform_integers
 from augmentlab.augment.mix.copy_paste import CopyPaste
 from augmentlab.augment.mix.cutmix import CutMix
 from augmentlab.augment.mix.cutout import Cutout
 from augmentlab.augment.mix.grid_dropout import GridDropout
+from augmentlab.augment.params import random_partners, uniform_integers
 from augmentlab.testing import check_augmentation, label_coloured_batch
 
 MIX_NAMES = ("grid_dropout", "cutout", "cutmix", "copy_paste")

@@ -14,7 +14,11 @@ from augmentlab.augment.photometric import REGISTRATIONS
 from augmentlab.augment.photometric.blur import motion_kernels
 from augmentlab.augment.photometric.clahe import luma
 from augmentlab.augment.photometric.hsv import shift_hsv
-from augmentlab.augment.photometric.rain import box_blur_of_counts, drop_offsets, rain_streaks
+from augmentlab.augment.photometric.rain import (
+    box_blur_of_counts,
+    drop_offsets,
+    rain_streaks,
+)
 from augmentlab.testing import check_augmentation
 
 NAMES = "motion_blur gaussian_blur gauss_noise clahe rgb_shift hsv channel_shuffle brightness contrast gamma rain snow fog sun_flare".split()

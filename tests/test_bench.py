@@ -12,10 +12,19 @@ import torch
 from kornia.constants import DataKey
 from typer.testing import CliRunner
 
+from augmentlab.cli.app import app
 from augmentlab.diagnostics import bench_augment as bench
 from augmentlab.diagnostics import equivalents as stock
-from augmentlab.diagnostics.bench_augment import BenchCase, BenchRow, bench_cases, builtin_augmentation_names, implementation_call, make_bench_inputs, measure_case, median_seconds
-from augmentlab.cli.app import app
+from augmentlab.diagnostics.bench_augment import (
+    BenchCase,
+    BenchRow,
+    bench_cases,
+    builtin_augmentation_names,
+    implementation_call,
+    make_bench_inputs,
+    measure_case,
+    median_seconds,
+)
 from augmentlab.errors import AugmentlabError
 from augmentlab.registry.spec import AugmentationTerm
 

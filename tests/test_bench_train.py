@@ -14,6 +14,9 @@ from typer.testing import CliRunner
 
 albumentations = pytest.importorskip("albumentations", reason="the reference pipeline runs albumentations: pip install -e '.[dev]'")
 
+from augmentlab.cli.app import app
+from augmentlab.data import load_splits
+from augmentlab.data.demo.generator import generate_demo_dataset
 from augmentlab.diagnostics import bench_train
 from augmentlab.diagnostics.bench_train import (
     REFERENCE_AUGMENTATIONS,
@@ -23,9 +26,6 @@ from augmentlab.diagnostics.bench_train import (
     speedup_text,
     time_reference_epochs,
 )
-from augmentlab.cli.app import app
-from augmentlab.data import load_splits
-from augmentlab.data.demo.generator import generate_demo_dataset
 from augmentlab.errors import AugmentlabError
 from augmentlab.runner.model import IMAGENET_MEAN, IMAGENET_STD
 from augmentlab.runner.recipe import Recipe

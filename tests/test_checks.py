@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from augmentlab.checks import check_colour, check_flag, check_integer, check_integer_pair, check_limit, check_number, check_range
+from augmentlab.checks import (
+    check_colour,
+    check_flag,
+    check_integer,
+    check_integer_pair,
+    check_limit,
+    check_number,
+    check_range,
+)
 
 
 @pytest.mark.parametrize(

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_assertions import assert_one_line_error
 from typer.testing import CliRunner
 
 from augmentlab import __version__
 from augmentlab.cli.app import app
-from cli_assertions import assert_one_line_error
 
 pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
 

@@ -11,7 +11,14 @@ from pycocotools import mask as mask_utils
 
 from augmentlab.data import rasterize_coco_masks, read_coco
 from augmentlab.data.demo import generator as demo
-from augmentlab.data.demo.generator import CLASS_NAMES, DemoPaths, demo_dataset, demo_scene, generate_demo_dataset, mask_outlines
+from augmentlab.data.demo.generator import (
+    CLASS_NAMES,
+    DemoPaths,
+    demo_dataset,
+    demo_scene,
+    generate_demo_dataset,
+    mask_outlines,
+)
 from augmentlab.errors import AugmentlabError
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")

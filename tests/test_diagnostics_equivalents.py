@@ -4,7 +4,10 @@ import pytest
 import torch
 
 import augmentlab
-from augmentlab.diagnostics.equivalents import ALBUMENTATIONS_EQUIVALENTS, KORNIA_EQUIVALENTS
+from augmentlab.diagnostics.equivalents import (
+    ALBUMENTATIONS_EQUIVALENTS,
+    KORNIA_EQUIVALENTS,
+)
 
 KORNIA_NAMES = {
     "hflip", "vflip", "rot90", "affine", "elastic", "perspective", "crop",

@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "augmentlab"
 
 LAYERS = [
-    ("errors", "checks", "tensors"),
+    ("errors", "checks", "tensors", "atomic"),
     ("hookspecs", "registry"),
     ("augment",),
     ("losses",),

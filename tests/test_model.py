@@ -9,9 +9,15 @@ import pytest
 import torch
 import torchvision
 
-from augmentlab.runner import model as model_module
 from augmentlab.errors import AugmentlabError
-from augmentlab.runner.model import DILATION_ENCODERS, build_model, check_deeplab_encoder, load_encoder_weights, normalize_images
+from augmentlab.runner import model as model_module
+from augmentlab.runner.model import (
+    DILATION_ENCODERS,
+    build_model,
+    check_deeplab_encoder,
+    load_encoder_weights,
+    normalize_images,
+)
 
 WORKING = "encoders that work: resnet18, resnet50, resnet101, efficientnet-b4, mobilenet_v2, tu-convnext_tiny"
 

@@ -8,9 +8,16 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from cli_assertions import assert_one_line_error
-from runner_fixtures import ablate_args, install_failing_plugin, invoke, plan_folder, rows, started_runs, tiny_demo
+from runner_fixtures import (
+    ablate_args,
+    install_failing_plugin,
+    invoke,
+    plan_folder,
+    rows,
+    started_runs,
+    tiny_demo,
+)
 
 DIED = "the worker process died during this run (killed, out of host memory, or a crash in native code)"
 

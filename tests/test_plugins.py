@@ -7,8 +7,8 @@ import logging
 import pytest
 
 import augmentlab
-from augmentlab.registry import loading as plugin_manager
 from augmentlab.errors import PluginError
+from augmentlab.registry import loading as plugin_manager
 
 pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
 

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from augmentlab.cli.app import app
 from augmentlab.data.demo.generator import generate_demo_dataset
+from augmentlab.results.store import ResultStore
 from augmentlab.runner.executors.base import DataRequest
 from augmentlab.runner.recipe import PRESETS
-from augmentlab.results.store import ResultStore
 from augmentlab.runner.train import RunSpec
 
 

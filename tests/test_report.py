@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from augmentlab.report import build_report, print_report, render_report, write_report_files
+from augmentlab.report import (
+    build_report,
+    print_report,
+    render_report,
+    write_report_files,
+)
 from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 
 T_975_1 = 12.706204736174694  # Student t 97.5% quantile, 1 degree of freedom

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, tiny_demo
 
 import augmentlab
 import augmentlab.report
 from augmentlab.errors import AugmentlabError
 from augmentlab.runner import AblationListener, plan_ablation
 from augmentlab.runner.ablation import PYTHON_COMMAND
-from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, tiny_demo
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_it_writes_the_same_folder_the_command_line_does(finished):
     config, report, _ = finished
     folder = config.out / report.name
     assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("results.sqlite")) == [
-        "command.txt", "config.toml", "report.csv", "report.json", "report.md", "report.png",
+        ".lock", "command.txt", "config.toml", "report.csv", "report.json", "report.md", "report.png",
     ]
     assert json.loads((folder / "report.json").read_text())["arms"][1]["verdict"] == report.arms[1].verdict
     assert (folder / "command.txt").read_text().endswith(f"  {PYTHON_COMMAND}\n")

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from augmentlab.results.records import ArmInfo, RunResult
 from augmentlab.report.stats import (
     FactorialEffect,
     Interval,
@@ -19,6 +18,7 @@ from augmentlab.report.stats import (
     t_confidence_interval,
     verdict,
 )
+from augmentlab.results.records import ArmInfo, RunResult
 
 T_975_1 = 12.706204736174698  # Student t 97.5% quantile, 1 degree of freedom
 T_975_2 = 4.302652729749464  # 2 degrees of freedom

@@ -10,10 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from augmentlab.results import store as store_module
 from augmentlab.errors import AugmentlabError
+from augmentlab.results import store as store_module
 from augmentlab.results.records import AblationInfo, ArmInfo, EpochRecord, RunResult
-from augmentlab.results.store import APPLICATION_ID, JSON_COLUMNS, SCALAR_COLUMNS, SCHEMA_VERSION, ResultStore
+from augmentlab.results.store import (
+    APPLICATION_ID,
+    JSON_COLUMNS,
+    SCALAR_COLUMNS,
+    SCHEMA_VERSION,
+    ResultStore,
+)
 
 BASELINE = ArmInfo("none | ce", "none", "ce")
 ELASTIC = ArmInfo("elastic | ce", "elastic", "ce")
@@ -396,7 +402,7 @@ def test_store_refuses_a_file_that_is_not_sqlite(folder: Path) -> None:
     folder.mkdir(parents=True)
     (folder / "results.sqlite").write_text("arm,seed,miou\n" * 100)
     expected = (
-        f"{folder / 'results.sqlite'} is not an augmentlab result store (file is not a database);"
+        f"{folder / 'results.sqlite'} is not an augmentlab result store (SQLite: file is not a database);"
         " move it away or give another folder"
     )
     for open_store in (ResultStore.open_existing, ResultStore):

@@ -5,7 +5,14 @@ import re
 import pytest
 import torch
 
-from augmentlab.augment import GeometricAugmentation, PhotometricAugmentation, WarpAugmentation, remap_images, remap_masks, warp
+from augmentlab.augment import (
+    GeometricAugmentation,
+    PhotometricAugmentation,
+    WarpAugmentation,
+    remap_images,
+    remap_masks,
+    warp,
+)
 from augmentlab.augment.geometric.warp import projective_grid
 from augmentlab.testing import AugmentationCheckError, check_augmentation
 

@@ -7,13 +7,27 @@ import math
 
 import pytest
 import torch
+from runner_fixtures import (
+    BATCH_SIZE,
+    IMAGE_SIZE,
+    TINY_RECIPE,
+    TRAIN_IMAGES,
+    VAL_IMAGES,
+    install_failing_plugin,
+    tiny_demo,
+)
 
-from augmentlab.runner import train as train_module
-from augmentlab.runner.training_data import training_data
 from augmentlab.data import load_splits
 from augmentlab.results.records import EpochRecord
-from augmentlab.runner.train import RunSpec, StepTimer, TrainingData, evaluate, train_run
-from runner_fixtures import BATCH_SIZE, IMAGE_SIZE, TINY_RECIPE, TRAIN_IMAGES, VAL_IMAGES, install_failing_plugin, tiny_demo
+from augmentlab.runner import train as train_module
+from augmentlab.runner.train import (
+    RunSpec,
+    StepTimer,
+    TrainingData,
+    evaluate,
+    train_run,
+)
+from augmentlab.runner.training_data import training_data
 
 TWO_EPOCHS = dataclasses.replace(TINY_RECIPE, epochs=2)
 STEPS = TRAIN_IMAGES // BATCH_SIZE

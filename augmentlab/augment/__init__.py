@@ -24,7 +24,12 @@ from augmentlab.augment.base import (
     remap_images,
     remap_masks,
 )
-from augmentlab.augment.geometric.warp import PixelMap, ProjectiveWarp, WarpAugmentation, warp
+from augmentlab.augment.geometric.warp import (
+    PixelMap,
+    ProjectiveWarp,
+    WarpAugmentation,
+    warp,
+)
 from augmentlab.augment.pipeline import AugmentationPipeline, build_augmentation
 
 __all__ = [

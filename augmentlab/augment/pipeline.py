@@ -13,7 +13,11 @@ from torch import nn
 from augmentlab.augment.base import check_batch
 from augmentlab.augment.geometric.fusion import fusable, fused_warp
 from augmentlab.augment.geometric.warp import WarpAugmentation
-from augmentlab.registry.api import available_augmentations, rejected_value, resolve_augmentation_set
+from augmentlab.registry.api import (
+    available_augmentations,
+    rejected_value,
+    resolve_augmentation_set,
+)
 from augmentlab.registry.spec import AugmentationSet
 
 

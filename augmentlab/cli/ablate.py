@@ -76,7 +76,12 @@ def ablate(
     """
     from augmentlab.report import print_report
     from augmentlab.report.files import report_paths
-    from augmentlab.runner.ablation import AblationInterrupted, command_line, plan_ablation, run_ablation
+    from augmentlab.runner.ablation import (
+        AblationInterrupted,
+        command_line,
+        plan_ablation,
+        run_ablation,
+    )
     from augmentlab.runner.progress import ConsoleProgress
 
     base = AblationConfig.from_toml(config) if config is not None else AblationConfig()

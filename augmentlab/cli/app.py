@@ -7,10 +7,10 @@ error names parameters (``batch_size``); here they read as the flags that set th
 from __future__ import annotations
 
 import gc
-from importlib import metadata
 import logging
 import sys
 import time
+from importlib import metadata
 from typing import Annotated, Any, Optional
 
 import typer

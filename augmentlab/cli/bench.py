@@ -89,9 +89,9 @@ def bench_train(
     on the same data; the recipe is the device's preset (demo on the CPU, standard on CUDA) with
     untrained encoder weights, which do not change the speed.
     """
+    from augmentlab.data import load_splits
     from augmentlab.diagnostics import bench_augment as bench
     from augmentlab.diagnostics import bench_train as timing
-    from augmentlab.data import load_splits
     from augmentlab.registry.api import resolve_loss_spec
     from augmentlab.runner.recipe import build_recipe
 

@@ -19,7 +19,13 @@ def report(
     run: Annotated[Optional[str], typer.Option("--run", metavar="ARM:SEED", help="Print one run's outcome and, for a failed run, its full traceback; ARM is the arm's number in the report (#1) or its name.")] = None,
 ) -> None:
     """Print an ablation's report from its result store alone, and write report.md/.csv/.json/.png beside it."""
-    from augmentlab.report import FORMATS, print_report, read_report, render_report, write_report_files
+    from augmentlab.report import (
+        FORMATS,
+        print_report,
+        read_report,
+        render_report,
+        write_report_files,
+    )
     from augmentlab.results.store import ResultStore
 
     if fmt is not None and fmt not in FORMATS:

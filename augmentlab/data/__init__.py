@@ -1,5 +1,12 @@
 """Datasets: reading annotations, images and masks, and serving (image, semantic mask) samples."""
 
+from augmentlab.data.cache import (
+    DEVICE_BUDGET_FRACTION,
+    TensorCache,
+    clear_tensor_caches,
+    mask_storage_dtype,
+)
+from augmentlab.data.coco.masks import coco_class_stats, rasterize_coco_masks
 from augmentlab.data.coco.reader import (
     CocoAnnotation,
     CocoAnnotations,
@@ -8,14 +15,22 @@ from augmentlab.data.coco.reader import (
     SkippedShapes,
     read_coco,
 )
-from augmentlab.data.coco.masks import coco_class_stats, rasterize_coco_masks
 from augmentlab.data.dataset import SegmentationDataset
-from augmentlab.data.loading import load_dataset, load_splits
-from augmentlab.data.cache import DEVICE_BUDGET_FRACTION, TensorCache, clear_tensor_caches, mask_storage_dtype
 from augmentlab.data.demo import CLASS_NAMES as DEMO_CLASS_NAMES
 from augmentlab.data.demo import DemoPaths, demo_dataset, generate_demo_dataset
-from augmentlab.data.images import read_image, read_index_mask, resize_image, resize_mask
-from augmentlab.data.stats import ClassStats, class_stats_from_masks, stats_table, stats_warnings
+from augmentlab.data.images import (
+    read_image,
+    read_index_mask,
+    resize_image,
+    resize_mask,
+)
+from augmentlab.data.loading import load_dataset, load_splits
+from augmentlab.data.stats import (
+    ClassStats,
+    class_stats_from_masks,
+    stats_table,
+    stats_warnings,
+)
 
 __all__ = [
     "DEMO_CLASS_NAMES",

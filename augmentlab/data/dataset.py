@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from augmentlab.data.images import apply_orientation, read_image, resize_image, resize_mask
+from augmentlab.data.images import (
+    apply_orientation,
+    read_image,
+    resize_image,
+    resize_mask,
+)
 from augmentlab.data.stats import ClassStats, class_stats_from_masks
 from augmentlab.errors import AugmentlabError, FieldError
 

@@ -21,9 +21,9 @@ from typing import Any
 import torch
 
 from augmentlab.data.coco.dataset import build_coco_dataset, read_coco_source
+from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
 from augmentlab.data.folders import FolderSource, folder_class_names, scan_folder_pairs
 from augmentlab.data.images import read_index_mask
-from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
 _MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
@@ -190,6 +190,8 @@ def _check_folder_options(images: str | Path | None) -> None:
 def _demo_paths(masks: str | Path | None) -> Any:
     if masks is not None:
         raise _MASKS_WITHOUT_DATA
-    from augmentlab.data.demo import demo_dataset  # the generator draws with numpy and Pillow: imported on use only
+    from augmentlab.data.demo import (
+        demo_dataset,  # the generator draws with numpy and Pillow: imported on use only
+    )
 
     return demo_dataset()

@@ -37,8 +37,8 @@ from rich.table import Table
 
 from augmentlab.augment.pipeline import build_augmentation
 from augmentlab.diagnostics import equivalents as stock
-from augmentlab.registry.api import available_augmentations, resolve_augmentation_set
 from augmentlab.errors import AugmentlabError, FieldError, Param
+from augmentlab.registry.api import available_augmentations, resolve_augmentation_set
 from augmentlab.registry.loading import BUILTIN_DISTRIBUTION, current_registry
 from augmentlab.registry.spec import AugmentationSet, AugmentationTerm
 

@@ -33,19 +33,22 @@ import numpy as np
 import torch
 from rich.table import Table
 
-from augmentlab.runner.training_data import release_device_memory, training_data
-from augmentlab.losses.combo import build_loss
-from augmentlab.registry.api import available_augmentations, resolve_augmentation_set
+from augmentlab.data.cache import mask_storage_dtype
 from augmentlab.diagnostics.bench_augment import equivalents, import_albumentations
 from augmentlab.diagnostics.equivalents import REFERENCE_SIZE
-from augmentlab.data.cache import mask_storage_dtype
 from augmentlab.errors import AugmentlabError, Param
+from augmentlab.losses.combo import build_loss
+from augmentlab.registry.api import available_augmentations, resolve_augmentation_set
+from augmentlab.registry.spec import AugmentationTerm
 from augmentlab.runner.model import IMAGENET_MEAN, IMAGENET_STD, build_model
 from augmentlab.runner.plan import check_batch_fits
 from augmentlab.runner.recipe import Recipe
-from augmentlab.registry.spec import AugmentationTerm
 from augmentlab.runner.train import RunSpec, StepTimer, train_run
-from augmentlab.runner.training_data import TrainingData
+from augmentlab.runner.training_data import (
+    TrainingData,
+    release_device_memory,
+    training_data,
+)
 
 REFERENCE_AUGMENTATIONS = "hflip,vflip,rot90,affine,elastic,grid,brightness,contrast"
 """The reference study's augmentation set (``experiments/final.toml``), the default of ``bench train``."""

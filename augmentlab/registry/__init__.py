@@ -12,9 +12,27 @@ from augmentlab.registry.api import (
     resolve_augmentation_set,
     resolve_loss_spec,
 )
-from augmentlab.registry.loading import PluginRegistry, current_registry, load_plugins, reset_plugins
-from augmentlab.registry.registrations import Augmentation, AugmentationInfo, Loss, LossInfo, PluginInfo
-from augmentlab.registry.spec import AugmentationSet, AugmentationTerm, LossSpec, LossTerm, parse_augmentation_set, parse_loss_spec
+from augmentlab.registry.loading import (
+    PluginRegistry,
+    current_registry,
+    load_plugins,
+    reset_plugins,
+)
+from augmentlab.registry.registrations import (
+    Augmentation,
+    AugmentationInfo,
+    Loss,
+    LossInfo,
+    PluginInfo,
+)
+from augmentlab.registry.spec import (
+    AugmentationSet,
+    AugmentationTerm,
+    LossSpec,
+    LossTerm,
+    parse_augmentation_set,
+    parse_loss_spec,
+)
 
 __all__ = [
     "Augmentation",

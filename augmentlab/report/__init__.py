@@ -9,7 +9,14 @@
 
 from augmentlab.report.files import read_report, write_report_files
 from augmentlab.report.stats import Interval
-from augmentlab.report.summary import ArmSummary, EffectSummary, Failure, Report, RunCounts, build_report
+from augmentlab.report.summary import (
+    ArmSummary,
+    EffectSummary,
+    Failure,
+    Report,
+    RunCounts,
+    build_report,
+)
 from augmentlab.report.text import FORMATS, print_report, render_report
 
 __all__ = [

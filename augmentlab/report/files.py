@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from augmentlab.atomic import write_text_atomically
 from augmentlab.report.plot import write_plot
 from augmentlab.report.summary import Report, build_report
-from augmentlab.results.store import ResultStore
 from augmentlab.report.text import FORMATS, render_report
-
+from augmentlab.results.store import ResultStore
 
 PLOT_FILE = "report.png"
 
@@ -19,12 +19,18 @@ def report_paths(folder: Path) -> list[Path]:
 
 
 def write_report_files(report: Report, folder: Path) -> list[Path]:
-    """Write report.md, report.csv, report.json and report.png into ``folder`` (which must exist); returns their paths."""
+    """Write report.md, report.csv, report.json and report.png into ``folder`` (which must exist); returns their paths.
+
+    Each file is written atomically: a kill or a full disk leaves the old file or the new one.
+
+    Raises:
+        AugmentlabError: a file cannot be written (a full disk, a read-only folder); the results are safe in the store.
+    """
     if not folder.is_dir():
         raise ValueError(f"report folder {folder} does not exist; create it or give the ablation's output folder")
     *text_paths, plot_path = report_paths(folder)
     for fmt, path in zip(FORMATS, text_paths):
-        path.write_text(render_report(report, fmt), encoding="utf-8")
+        write_text_atomically(path, render_report(report, fmt), what="the report")
     write_plot(report, plot_path)
     return report_paths(folder)
 

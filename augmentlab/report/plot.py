@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from augmentlab.atomic import write_atomically
 from augmentlab.report.summary import ArmSummary, Report
 from augmentlab.report.text import miou_text, number_text, percent_text
 
@@ -36,8 +37,10 @@ def write_plot(report: Report, path: Path) -> Path:
     bars.set_yticks(range(n_arms), [arm.arm for arm in report.arms])
     bars.set_ylim(n_arms - 0.5, -0.5)
     figure.suptitle(f"{report.name}: {report.runs.finished} of {report.runs.planned} runs finished", fontsize=11)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=120), what="the report plot")
+    finally:
+        plt.close(figure)
     return path
 
 

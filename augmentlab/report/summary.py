@@ -12,8 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from augmentlab.report.stats import (
+    Interval,
+    contrast_interval,
+    factorial_effects,
+    mean_and_std,
+    verdict,
+)
 from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
-from augmentlab.report.stats import Interval, contrast_interval, factorial_effects, mean_and_std, verdict
 
 __all__ = ["ArmSummary", "EffectSummary", "Failure", "Report", "RunCounts", "build_report"]
 

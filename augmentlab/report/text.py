@@ -21,7 +21,6 @@ from rich.table import Table
 from rich.text import Text
 
 from augmentlab.report.stats import Interval
-
 from augmentlab.report.summary import ArmSummary, EffectSummary, Report
 
 MISSING = "—"

@@ -24,15 +24,19 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import Any, get_args
 
-from augmentlab.errors import AugmentlabError, Param
+from augmentlab.atomic import cannot_write
+from augmentlab.errors import AugmentlabError, Param, StoreError
+from augmentlab.results.lock import lock_holder
+from augmentlab.results.pending import PENDING_FOLDER, pending_results
 from augmentlab.results.records import AblationInfo, RunResult, RunStatus
 
 SCHEMA_VERSION = 2
@@ -133,25 +137,37 @@ class ResultStore:
         """Open the store of ``folder``; with ``create`` make the folder (and parents) and the database if missing.
 
         ``create=False`` never creates anything; :meth:`open_existing` uses it after checking that
-        the file exists. Raises AugmentlabError when the file is not an augmentlab store or has
-        another schema version.
+        the file exists. A store of an older schema is migrated.
+
+        Raises:
+            StoreError: the store cannot be opened, in one line that says why (locked, read-only,
+                a full disk, a folder where the file should be, not an augmentlab store) and what to do.
         """
         self.folder = Path(folder)
         self.path = self.folder / self.FILENAME
         if create:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(str(cannot_write(self.folder, error, "the output folder"))) from None
             target = str(self.path)
         else:
             target = self.path.resolve().as_uri() + "?mode=rw"
-        self._connection = sqlite3.connect(target, uri=not create, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        if self.path.is_dir():
+            raise StoreError(
+                f"{self.path} is a folder, where the ablation's result store (a SQLite file) belongs; "
+                "rename or remove that folder, or give the ablation another folder"
+            )
+        try:
+            self._connection = sqlite3.connect(target, uri=not create, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+        except sqlite3.Error as error:
+            raise self._problem(error) from None
         self._connection.row_factory = sqlite3.Row
         try:
             self._prepare(create)
-        except sqlite3.DatabaseError as error:
+        except sqlite3.Error as error:
             self._connection.close()
-            raise AugmentlabError(
-                f"{self.path} is not an augmentlab result store ({error}); move it away or give another folder"
-            ) from error
+            raise self._problem(error) from None
         except AugmentlabError:
             self._connection.close()
             raise
@@ -162,9 +178,49 @@ class ResultStore:
         folder = Path(folder)
         if not folder.is_dir():
             raise AugmentlabError(f"there is no folder {folder}; {_FOLDER_HINT}")
-        if not (folder / cls.FILENAME).is_file():
+        if not (folder / cls.FILENAME).exists():
             raise AugmentlabError(f"{folder} holds no ablation results (no {cls.FILENAME}); {_FOLDER_HINT}")
         return cls(folder, create=False)
+
+    def _problem(self, error: sqlite3.Error) -> Exception:
+        """What a SQLite error means for the user, and what to do; a valid store is never called invalid.
+
+        A misuse of the connection (a closed store, a bad statement) is a bug, not the user's: it comes back as it is.
+        """
+        if isinstance(error, (sqlite3.ProgrammingError, sqlite3.InterfaceError)):
+            return error
+        name = getattr(error, "sqlite_errorname", "") or ""
+        detail = f"SQLite: {error}"
+        kept = "finished runs are kept"
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            holder = lock_holder(self.folder) or {}
+            if holder.get("pid") and holder["pid"] != os.getpid():
+                who = f"augmentlab process {holder['pid']}, which holds the folder"
+            else:
+                who = "another program (an sqlite3 shell, a backup or sync tool?)"
+            return StoreError(
+                f"{self.path} is locked by {who}: its write lock was not free within {BUSY_TIMEOUT_SECONDS:g} s ({detail}); "
+                f"let it finish or close it, then run the same command again: {kept}"
+            )
+        if name.startswith("SQLITE_READONLY"):
+            return StoreError(
+                f"{self.path} is read-only ({detail}); make {self.folder} writable, or copy the folder to a writable place "
+                f"and give that folder: {kept}"
+            )
+        if name == "SQLITE_FULL":
+            return StoreError(f"the disk that holds {self.path} is full ({detail}); free space there and run the same command again: {kept}")
+        if name.startswith("SQLITE_IOERR"):
+            return StoreError(f"the disk that holds {self.path} failed a read or write ({detail}); check the disk, then run the same command again")
+        if name.startswith("SQLITE_CANTOPEN"):
+            return StoreError(f"cannot open {self.path} ({detail}); check that {self.folder} exists and can be read and written")
+        if name.startswith("SQLITE_CORRUPT"):
+            return StoreError(
+                f"{self.path} is damaged ({detail}); restore it from a backup, or move it away and give another folder "
+                "(augmentlab cannot read its results)"
+            )
+        if name == "SQLITE_NOTADB":
+            return StoreError(f"{self.path} is not an augmentlab result store ({detail}); move it away or give another folder")
+        return StoreError(f"{self.path}: {detail}")
 
     def _prepare(self, create: bool) -> None:
         """Give a new file the schema (with ``create``), check the file is our store of this schema, then switch to WAL.
@@ -205,14 +261,32 @@ class ResultStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One write transaction, taking the write lock at once so that its reads stay current."""
-        self._connection.execute("BEGIN IMMEDIATE")
+        """One write transaction, taking the write lock at once so that its reads stay current.
+
+        Raises:
+            StoreError: the write failed (locked, read-only, full disk); nothing of it is kept.
+        """
+        try:
+            self._connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise self._problem(error) from None
         try:
             yield
-        except BaseException:
-            self._connection.execute("ROLLBACK")
+            self._connection.execute("COMMIT")
+        except BaseException as error:
+            if self._connection.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._connection.execute("ROLLBACK")
+            if isinstance(error, sqlite3.Error):
+                raise self._problem(error) from None
             raise
-        self._connection.execute("COMMIT")
+
+    def _read(self, statement: str, parameters: tuple = ()) -> list[sqlite3.Row]:
+        """Rows of a read; a store that cannot be read is a StoreError."""
+        try:
+            return self._connection.execute(statement, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise self._problem(error) from None
 
     def begin(self, info: AblationInfo) -> AblationInfo:
         """Store the ablation's info the first time; on resume check it and merge new arms and seeds.
@@ -259,8 +333,8 @@ class ResultStore:
 
     def _stored_info(self) -> AblationInfo | None:
         """The info :meth:`begin` stored, or None before the first begin."""
-        row = self._connection.execute("SELECT info FROM ablation WHERE id = 1").fetchone()
-        return None if row is None else AblationInfo.from_dict(json.loads(row["info"]))
+        rows = self._read("SELECT info FROM ablation WHERE id = 1")
+        return None if not rows else AblationInfo.from_dict(json.loads(rows[0]["info"]))
 
     def info(self) -> AblationInfo:
         """The ablation's info as :meth:`begin` stored it."""
@@ -306,9 +380,29 @@ class ResultStore:
                 row | {"finished_at": _utc_now()},
             )
 
+    def fold_pending(self) -> int:
+        """Record the folder's pending results (runs whose row could not be written when they ended) and remove their files.
+
+        A pending run the store meanwhile holds as finished (it was trained again) keeps the
+        stored result. Returns how many results went into the store.
+
+        Raises:
+            StoreError: the store still cannot be written; the files not yet folded stay.
+        """
+        folded = 0
+        finished = self.finished()
+        for path, result in pending_results(self.folder):
+            if result.key not in finished and result.status != "running":
+                self.record(result)
+                folded += 1
+            path.unlink()
+        with suppress(OSError):
+            (self.folder / PENDING_FOLDER).rmdir()  # only when empty
+        return folded
+
     def finished(self) -> set[tuple[str, int]]:
         """(arm, seed) of every finished run: what a resumed ablation skips."""
-        rows = self._connection.execute("SELECT arm, seed FROM runs WHERE status = 'finished'")
+        rows = self._read("SELECT arm, seed FROM runs WHERE status = 'finished'")
         return {(row["arm"], row["seed"]) for row in rows}
 
     def results(self, status: RunStatus | None = None) -> list[RunResult]:
@@ -318,9 +412,9 @@ class ResultStore:
         Rows of arms the info does not list (possible only before :meth:`begin`) come last, by arm name.
         """
         if status is None:
-            rows = self._connection.execute("SELECT * FROM runs").fetchall()
+            rows = self._read("SELECT * FROM runs")
         elif status in get_args(RunStatus):
-            rows = self._connection.execute("SELECT * FROM runs WHERE status = ?", (status,)).fetchall()
+            rows = self._read("SELECT * FROM runs WHERE status = ?", (status,))
         else:
             statuses = ", ".join(repr(known) for known in get_args(RunStatus))
             raise ValueError(f"status must be None or one of {statuses}, not {status!r}")

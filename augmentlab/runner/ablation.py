@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import json
 import shlex
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -25,16 +27,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from augmentlab.atomic import cannot_write, write_text_atomically
 from augmentlab.data import load_splits
 from augmentlab.data.dataset import SegmentationDataset
-from augmentlab.errors import AugmentlabError, Param
+from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.registry.loading import current_registry, plugin_options
 from augmentlab.report.files import write_report_files
 from augmentlab.report.summary import Report, build_report
+from augmentlab.results.lock import FolderLock
+from augmentlab.results.pending import (
+    PENDING_FOLDER,
+    pending_path,
+    pending_results,
+    save_pending,
+)
 from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 from augmentlab.results.store import ResultStore
 from augmentlab.runner.config import AblationConfig
-from augmentlab.runner.executors.base import DataRequest, Executor
+from augmentlab.runner.executors.base import DataRequest, Executor, StopRuns
 from augmentlab.runner.executors.process import ProcessExecutor
 from augmentlab.runner.executors.sequential import SequentialExecutor
 from augmentlab.runner.plan import AblationPlan, check_batch_fits
@@ -170,8 +180,11 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise AugmentlabError(Param("out"), f" {folder.parent}: cannot create {folder}: {error.strerror or error}") from None
-    with ResultStore(folder) as store:
+    with FolderLock(folder), ResultStore(folder) as store:
         store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
+        folded = store.fold_pending()
+        if folded:
+            listener.notice(f"{folded} result(s) that could not be stored before are now in {store.path}")
         write_command(folder, command)
         write_resolved_config(folder, config, plan, prepared.request)
         pending = pending_runs(plan, store, config.compile, config.cudnn_benchmark_on())
@@ -252,20 +265,57 @@ def pending_runs(plan: AblationPlan, store: ResultStore, compile: bool = False, 
 def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener) -> None:
     """Train ``runs`` with ``executor``, recording each in ``store`` as it ends.
 
+    A finished run whose row cannot be written (a full disk, a lock that is not released, an I/O
+    error) is saved to the folder's ``pending/`` instead, and nothing new is started; the runs in
+    flight end and are saved the same way. Then :class:`StoreWriteFailed` says what happened.
     A KeyboardInterrupt leaves the runs in hand marked ``running`` (so the next invocation runs
     them again) and propagates; everything recorded before it stays.
     """
+    failure: list[StoreError] = []
 
     def started(run: RunSpec) -> RunProgress | None:
-        store.mark_running(run.arm, run.seed, run.augmentation, run.loss)
+        if failure:
+            raise StopRuns
+        try:
+            store.mark_running(run.arm, run.seed, run.augmentation, run.loss)
+        except StoreError as error:
+            failure.append(error)
+            raise StopRuns from None
         return listener.run_started(run.arm, run.seed)
 
     def done(result: RunResult) -> None:
-        store.record(result)
+        try:
+            store.record(result)
+        except StoreError as error:
+            failure.append(error)
+            kept_in = keep_pending(store.folder, result)
+            listener.notice(f"{result.arm} seed {result.seed}: its result could not be written to {store.path} ({error}); it is kept in {kept_in}")
         listener.run_done(result)
 
     with startup_objects_frozen():
         executor.run(runs, started, done)
+    if failure:
+        raise StoreWriteFailed(store.folder, failure[0], len(pending_results(store.folder)))
+
+
+class StoreWriteFailed(StoreError):
+    """The store could not take a result; the ablation stopped starting runs, and kept every result that ended."""
+
+    def __init__(self, folder: Path, cause: StoreError, pending: int) -> None:
+        kept = f"the {pending} result(s) it could not write are kept in {folder / PENDING_FOLDER} and go into the store at the next start or `augmentlab report`" if pending else "no result was lost"
+        super().__init__(f"stopped: {cause}; {kept}")
+        self.cause, self.pending = cause, pending
+
+
+def keep_pending(folder: Path, result: RunResult) -> str:
+    """Save a result the store could not take; where that fails too, print it whole, the last place left to keep it."""
+    try:
+        return str(save_pending(folder, result))
+    except AugmentlabError as error:
+        sys.stderr.write(f"{error}; the result follows as one JSON line, save it as {pending_path(folder, result)}:\n")
+        sys.stderr.write(json.dumps(result.to_dict(), allow_nan=True) + "\n")
+        sys.stderr.flush()
+        return "the JSON line printed on stderr"
 
 
 @contextlib.contextmanager
@@ -296,8 +346,12 @@ def command_line(argv: Sequence[str]) -> str:
 def write_command(folder: Path, command: str) -> None:
     """Append ``command`` to ``command.txt`` (one line per invocation, newest last), with the time."""
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with open(folder / "command.txt", "a", encoding="utf-8") as file:
-        file.write(f"{stamp}  {command}\n")
+    path = folder / "command.txt"
+    try:
+        with open(path, "a", encoding="utf-8") as file:
+            file.write(f"{stamp}  {command}\n")
+    except OSError as error:
+        raise cannot_write(path, error, "the command log") from None
 
 
 RESOLVED_DATA_SETTINGS = ("ignore_index", "strict")
@@ -327,7 +381,7 @@ def write_resolved_config(folder: Path, config: AblationConfig, plan: AblationPl
     explicit = [*RESOLVED_DATA_SETTINGS, *recipe, *(["val_split"] if request.val is None else [])]
     path = folder / "config.toml"
     comment = f"The resolved ablation in {folder}; `augmentlab ablate --config {path}` runs it again."
-    path.write_text(resolved.to_toml(comment, explicit=explicit), encoding="utf-8")
+    write_text_atomically(path, resolved.to_toml(comment, explicit=explicit), what="the resolved config")
     return path
 
 

@@ -26,7 +26,13 @@ from augmentlab.errors import AugmentlabError, FieldError, SpecError
 from augmentlab.registry.spec import suggest
 from augmentlab.runner.executors.base import DataRequest
 from augmentlab.runner.plan import Arm, check_run_name, explicit_arms, factorial_arms
-from augmentlab.runner.recipe import AUTOTUNED_PRESETS, RECIPE_FIELDS, Recipe, build_recipe, resolve_device
+from augmentlab.runner.recipe import (
+    AUTOTUNED_PRESETS,
+    RECIPE_FIELDS,
+    Recipe,
+    build_recipe,
+    resolve_device,
+)
 
 RECIPE_SECTION = "recipe"
 ARM_KEYS = ("aug", "loss")

@@ -24,13 +24,13 @@ import torch
 from torch import nn
 
 from augmentlab.data.cache import TensorCache, derived_seed
+from augmentlab.errors import first_line, one_line
+from augmentlab.registry.loading import env_flag
+from augmentlab.results.records import EpochRecord, RunResult, arm_name
 from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
 from augmentlab.runner.model import build_model, model_layout, normalize_images
 from augmentlab.runner.recipe import Recipe
 from augmentlab.runner.training_data import TrainingData
-from augmentlab.errors import first_line, one_line
-from augmentlab.registry.loading import env_flag
-from augmentlab.results.records import EpochRecord, RunResult, arm_name
 
 VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
 """Libraries whose versions every run records."""

@@ -8,9 +8,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from augmentlab.tensors import built_once, constant
 from augmentlab.augment.geometric.warp import WarpAugmentation
 from augmentlab.checks import check_number
+from augmentlab.tensors import built_once, constant
 
 # Coarse-grid nodes per sigma. The smoothed field hardly varies over sigma / 2, so bilinear
 # upsampling from that spacing is close to smoothing at full resolution, for a tiny fraction of the work.

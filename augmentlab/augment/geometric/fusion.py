@@ -10,7 +10,14 @@ from __future__ import annotations
 import torch
 
 from augmentlab.augment.base import BatchAugmentation
-from augmentlab.augment.geometric.warp import PixelMap, WarpAugmentation, compose, identity_matrix, map_through, warp
+from augmentlab.augment.geometric.warp import (
+    PixelMap,
+    WarpAugmentation,
+    compose,
+    identity_matrix,
+    map_through,
+    warp,
+)
 
 
 def fusable(transform: object) -> bool:

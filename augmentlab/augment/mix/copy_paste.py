@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.params import random_partners
 from augmentlab.augment.mix.regions import paste
+from augmentlab.augment.params import random_partners
 from augmentlab.checks import check_integer
 
 

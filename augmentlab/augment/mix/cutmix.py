@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.params import random_partners, uniform_integers
 from augmentlab.augment.mix.regions import paste, spans_to_membership
+from augmentlab.augment.params import random_partners, uniform_integers
 from augmentlab.checks import check_number
 
 

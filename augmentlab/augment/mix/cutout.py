@@ -7,8 +7,12 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
+from augmentlab.augment.mix.regions import (
+    drop_region,
+    spans_to_membership,
+    union_of_rectangles,
+)
 from augmentlab.augment.params import uniform_integers
-from augmentlab.augment.mix.regions import drop_region, spans_to_membership, union_of_rectangles
 from augmentlab.checks import check_range
 
 

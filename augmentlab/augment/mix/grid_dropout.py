@@ -7,8 +7,8 @@ from typing import Any
 import torch
 
 from augmentlab.augment.base import MixAugmentation
-from augmentlab.augment.params import uniform_integers
 from augmentlab.augment.mix.regions import drop_region
+from augmentlab.augment.params import uniform_integers
 from augmentlab.checks import check_flag, check_number, check_range
 
 

@@ -13,20 +13,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
 
-from augmentlab.data.coco.reader import CocoAnnotations, read_coco
+from augmentlab.atomic import write_atomically
 from augmentlab.data.coco.masks import rasterize_coco_masks
-from augmentlab.data.images import mask_orientation
+from augmentlab.data.coco.reader import CocoAnnotations, read_coco
 from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
+from augmentlab.data.images import mask_orientation
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
 CACHE_ENV = "AUGMENTLAB_CACHE"
@@ -154,13 +155,11 @@ def _resolve_image_paths(coco: CocoAnnotations, images: str | Path | None) -> li
 def _write_npz_atomically(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> None:
     """A compressed ``.npz`` written one array at a time, so only one mask is in memory at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(handle, "wb") as file, zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
+
+    def write(file: BinaryIO) -> None:
+        with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, array in arrays:
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, array, allow_pickle=False)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+
+    write_atomically(path, write, what="the mask cache", fsync=False)

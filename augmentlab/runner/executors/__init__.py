@@ -4,6 +4,13 @@ Every executor follows :class:`~augmentlab.runner.executors.base.Executor`. The 
 imports only ``base``: each executor loads torch or Ray, and is imported where it is used.
 """
 
-from augmentlab.runner.executors.base import DataRequest, Done, Executor, Started, failed_result
+from augmentlab.runner.executors.base import (
+    DataRequest,
+    Done,
+    Executor,
+    Started,
+    StopRuns,
+    failed_result,
+)
 
-__all__ = ["DataRequest", "Done", "Executor", "Started", "failed_result"]
+__all__ = ["DataRequest", "Done", "Executor", "Started", "StopRuns", "failed_result"]

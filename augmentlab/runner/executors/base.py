@@ -22,8 +22,20 @@ Started = Callable[["RunSpec"], "RunProgress | None"]
 Done = Callable[[RunResult], None]
 
 
+class StopRuns(Exception):
+    """Raised by ``started(run)``: hand out no more runs, let those in flight end and hand each to ``done``, then return.
+
+    The driver raises it when it can no longer store results (a full disk): runs already training
+    finish and are kept, and nothing new starts.
+    """
+
+
 class Executor(Protocol):
-    """Trains runs; calls ``started(run)`` when a run is handed out and ``done(result)`` when it ends."""
+    """Trains runs; calls ``started(run)`` when a run is handed out and ``done(result)`` when it ends.
+
+    ``started`` may raise :class:`StopRuns`; the executor then starts nothing more, and returns
+    once every run in flight has ended and been handed to ``done``.
+    """
 
     def run(self, runs: Sequence[RunSpec], started: Started, done: Done) -> None: ...
 

@@ -19,7 +19,13 @@ from dataclasses import replace
 from typing import Any
 
 from augmentlab.results.records import RunResult
-from augmentlab.runner.executors.base import DataRequest, Done, Started, failed_result
+from augmentlab.runner.executors.base import (
+    DataRequest,
+    Done,
+    Started,
+    StopRuns,
+    failed_result,
+)
 from augmentlab.runner.recipe import Recipe
 from augmentlab.runner.train import RunSpec, train_run, warm_up
 from augmentlab.runner.training_data import load_training_data, release_device_memory
@@ -121,8 +127,14 @@ class ProcessExecutor:
                 if pending and (alone or any(_key(run) in suspects for run in pending.values())):
                     break
                 run = queue.pop(0)
-                started(run)
+                try:
+                    started(run)
+                except StopRuns:
+                    queue.clear()  # the runs in flight still end and are handed to done
+                    break
                 pending[self._pool.submit(_train_in_worker, run, self.versions)] = run
+            if not pending:
+                break
             finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in finished:
                 run = pending.pop(future)

@@ -29,7 +29,13 @@ import ray
 
 from augmentlab.errors import first_line
 from augmentlab.results.records import RunResult
-from augmentlab.runner.executors.base import DataRequest, Done, Started, failed_result
+from augmentlab.runner.executors.base import (
+    DataRequest,
+    Done,
+    Started,
+    StopRuns,
+    failed_result,
+)
 from augmentlab.runner.train import RunSpec, run_versions, train_run, warm_up
 from augmentlab.runner.training_data import load_training_data, release_device_memory
 
@@ -96,7 +102,10 @@ class RayExecutor:
         pending: dict[ray.ObjectRef, RunSpec] = {}
         try:
             for run in runs:
-                started(run)
+                try:
+                    started(run)
+                except StopRuns:
+                    break  # the runs already submitted still end and are handed to done
                 pending[train.remote(replace(run, device=device), self.request, self.versions, threads)] = run
             while pending:
                 ready, _ = ray.wait(list(pending), num_returns=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from augmentlab.runner.executors.base import Done, Started
+from augmentlab.runner.executors.base import Done, Started, StopRuns
 from augmentlab.runner.train import RunSpec, train_run, warm_up
 from augmentlab.runner.training_data import TrainingData, release_device_memory
 
@@ -25,7 +25,11 @@ class SequentialExecutor:
             warm_up(runs[0].recipe, len(self.data.class_names), runs[0].device, runs[0].cudnn_benchmark)
             release_device_memory()
         for run in runs:
-            result = train_run(run, self.data, started(run), self.versions)
+            try:
+                progress = started(run)
+            except StopRuns:
+                return
+            result = train_run(run, self.data, progress, self.versions)
             done(result)
             del result
             release_device_memory()
