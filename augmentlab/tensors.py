@@ -32,6 +32,24 @@ def built_once(build: Builder) -> Builder:
     return shared  # type: ignore[return-value]
 
 
+NO_META_KERNEL = ("no fake impl or Meta kernel registered", "from the 'Meta' backend")
+"""How PyTorch says that an operator has no implementation on the ``meta`` device: nothing can be concluded then."""
+
+
+def raised_on_meta(call: Callable[[], object]) -> Exception | None:
+    """What ``call`` (which works on ``meta`` tensors, shapes without values) raised, or None.
+
+    On meta everything that reads a value back to the host raises (``.item()``, an ``if`` on a
+    tensor, ``x[mask]``), and so does every check of shapes and parameters, at no cost in time
+    or memory. An operator that PyTorch cannot run on meta at all leaves the question open: None.
+    """
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - whatever a plugin raises is the answer
+        return None if any(marker in str(error) for marker in NO_META_KERNEL) else error
+    return None
+
+
 def constant(values: Values, device: torch.device) -> torch.Tensor:
     """float32 tensor of Python numbers (nested lists for more dimensions), made on ``device``.
 

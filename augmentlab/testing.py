@@ -24,6 +24,7 @@ from augmentlab.registry.api import available_augmentations
 from augmentlab.registry.loading import describe_augmentation
 from augmentlab.registry.registrations import Augmentation, AugmentationInfo
 from augmentlab.registry.spec import AugmentationTerm
+from augmentlab.tensors import raised_on_meta
 
 IGNORE_INDEX = 255
 NUM_LABELS = 6
@@ -78,30 +79,22 @@ def _run(info: AugmentationInfo, params: dict[str, Any], images: torch.Tensor, m
         return augmentation(images, masks)
 
 
-# How PyTorch says that an operator has no meta implementation at all: nothing can be concluded then.
-_NO_META_KERNEL = ("no fake impl or Meta kernel registered", "from the 'Meta' backend")
-
-
 def _host_read_checks(info: AugmentationInfo, params: dict[str, Any]) -> list[str]:
     """Run the augmentation on the ``meta`` device, whose tensors have shapes but no values.
 
     Everything that reads a value back to the host raises there: ``.item()``, ``bool(tensor)``
     (an ``if`` on a tensor), ``.tolist()``, ``.cpu()``, and shapes that depend on values
-    (``x[mask]``, ``nonzero``). On a GPU each of them makes every batch wait for the device. An
-    operator that PyTorch cannot run on meta at all leaves the question open.
+    (``x[mask]``, ``nonzero``). On a GPU each of them makes every batch wait for the device.
     """
     images = torch.zeros(4, 3, HEIGHT, WIDTH, device="meta")
     masks = torch.zeros(4, HEIGHT, WIDTH, dtype=torch.int64, device="meta")
-    try:
-        _run(info, params, images, masks)
-    except Exception as error:  # noqa: BLE001 - any read of a value fails on meta, whatever its type
-        if any(marker in str(error) for marker in _NO_META_KERNEL):
-            return []
-        return [
-            f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {first_line(error)}; "
-            "reading a value on the host (.item(), an if on a tensor, .tolist(), .cpu(), x[mask]) makes every GPU batch wait"
-        ]
-    return []
+    error = raised_on_meta(lambda: _run(info, params, images, masks))
+    if error is None:
+        return []
+    return [
+        f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {first_line(error)}; "
+        "reading a value on the host (.item(), an if on a tensor, .tolist(), .cpu(), x[mask]) makes every GPU batch wait"
+    ]
 
 
 def _mask_checks(out_masks: torch.Tensor, masks: torch.Tensor, fill: int) -> list[str]:

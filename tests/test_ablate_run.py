@@ -165,7 +165,10 @@ def test_a_nan_loss_arm_is_recorded_failed_the_others_finish_and_the_exit_code_i
     error = "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"
     assert rows(folder, "arm, seed, status, error") == [("none | ce", 0, "finished", None), ("none | nan_loss", 0, "failed", error)]
     assert f"run 2/2 [none | nan_loss] seed 0: FAILED: {error}" in result.stdout
-    assert f"1 run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them" in result.stdout
+    assert (
+        f"1 run(s) failed (see the notes in {folder / 'report.md'}, and `augmentlab report {folder} --run ARM:SEED` for one run's traceback); "
+        "a retry would fail the same way: fix what the notes name (a plugin, the learning rate) before running the same command again"
+    ) in result.stdout
     assert "runs: 1 finished, 1 failed, 0 missing of 2 planned" in result.stdout
     assert f"failed: none | nan_loss seed 0: {error}" in (folder / "report.md").read_text()
     # the baseline trained beside the failing arm is the baseline of the four-arm ablation

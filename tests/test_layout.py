@@ -184,6 +184,7 @@ def later():
         # The package and the CLI's config read without torch.
         ("import augmentlab", "torch"),
         ("import augmentlab.runner.config", "torch"),
+        ("import augmentlab.cli", "torch"),  # augmentlab --help answers at once
     ],
 )
 def test_light_entry_points_load_nothing_they_do_not_need(statement, forbidden):

@@ -101,7 +101,7 @@ def test_json_header(report_json: dict) -> None:
             2,
             {
                 "arm": "grid | ce", "seeds_planned": 2, "seeds_finished": 0, "seeds_failed": 1, "seeds_missing": 1,
-                "failures": [{"seed": 0, "error": "NaN loss at epoch 2, step 5"}],
+                "failures": [{"seed": 0, "error": "NaN loss at epoch 2, step 5", "retryable": None}],
                 "miou_mean": None, "miou_std": None, "per_image_miou_mean": None, "pixel_accuracy_mean": None,
                 "delta": None, "verdict": None, "train_seconds_mean": None, "images_per_second_mean": None,
                 "data_ms_per_step_mean": None, "model_ms_per_step_mean": None, "peak_memory_bytes": None,

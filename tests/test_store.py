@@ -479,7 +479,7 @@ def write_schema_1_store(folder: Path, result: RunResult) -> None:
     connection.execute(SCHEMA_1_RUNS)
     connection.execute("INSERT INTO ablation VALUES (1, ?, '2026-11-26T09:00:00+00:00', '2026-11-26T09:00:00+00:00')", (json.dumps(make_info().to_dict()),))
     plain = result.to_dict()
-    values = {column: plain[column] for column in SCALAR_COLUMNS if column != "traceback"}
+    values = {column: plain[column] for column in SCALAR_COLUMNS if column not in ("traceback", "retryable")}
     values |= {column: json.dumps(plain[column]) for column in JSON_COLUMNS}
     connection.execute(f"INSERT INTO runs ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", list(values.values()))
     connection.commit()

@@ -6,8 +6,9 @@ or the setting's default.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -29,8 +30,10 @@ from augmentlab.cli.options import (
 from augmentlab.errors import FieldError
 from augmentlab.runner.config import AblationConfig
 
+if TYPE_CHECKING:
+    from augmentlab.report.summary import Report
+
 EXIT_RUN_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 
 def ablate(
@@ -81,6 +84,7 @@ def ablate(
         command_line,
         plan_ablation,
         run_ablation,
+        terminated_as_interrupted,
     )
     from augmentlab.runner.progress import ConsoleProgress
 
@@ -103,15 +107,17 @@ def ablate(
         return
     command = command_line(invocation.argv)
     try:
-        report = run_ablation(ablation, progress=progress, command=command)
+        with terminated_as_interrupted():
+            report = run_ablation(ablation, progress=progress, command=command)
     except AblationInterrupted as interrupted:
-        console.print(f"interrupted: {interrupted.finished} finished runs are saved in {interrupted.folder}; resume with: {command}", markup=False)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        what = "interrupted" if interrupted.signal == signal.SIGINT else f"stopped by {signal.Signals(interrupted.signal).name}"
+        console.print(f"{what}: {interrupted.finished} finished runs are saved in {interrupted.folder}; resume with: {command}", markup=False)
+        raise typer.Exit(128 + interrupted.signal) from None
     folder = ablation.out / report.name
     print_report(report, console, quiet=quiet)
     console.print("wrote " + ", ".join(str(path) for path in report_paths(folder)), markup=False)
     if report.runs.failed:
-        console.print(f"{report.runs.failed} run(s) failed (see the notes in {folder / 'report.md'}); run the same command again to retry them", markup=False)
+        console.print(failure_line(report, folder), markup=False)
         raise typer.Exit(EXIT_RUN_FAILED)
 
 
@@ -123,3 +129,16 @@ def device_numbers(devices: str | None) -> tuple[int, ...] | None:
         return tuple(int(part) for part in devices.split(","))
     except ValueError:
         raise FieldError("devices", f"{devices!r} must list CUDA device numbers separated by commas, e.g. 0,1") from None
+
+
+def failure_line(report: Report, folder: Path) -> str:
+    """The closing line of an ablation with failed runs: retry only where a retry can succeed."""
+    failures = [failure for arm in report.arms for failure in arm.failures]
+    again = sum(failure.retryable is not False for failure in failures)
+    head = f"{len(failures)} run(s) failed (see the notes in {folder / 'report.md'}, and `augmentlab report {folder} --run ARM:SEED` for one run's traceback)"
+    if again == len(failures):
+        return f"{head}; run the same command again to retry them"
+    fix = "fix what the notes name (a plugin, the learning rate) before running the same command again"
+    if again == 0:
+        return f"{head}; a retry would fail the same way: {fix}"
+    return f"{head}; {again} of them may succeed when run again, the other {len(failures) - again} would fail the same way: {fix}"

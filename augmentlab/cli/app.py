@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import sys
 import time
 from importlib import metadata
@@ -27,7 +28,6 @@ from augmentlab.errors import AugmentlabError
 from augmentlab.registry.loading import configure_plugins
 
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
 
 
 class AugmentlabGroup(TyperGroup):
@@ -53,9 +53,10 @@ class AugmentlabGroup(TyperGroup):
         except AugmentlabError as error:
             typer.echo(f"error: {error.render(flag)}", err=True)
             code = EXIT_USAGE
-        except (typer.Abort, KeyboardInterrupt):
-            typer.echo("interrupted", err=True)
-            code = EXIT_INTERRUPTED
+        except (typer.Abort, KeyboardInterrupt) as stop:
+            number = getattr(stop, "signal", signal.SIGINT)  # SIGTERM arrives as runner.ablation.Terminated
+            typer.echo("interrupted" if number == signal.SIGINT else f"stopped by {signal.Signals(number).name}", err=True)
+            code = 128 + number
         finally:
             logging.getLogger("augmentlab").removeHandler(handler)
         if standalone_mode:

@@ -63,6 +63,10 @@ def data_stats(
     settings = data_config(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
     train, validation = load_splits(settings.data, seed=seed, **settings.split_arguments())
     train_stats, val_stats = train.class_stats(), validation.class_stats()
+    # Every image is decoded once, as ablate will decode it: a truncated file is found here, not at training.
+    with Console(stderr=True).status("decoding every image") as status:
+        for split, dataset in (("train", train), ("val", validation)):
+            dataset.check_images(lambda done: status.update(f"decoding every image: {split} {done}/{len(dataset)}"))
     console = Console()
     console.print(f"data: {data or 'built-in demo data (synthetic)'}")
     console.print(f"train: {describe_images(train_stats)}")

@@ -85,6 +85,20 @@ class SegmentationDataset:
             image, mask = resize_image(image, self.size), resize_mask(mask, self.size)
         return image, mask.contiguous()
 
+    def check_images(self, progress: Callable[[int], None] | None = None) -> None:
+        """Decode every image once, as training will, so that a corrupt or truncated file is found now.
+
+        Args:
+            progress: called with the number of images checked so far, after each.
+
+        Raises:
+            AugmentlabError: the first image that cannot be decoded, named.
+        """
+        for index, sample in enumerate(self._samples):
+            read_image(sample.image_path)
+            if progress is not None:
+                progress(index + 1)
+
     def mask(self, index: int) -> torch.Tensor:
         """int64 [H, W]: the mask of sample ``index`` at the sample's own size, without decoding its image."""
         sample = self._samples[index]

@@ -8,6 +8,9 @@ CMYK and RGBA images are converted to RGB (alpha is dropped, each pixel keeps it
 
 from __future__ import annotations
 
+import functools
+import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -151,17 +154,61 @@ def _nearest_sources(length: int, new_length: int) -> torch.Tensor:
     return centres.floor().long().clamp_(0, length - 1)
 
 
+BYTES_PER_DECODED_PIXEL = 12
+"""What decoding one pixel may take at once: RGB uint8, plus the copies of conversion, numpy and torch."""
+
+MEMORY_SHARE_PER_IMAGE = 0.25
+"""The share of this machine's memory one image may take while it is decoded."""
+
+
+@functools.lru_cache(maxsize=1)
+def decodable_pixels() -> int:
+    """The most pixels one image may have here: a quarter of the machine's memory at 12 bytes a pixel.
+
+    Pillow refuses images above 179 Mpx by default (twice its ``MAX_IMAGE_PIXELS``, a guard
+    against decompression bombs). A real export can hold larger photos, and a machine with the
+    memory decodes them; what it cannot hold is refused with one line naming the image.
+    """
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system that reports it: Pillow's own limit
+        return 2 * (Image.MAX_IMAGE_PIXELS or 89_478_485)
+    return int(memory * MEMORY_SHARE_PER_IMAGE / BYTES_PER_DECODED_PIXEL)
+
+
 def _open(path: Path, kind: str) -> Image.Image:
     if not path.is_file():
         raise AugmentlabError(f"{kind} {path} does not exist; check the path")
+    limit = decodable_pixels()
     try:
-        return Image.open(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, limit // 2  # Pillow refuses above twice it
+            try:
+                return Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = previous
+    except Image.DecompressionBombError:
+        raise _too_large(path, kind, limit) from None
     except UnidentifiedImageError:
         raise AugmentlabError(
             f"cannot read {kind} {path}: not an image format Pillow recognises; replace or remove the file"
         ) from None
     except OSError as error:
         raise _unreadable(path, kind, error) from None
+
+
+def _too_large(path: Path, kind: str, limit: int) -> AugmentlabError:
+    previous, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        with Image.open(path) as header:  # reads the header only
+            width, height = header.size
+    finally:
+        Image.MAX_IMAGE_PIXELS = previous
+    return AugmentlabError(
+        f"{kind} {path} is {width}×{height} ({width * height / 1e6:.0f} Mpx), more than the {limit / 1e6:.0f} Mpx one image may take "
+        f"here ({MEMORY_SHARE_PER_IMAGE:.0%} of this machine's memory); downscale it, or remove it from the dataset"
+    )
 
 
 def _unreadable(path: Path, kind: str, error: Exception) -> AugmentlabError:

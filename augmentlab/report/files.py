@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from augmentlab.atomic import write_text_atomically
+from augmentlab.errors import StoreError
 from augmentlab.report.plot import write_plot
 from augmentlab.report.summary import Report, build_report
 from augmentlab.report.text import FORMATS, render_report
+from augmentlab.results.lock import FolderLock
+from augmentlab.results.pending import pending_results
 from augmentlab.results.store import ResultStore
 
 PLOT_FILE = "report.png"
@@ -38,8 +41,22 @@ def write_report_files(report: Report, folder: Path) -> list[Path]:
 def read_report(folder: str | Path) -> Report:
     """The report of an ablation's output folder, from its result store alone (what ``augmentlab report DIR`` prints).
 
+    Results that an ablation could not store when they ended (``pending/``) are folded into the
+    store first, when no ablation holds the folder; otherwise they are read beside it.
+
     Raises:
-        AugmentlabError: the folder holds no ablation results.
+        AugmentlabError: the folder holds no ablation results, or its store cannot be read.
     """
-    with ResultStore.open_existing(Path(folder)) as store:
-        return build_report(store.info(), store.results())
+    folder = Path(folder)
+    with ResultStore.open_existing(folder) as store:
+        results = store.results()
+        pending = [result for _, result in pending_results(folder)]
+        if pending:
+            try:
+                with FolderLock(folder):
+                    store.fold_pending()
+                results = store.results()
+            except StoreError:  # an ablation holds the folder, or the store still cannot be written
+                stored = {result.key for result in results if result.status == "finished"}
+                results = [result for result in results if result.key not in {p.key for p in pending}] + [p for p in pending if p.key not in stored]
+        return build_report(store.info(), results)

@@ -30,6 +30,8 @@ class Failure:
 
     seed: int
     error: str | None
+    retryable: bool | None = None
+    """Whether running it again can succeed; None where the run did not record it."""
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,7 @@ def _per_class_means(finished: Sequence[RunResult], num_classes: int) -> list[fl
 def _summarize_arm(arm: ArmInfo, runs: Sequence[RunResult], info: AblationInfo, baseline_iou: list[float | None] | None, delta: Interval | None) -> ArmSummary:
     """One arm's row: means over its finished runs, and per-class Δ against ``baseline_iou`` (None: no baseline)."""
     finished = _finished(runs)
-    failures = [Failure(run.seed, run.error) for run in sorted(runs, key=lambda run: run.seed) if run.status == "failed"]
+    failures = [Failure(run.seed, run.error, run.retryable) for run in sorted(runs, key=lambda run: run.seed) if run.status == "failed"]
     miou_mean, miou_std = mean_and_std([run.miou for run in finished]) if finished else (None, None)
     per_class = _per_class_means(finished, len(info.class_names))
     is_baseline = arm == info.baseline

@@ -60,6 +60,9 @@ class RunResult:
     status: RunStatus
     error: str | None = None
     """Why a failed run failed, one line (``"NaN loss at epoch 2, step 5"``, ``"CUDA out of memory ..."``)."""
+    retryable: bool | None = None
+    """For a failed run: whether running it again can succeed (a worker that was killed, CUDA out of memory),
+    or it would fail the same way (a NaN loss, a plugin's exception). None where it was not recorded."""
     traceback: str | None = None
     """The full Python traceback of a failed run's exception, where it raised one (``augmentlab report DIR --run ARM:SEED``)."""
     best_epoch: int | None = None

@@ -44,7 +44,7 @@ SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     # 1 -> 2: a failed run keeps its full traceback beside the one-line error.
-    1: ("ALTER TABLE runs ADD COLUMN traceback TEXT",),
+    1: ("ALTER TABLE runs ADD COLUMN traceback TEXT", "ALTER TABLE runs ADD COLUMN retryable INTEGER"),
 }
 """Statements that take a store of schema N to N + 1; an older folder is migrated when it is opened."""
 
@@ -59,6 +59,7 @@ IDENTITY_COLUMNS = ("arm", "augmentation", "loss", "seed", "status")
 
 SCALAR_COLUMNS = IDENTITY_COLUMNS + (
     "error",
+    "retryable",
     "traceback",
     "best_epoch",
     "miou",
@@ -91,6 +92,7 @@ CREATE TABLE runs (
     seed INTEGER NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
     error TEXT,
+    retryable INTEGER,
     traceback TEXT,
     best_epoch INTEGER,
     miou REAL,
@@ -453,6 +455,8 @@ def _result_from_row(row: sqlite3.Row) -> RunResult:
         return RunResult(**identity)
     values = {column: row[column] for column in SCALAR_COLUMNS}
     values |= {column: json.loads(row[column]) for column in JSON_COLUMNS}
+    if values["retryable"] is not None:  # SQLite keeps a bool as 0 or 1
+        values["retryable"] = bool(values["retryable"])
     return RunResult.from_dict(values)
 
 

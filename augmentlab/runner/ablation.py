@@ -19,7 +19,9 @@ import gc
 import hashlib
 import json
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -56,18 +58,49 @@ PYTHON_COMMAND = "augmentlab.run_ablation(...) from Python"
 """What command.txt records for an ablation started from Python rather than the command line."""
 
 
+class Terminated(KeyboardInterrupt):
+    """A stop asked by a signal other than Ctrl-C (SIGTERM: ``timeout``, ``docker stop``, systemd, Slurm); handled as Ctrl-C is.
+
+    Attributes:
+        signal: the signal number.
+    """
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(f"terminated by signal {signal_number}")
+        self.signal = signal_number
+
+
+@contextlib.contextmanager
+def terminated_as_interrupted(signals: Sequence[int] = (signal.SIGTERM,)) -> Iterator[None]:
+    """While the block runs in the main thread, ``signals`` raise :class:`Terminated`, so that they take Ctrl-C's clean path."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(number: int, frame: object) -> None:
+        raise Terminated(number)
+
+    previous = {number: signal.signal(number, stop) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 class AblationInterrupted(KeyboardInterrupt):
-    """An ablation was interrupted (Ctrl-C); every run that ended before is stored, and the same config resumes it.
+    """An ablation was interrupted (Ctrl-C, SIGTERM); every run that ended before is stored, and the same config resumes it.
 
     Attributes:
         folder: the ablation's output folder.
         finished: finished runs stored in it.
         planned: runs the plan has.
+        signal: the signal that stopped it (``signal.SIGINT`` for Ctrl-C).
     """
 
-    def __init__(self, folder: Path, finished: int, planned: int) -> None:
+    def __init__(self, folder: Path, finished: int, planned: int, signal_number: int = signal.SIGINT) -> None:
         super().__init__(f"interrupted: {finished} of {planned} runs are finished and saved in {folder}")
-        self.folder, self.finished, self.planned = folder, finished, planned
+        self.folder, self.finished, self.planned, self.signal = folder, finished, planned, signal_number
 
 
 @dataclass
@@ -156,6 +189,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains;
     # the paths as given, so that a message names them as the user wrote them.
     train, val = load_splits(config.data, **config.split_arguments(), size=request.size)
+    config.check_losses(train.num_classes)
     plan = AblationPlan(tuple(arms), tuple(range(config.seeds)), recipe, preset, device)
     data_key = train.cache_key + val.cache_key
     folder = config.out / (config.name or plan.default_name(data_key))
@@ -197,8 +231,8 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
             listener.runs_started(len(pending))
             try:
                 execute(pending, executor, store, listener)
-            except KeyboardInterrupt:
-                raise AblationInterrupted(folder, len(store.finished()), len(plan.runs)) from None
+            except KeyboardInterrupt as stop:
+                raise AblationInterrupted(folder, len(store.finished()), len(plan.runs), getattr(stop, "signal", signal.SIGINT)) from None
             finally:
                 ran = {(run.arm, run.seed) for run in pending}
                 trained = [result.train_seconds or 0.0 for result in store.results() if (result.arm, result.seed) in ran and result.status != "running"]

@@ -234,6 +234,7 @@ class AblationConfig:
         self.ray_options()
         self.recipe()
         self.planned_arms()
+        self.check_augmentations()
 
     def check_kinds(self) -> None:
         """Every setting holds a value of its kind (a whole number, a list of text, …) or None where None is allowed."""
@@ -329,27 +330,60 @@ class AblationConfig:
         Raises:
             AugmentlabError: a spec that does not parse or names an unknown augmentation, loss or parameter.
         """
-        if self.arms:
-            for index, entry in enumerate(self.arms):
-                for key in ARM_KEYS:
-                    if key in entry:
-                        self._resolved_spec(f"arms[{index}].{key}", "arms", key, [entry[key]])
-            return explicit_arms(self.arms)
-        self._resolved_spec("aug", "aug", "aug", self.aug)
-        self._resolved_spec("loss", "loss", "loss", self.loss)
-        return factorial_arms(self.aug, self.loss, each=self.each)
-
-    def _resolved_spec(self, label: str, field_name: str, kind: str, specs: Sequence[str]) -> None:
-        """Resolve each spec of a setting, so that an error names the setting (and the file it came from)."""
         from augmentlab.registry.api import resolve_augmentation_set, resolve_loss_spec
 
-        resolve = resolve_augmentation_set if kind == "aug" else resolve_loss_spec
-        for spec in specs:
-            try:
-                resolve(spec)
-            except SpecError as error:
-                where = self.sources.get(field_name)
-                raise (error.for_setting(field_name) if where is None else error.for_setting(label, where[0])) from None
+        for label, field_name, kind, spec in self._specs():
+            with self._spec_errors(label, field_name):
+                (resolve_augmentation_set if kind == "aug" else resolve_loss_spec)(spec)
+        if self.arms:
+            return explicit_arms(self.arms)
+        return factorial_arms(self.aug, self.loss, each=self.each)
+
+    def check_augmentations(self) -> None:
+        """Build every augmentation set once, so that every parameter check runs before any work.
+
+        ``hflip(p=2)`` fails here, as it would at the first step of its arm's first run hours
+        later. Building allocates nothing worth mentioning and runs no plugin code but constructors.
+
+        Raises:
+            AugmentlabError: a parameter value a transform rejects, naming the setting and the spec.
+        """
+        from augmentlab.augment.pipeline import build_augmentation
+
+        for label, field_name, kind, spec in self._specs():
+            if kind == "aug":
+                with self._spec_errors(label, field_name):
+                    build_augmentation(spec, ignore_index=self.ignore_index)
+
+    def check_losses(self, num_classes: int) -> None:
+        """Build every loss spec once for ``num_classes``, so that every parameter check runs before any work.
+
+        Raises:
+            AugmentlabError: a parameter value a loss rejects (``focal(gamma=abc)``, a class weight
+                list of the wrong length), naming the setting and the spec.
+        """
+        from augmentlab.losses.combo import build_loss
+
+        frequencies = [1.0] * num_classes  # the training set's counts only change the values of auto weights
+        for label, field_name, kind, spec in self._specs():
+            if kind == "loss":
+                with self._spec_errors(label, field_name):
+                    build_loss(spec, num_classes, self.ignore_index, frequencies)
+
+    def _specs(self) -> list[tuple[str, str, str, str]]:
+        """``(label, setting, kind, spec)`` of every spec the user wrote: ``aug``/``loss`` lists, or each ``[[arms]]`` entry's."""
+        if self.arms:
+            return [(f"arms[{index}].{key}", "arms", key, entry[key]) for index, entry in enumerate(self.arms) for key in ARM_KEYS if key in entry]
+        return [("aug", "aug", "aug", spec) for spec in self.aug] + [("loss", "loss", "loss", spec) for spec in self.loss]
+
+    @contextlib.contextmanager
+    def _spec_errors(self, label: str, field_name: str) -> Iterator[None]:
+        """A SpecError as the error of the setting that holds the spec, and of the file it came from."""
+        try:
+            yield
+        except SpecError as error:
+            where = self.sources.get(field_name)
+            raise (error.for_setting(field_name) if where is None else error.for_setting(label, where[0])) from None
 
     def worker_slots(self) -> list[str]:
         """The device of each run at once: ``parallel`` copies of each of ``devices`` (or of the training device)."""

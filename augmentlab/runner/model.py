@@ -5,6 +5,7 @@ Every arm of an ablation trains this one model; only the plugin set differs.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,9 @@ def build_model(encoder: str, encoder_weights: str, num_classes: int) -> nn.Modu
 def load_encoder_weights(model: nn.Module, path: Path) -> None:
     """Load ``path`` into ``model.encoder``; see :func:`build_model` for the accepted layouts."""
     try:
-        checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns in two lines before raising for a raw pickle; our one line says it all
+            warnings.simplefilter("ignore")
+            checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors for a bad file
         detail = " ".join(f"{type(error).__name__}: {error}".split())
         raise AugmentlabError(f"encoder weights {path}: cannot read them with torch.load(weights_only=True): {detail[:300]}") from None

@@ -25,7 +25,7 @@ from torch import nn
 
 from augmentlab.data.cache import TensorCache, derived_seed
 from augmentlab.errors import first_line, one_line
-from augmentlab.registry.loading import env_flag
+from augmentlab.registry.loading import BUILTIN_DISTRIBUTION, current_registry, env_flag
 from augmentlab.results.records import EpochRecord, RunResult, arm_name
 from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
 from augmentlab.runner.model import build_model, model_layout, normalize_images
@@ -114,6 +114,7 @@ def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = N
         if env_flag(ENV_DEBUG):
             raise (error.__cause__ if isinstance(error, RunFailure) and error.__cause__ is not None else error)
         result.status, result.error = "failed", _failure_reason(error)
+        result.retryable = isinstance(error, torch.OutOfMemoryError)  # the memory may be free next time; the rest would fail again
         if not isinstance(error, RunFailure) or error.__cause__ is not None:
             result.traceback = traceback.format_exc()
     result.train_seconds = time.perf_counter() - started
@@ -150,15 +151,19 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
         scaler.update()
         return loss.detach(), loss_fn.last_terms
 
+    guard = PluginOutputGuard(run.augmentation, len(data.class_names), data.ignore_index)
+
     def batch(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         images, masks = data.train.batch(indices)
         with _blamed_on(f"augmentation {run.augmentation!r}"):
-            return augment(images, masks)
+            augmented_images, augmented_masks = augment(images, masks)
+        return augmented_images, guard.checked(images, masks, augmented_images, augmented_masks)
 
     best: SegmentationMetrics | None = None
     for epoch in range(recipe.epochs):
         torch.manual_seed(derived_seed(run.seed, epoch, AUGMENTATION_STREAM))
         record = _train_epoch(epoch, run, data, batch, step, progress)
+        guard.check_epoch(epoch)
         metrics = evaluate(model, data.val, len(data.class_names), data.ignore_index, recipe.batch_size, recipe.autocast)
         record.val_miou, record.val_pixel_accuracy, record.val_per_image_miou = metrics.miou, metrics.pixel_accuracy, metrics.per_image_miou
         result.history.append(record)
@@ -308,6 +313,64 @@ class StepTimer:
             torch.cuda.synchronize()
             return (sum(a.elapsed_time(b) for a, b, _ in self._marks), sum(b.elapsed_time(c) for _, b, c in self._marks))
         return (sum(b - a for a, b, _ in self._marks) * 1000, sum(c - b for _, b, c in self._marks) * 1000)
+
+
+class PluginOutputGuard:
+    """Checks what an augmentation set with plugin transforms hands to the loss, so that a broken plugin is named, not the loss.
+
+    Built-in transforms are held to the mask contract by ``augmentlab.testing.check_augmentation``
+    and pay nothing here. With a plugin transform in the set, each batch's dtypes and shapes are
+    compared at once (tensor metadata, no host synchronisation), and labels outside
+    ``0..C-1`` that are not ``ignore_index`` are set to ``ignore_index`` before the loss sees them
+    and noted in a device flag, read once at the end of the epoch with the loss.
+    """
+
+    def __init__(self, spec: str, num_classes: int, ignore_index: int) -> None:
+        self.spec, self.num_classes, self.ignore_index = spec, num_classes, ignore_index
+        self.plugins = plugin_transforms(spec)
+        self._invalid: torch.Tensor | None = None
+
+    def _failure(self, problem: str) -> RunFailure:
+        return RunFailure(f"augmentation {self.spec!r} {problem}; its plugin transforms: {', '.join(self.plugins)}")
+
+    def checked(self, images: torch.Tensor, masks: torch.Tensor, out_images: torch.Tensor, out_masks: torch.Tensor) -> torch.Tensor:
+        """``out_masks``, its invalid labels set to ``ignore_index``; raises RunFailure for a wrong dtype, shape or device."""
+        if not self.plugins:
+            return out_masks
+        if not (isinstance(out_images, torch.Tensor) and isinstance(out_masks, torch.Tensor)):
+            raise self._failure(f"returned {type(out_images).__name__} and {type(out_masks).__name__}, not two tensors (images, masks)")
+        if out_masks.dtype != torch.int64:
+            raise self._failure(f"returned masks of {out_masks.dtype}; masks stay int64 class indices (never interpolate labels)")
+        if out_masks.shape != masks.shape or out_images.shape != images.shape:
+            raise self._failure(f"returned images {tuple(out_images.shape)} and masks {tuple(out_masks.shape)} for a batch of {tuple(images.shape)} and {tuple(masks.shape)}")
+        if out_images.dtype != images.dtype or out_images.device != images.device or out_masks.device != masks.device:
+            raise self._failure(f"returned images of {out_images.dtype} on {out_images.device}, masks on {out_masks.device}, for {images.dtype} on {images.device}")
+        invalid = ((out_masks < 0) | (out_masks >= self.num_classes)) & (out_masks != self.ignore_index)
+        flag = invalid.any()
+        self._invalid = flag if self._invalid is None else self._invalid | flag
+        return torch.where(invalid, self.ignore_index, out_masks)
+
+    def check_epoch(self, epoch: int) -> None:
+        """Raise RunFailure when a batch of the epoch held labels outside the classes (one host read, at the epoch's end)."""
+        if self._invalid is not None and bool(self._invalid):
+            raise self._failure(
+                f"returned mask labels outside the classes 0..{self.num_classes - 1} that are not ignore_index {self.ignore_index} "
+                f"in epoch {epoch} (they were kept out of the loss)"
+            )
+
+
+def plugin_transforms(spec: str) -> list[str]:
+    """The transforms of an augmentation set that come from plugins other than augmentlab's built-ins, as ``name (plugin 'p')``."""
+    from augmentlab.registry.api import resolve_augmentation_set
+
+    registry = current_registry()
+    builtin = {plugin.name for plugin in registry.plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
+    names = []
+    for term in resolve_augmentation_set(spec):
+        provider = registry.augmentations[term.name].provider
+        if provider not in builtin:
+            names.append(f"{term.name} (plugin '{provider}')")
+    return names
 
 
 def _failure_reason(error: Exception) -> str:

@@ -74,6 +74,9 @@ def absolute(path: str | Path | None) -> str | None:
     return None if path is None else str(Path(path).resolve())
 
 
-def failed_result(run: RunSpec, reason: str) -> RunResult:
-    """A failed result for ``run`` that never produced one itself (its worker died, or it never started)."""
-    return RunResult(arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="failed", error=reason)
+def failed_result(run: RunSpec, reason: str, retryable: bool = True) -> RunResult:
+    """A failed result for ``run`` that never produced one itself (its worker died, or it never started).
+
+    Such a failure usually comes from outside the run (a killed process, a lost node), so by default a retry can succeed.
+    """
+    return RunResult(arm=run.arm, augmentation=run.augmentation, loss=run.loss, seed=run.seed, status="failed", error=reason, retryable=retryable)

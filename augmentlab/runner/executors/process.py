@@ -10,10 +10,16 @@ plugin options.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import ctypes
 import gc
 import importlib
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -91,7 +97,7 @@ class ProcessExecutor:
         self._sent = True
 
     def close(self, terminate: bool = False) -> None:
-        """Stop the workers: after their current task, or at once with ``terminate`` (the driver failed before any run)."""
+        """Stop the workers: after their current task, or at once with ``terminate`` (the driver failed or was interrupted)."""
         if self._pool is None:
             return
         if not self._sent:
@@ -99,6 +105,7 @@ class ProcessExecutor:
         if terminate:
             for process in list(getattr(self._pool, "_processes", {}).values()):  # no public way before Python 3.14
                 process.terminate()
+        forget_a_dead_resource_tracker()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = None
 
@@ -110,6 +117,9 @@ class ProcessExecutor:
             while waiting:
                 self.start()
                 waiting = self._run_pool(waiting, suspects, started, done)
+        except BaseException:
+            self.close(terminate=True)  # interrupted or terminated: the runs in flight are not waited for
+            raise
         finally:
             self.close()
 
@@ -133,7 +143,7 @@ class ProcessExecutor:
                     queue.clear()  # the runs in flight still end and are handed to done
                     break
                 pending[self._pool.submit(_train_in_worker, run, self.versions)] = run
-            if not pending:
+            if not pending:  # stopped (StopRuns) with nothing in flight
                 break
             finished, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
             for future in finished:
@@ -168,6 +178,7 @@ def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs:
     A failure to load the data is kept and raised by the first run, as it would be in the driver.
     """
     global _worker_slot, _worker_request, _worker_error
+    die_with_parent()
     import torch
 
     from augmentlab.registry.loading import load_plugins
@@ -191,6 +202,54 @@ def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs:
             warm_up(recipe, len(data.class_names), _worker_slot, cudnn_benchmark)
     except Exception as error:  # raised again by the first run, which reports it like the driver would
         _worker_error = error
+
+
+def die_with_parent() -> None:
+    """End this worker when the driver that started it ends, however it ends (SIGKILL included).
+
+    On Linux the kernel sends SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere, a daemon thread
+    also checks once a second that the parent is still the same process, and exits when it is not.
+    A worker left behind would keep gigabytes of host and GPU memory until killed by hand.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(EXIT_ORPHANED)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="augmentlab-parent-watch", daemon=True).start()
+
+
+def forget_a_dead_resource_tracker() -> None:
+    """Stop telling a killed multiprocessing resource tracker about semaphores this process removes.
+
+    When the tracker process dies (killed by hand, or by an OOM killer), every later unregister
+    starts a new tracker, which knows none of the names and prints a traceback for each: 11 for
+    an ablation whose runs all finished. The driver still unlinks each semaphore itself, so
+    nothing leaks by not telling the new tracker; the stdlib has no public way to ask whether
+    its tracker is alive, hence the private names, guarded.
+    """
+    from multiprocessing import resource_tracker
+
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    try:
+        dead = tracker is not None and tracker._fd is not None and not tracker._check_alive()
+    except (AttributeError, OSError):
+        return
+    if dead:
+        resource_tracker.unregister = lambda name, rtype: None
+
+
+PR_SET_PDEATHSIG = 1
+PARENT_CHECK_SECONDS = 1.0
+EXIT_ORPHANED = 3
 
 
 def _ready() -> None:

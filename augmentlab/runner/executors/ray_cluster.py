@@ -121,7 +121,7 @@ class RayExecutor:
             return RunResult.from_dict(ray.get(reference))
         except ray.exceptions.RayTaskError as error:  # the task raised outside train_run: loading the data or the plugins
             cause = error.cause if error.cause is not None else error
-            return failed_result(run, f"{type(cause).__name__} on a Ray worker: {first_line(cause)}")
+            return failed_result(run, f"{type(cause).__name__} on a Ray worker: {first_line(cause)}", retryable=False)
         except ray.exceptions.RayError as error:  # the worker or its node was lost, in the first try and every retry
             return failed_result(
                 run,
@@ -139,7 +139,7 @@ def _train_on_worker(run: RunSpec, request: DataRequest, versions: dict[str, str
     missing = [path for path in request.paths() if not os.path.exists(path)]
     if missing:
         node = f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
-        return failed_result(run, f"Ray worker {node} cannot see {missing[0]}; the dataset must be on a shared filesystem, at the same path on every node").to_dict()
+        return failed_result(run, f"Ray worker {node} cannot see {missing[0]}; the dataset must be on a shared filesystem, at the same path on every node", retryable=False).to_dict()
     torch.set_num_threads(threads)
     importlib.invalidate_caches()  # a worker outlives ablations: find plugins installed since it started
     registry = load_plugins(**request.plugin_options)
