@@ -206,8 +206,8 @@ def _too_large(path: Path, kind: str, limit: int) -> AugmentlabError:
     finally:
         Image.MAX_IMAGE_PIXELS = previous
     return AugmentlabError(
-        f"{kind} {path} is {width}×{height} ({width * height / 1e6:.0f} Mpx), more than the {limit / 1e6:.0f} Mpx one image may take "
-        f"here ({MEMORY_SHARE_PER_IMAGE:.0%} of this machine's memory); downscale it, or remove it from the dataset"
+        f"{kind} {path} is {width}×{height}, {width * height:,} pixels, more than the {limit:,} one image may have here "
+        f"({MEMORY_SHARE_PER_IMAGE:.0%} of this machine's memory at {BYTES_PER_DECODED_PIXEL} bytes a pixel); downscale it, or remove it from the dataset"
     )
 
 

@@ -204,13 +204,14 @@ class ResultStore:
                 f"{self.path} is locked by {who}: its write lock was not free within {BUSY_TIMEOUT_SECONDS:g} s ({detail}); "
                 f"let it finish or close it, then run the same command again: {kept}"
             )
-        if name.startswith("SQLITE_READONLY"):
+        if name == "SQLITE_FULL" or (name.startswith("SQLITE_IOERR") and _free_bytes(self.folder) < FULL_DISK_BYTES):
+            # In WAL mode a full disk often surfaces as an I/O error writing the WAL or its index.
+            return StoreError(f"the disk that holds {self.path} is full ({detail}); free space there and run the same command again: {kept}")
+        if name.startswith("SQLITE_READONLY") or (name.startswith("SQLITE_CANTOPEN") and _read_only(self.folder)):
             return StoreError(
                 f"{self.path} is read-only ({detail}); make {self.folder} writable, or copy the folder to a writable place "
                 f"and give that folder: {kept}"
             )
-        if name == "SQLITE_FULL":
-            return StoreError(f"the disk that holds {self.path} is full ({detail}); free space there and run the same command again: {kept}")
         if name.startswith("SQLITE_IOERR"):
             return StoreError(f"the disk that holds {self.path} failed a read or write ({detail}); check the disk, then run the same command again")
         if name.startswith("SQLITE_CANTOPEN"):
@@ -399,7 +400,7 @@ class ResultStore:
                 folded += 1
             path.unlink()
         with suppress(OSError):
-            (self.folder / PENDING_FOLDER).rmdir()  # only when empty
+            (self.folder / PENDING_FOLDER).rmdir()  # only when nothing else is left in it
         return folded
 
     def finished(self) -> set[tuple[str, int]]:
@@ -436,6 +437,26 @@ class ResultStore:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+FULL_DISK_BYTES = 1 << 20
+"""Less free space than this, and an I/O error is taken to be a full disk."""
+
+
+def _free_bytes(folder: Path) -> int:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return FULL_DISK_BYTES
+    return stats.f_bavail * stats.f_frsize
+
+
+def _read_only(folder: Path) -> bool:
+    """The folder cannot be written: a read-only filesystem, or no write permission."""
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
+    except OSError:
+        return False
 
 
 class _Absent:

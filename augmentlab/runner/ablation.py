@@ -39,6 +39,8 @@ from augmentlab.report.summary import Report, build_report
 from augmentlab.results.lock import FolderLock
 from augmentlab.results.pending import (
     PENDING_FOLDER,
+    free_room,
+    keep_room,
     pending_path,
     pending_results,
     save_pending,
@@ -190,6 +192,10 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     # the paths as given, so that a message names them as the user wrote them.
     train, val = load_splits(config.data, **config.split_arguments(), size=request.size)
     config.check_losses(train.num_classes)
+    if recipe.encoder_weights not in ("imagenet", "none"):
+        from augmentlab.runner.model import build_model
+
+        build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # a local weights file is read now, so that it is checked
     plan = AblationPlan(tuple(arms), tuple(range(config.seeds)), recipe, preset, device)
     data_key = train.cache_key + val.cache_key
     folder = config.out / (config.name or plan.default_name(data_key))
@@ -206,10 +212,10 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
 
 def _train_and_report(prepared: PreparedAblation, listener: AblationListener, workers: ProcessExecutor | None, command: str) -> Report:
     config, plan, folder = prepared.config, prepared.plan, prepared.folder
-    if plan.recipe.encoder_weights != "none":
+    if plan.recipe.encoder_weights == "imagenet":
         from augmentlab.runner.model import build_model
 
-        build_model(plan.recipe.encoder, plan.recipe.encoder_weights, prepared.train.num_classes)  # fetch or read the weights once, before any run
+        build_model(plan.recipe.encoder, "imagenet", prepared.train.num_classes)  # download the weights once, before any run
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -230,10 +236,12 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
             first_run_at = time.perf_counter()
             listener.runs_started(len(pending))
             try:
+                keep_room(folder)
                 execute(pending, executor, store, listener)
             except KeyboardInterrupt as stop:
                 raise AblationInterrupted(folder, len(store.finished()), len(plan.runs), getattr(stop, "signal", signal.SIGINT)) from None
             finally:
+                free_room(folder)
                 ran = {(run.arm, run.seed) for run in pending}
                 trained = [result.train_seconds or 0.0 for result in store.results() if (result.arm, result.seed) in ran and result.status != "running"]
                 listener.runs_ended(first_run_at, trained, time.perf_counter() - first_run_at, len(workers.slots) if workers is not None else 1)

@@ -5,6 +5,7 @@ Every arm of an ablation trains this one model; only the plugin set differs.
 
 from __future__ import annotations
 
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,12 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
         with warnings.catch_warnings():  # torch warns in two lines before raising for a raw pickle; our one line says it all
             warnings.simplefilter("ignore")
             checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises pickle, zip and runtime errors for a bad file
+    except pickle.UnpicklingError:
+        raise AugmentlabError(
+            f"encoder weights {path}: not a file of tensors that torch.load(weights_only=True) can read safely (not a "
+            "checkpoint, or a pickle of other objects or of an unsupported protocol); save the weights with torch.save(model.state_dict(), path)"
+        ) from None
+    except Exception as error:  # torch raises zip and runtime errors for a bad file
         detail = " ".join(f"{type(error).__name__}: {error}".split())
         raise AugmentlabError(f"encoder weights {path}: cannot read them with torch.load(weights_only=True): {detail[:300]}") from None
     for key in ("state_dict", "model"):
