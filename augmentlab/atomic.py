@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -34,8 +35,9 @@ def write_atomically(path: str | Path, write: Writer, *, what: str = "", fsync: 
         AugmentlabError: the folder is missing, read-only or full; nothing is left behind.
     """
     path = Path(path)
+    remove_abandoned_temporaries(path)
     try:
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as error:
         raise cannot_write(path, error, what) from None
     try:
@@ -52,6 +54,29 @@ def write_atomically(path: str | Path, write: Writer, *, what: str = "", fsync: 
             raise cannot_write(path, error, what) from None
         raise
     return path
+
+
+def remove_abandoned_temporaries(path: Path) -> None:
+    """Remove the temporary files of ``path`` that a killed writer left (a SIGKILL cannot clean up), never a live writer's.
+
+    Each temporary file names its writer's PID: ``.report.md.<pid>.<random>.tmp``.
+    """
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = temporary.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not process_alive(int(pid)):
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process of that PID runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_text_atomically(path: str | Path, text: str, *, what: str = "") -> Path:

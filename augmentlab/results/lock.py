@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
+from augmentlab.atomic import process_alive
 from augmentlab.errors import Param, StoreError
 
 LOCK_FILE = ".lock"
@@ -31,16 +32,6 @@ def lock_holder(folder: Path) -> dict | None:
         return json.loads((Path(folder) / LOCK_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class FolderLock:
@@ -68,7 +59,7 @@ class FolderLock:
                 self._close()
                 raise
             holder = lock_holder(self.folder) or {}
-            if holder.get("pid") not in (None, os.getpid()) and _alive(int(holder["pid"])):
+            if holder.get("pid") not in (None, os.getpid()) and process_alive(int(holder["pid"])):
                 self._close()
                 raise in_use(self.folder, holder) from None
         self._file.seek(0)

@@ -223,6 +223,7 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
     with FolderLock(folder), ResultStore(folder) as store:
         store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
         folded = store.fold_pending()
+        free_room(folder)  # a reserve left by a killed ablation; the runs below keep room again
         if folded:
             listener.notice(f"{folded} result(s) that could not be stored before are now in {store.path}")
         write_command(folder, command)

@@ -75,7 +75,7 @@ class ProcessExecutor:
             slots.put(slot)
         threads = max(1, (os.cpu_count() or 1) // len(self.slots))
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            len(self.slots), mp_context=context, initializer=_init_worker, initargs=(slots, self.plugin_options, threads, self._jobs)
+            len(self.slots), mp_context=context, initializer=_init_worker, initargs=(os.getpid(), slots, self.plugin_options, threads, self._jobs)
         )
         self._sent = False
         # The pool spawns a worker per submission while none is idle: one no-op each starts them all now.
@@ -171,14 +171,14 @@ _worker_request: DataRequest | None = None
 _worker_error: BaseException | None = None
 
 
-def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs: Any) -> None:
+def _init_worker(driver: int, slots: Any, plugin_options: dict[str, Any], threads: int, jobs: Any) -> None:
     """Take a slot, share the host's cores fairly, load the plugins like the driver and set up the
     device; then, once the driver sends the data request, decode the data and warm up.
 
     A failure to load the data is kept and raised by the first run, as it would be in the driver.
     """
     global _worker_slot, _worker_request, _worker_error
-    die_with_parent()
+    die_with_parent(driver)
     import torch
 
     from augmentlab.registry.loading import load_plugins
@@ -204,19 +204,18 @@ def _init_worker(slots: Any, plugin_options: dict[str, Any], threads: int, jobs:
         _worker_error = error
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int) -> None:
     """End this worker when the driver that started it ends, however it ends (SIGKILL included).
 
     On Linux the kernel sends SIGKILL at once (``PR_SET_PDEATHSIG``); everywhere, a daemon thread
     also checks once a second that the parent is still the same process, and exits when it is not.
     A worker left behind would keep gigabytes of host and GPU memory until killed by hand.
     """
-    parent = os.getppid()
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent ended before the request took effect
+    if os.getppid() != parent:  # the driver ended while this worker was starting, before the request took effect
         os._exit(EXIT_ORPHANED)
 
     def watch() -> None:
