@@ -128,7 +128,8 @@ def invoke(*args: str):
 
 
 def ablate_args(paths, out: Path, *, aug: str | None = "hflip", loss: str = "dice") -> list[str]:
-    recipe = ["--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet"]
+    """One seed of a 4-run ablation (none/hflip × ce/loss); a later --seeds overrides it."""
+    recipe = ["--seeds", "1", "--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet"]
     return ["ablate", *(["--aug", aug] if aug else []), "--loss", loss, *recipe, "--out", str(out), *data_options(paths)]
 
 

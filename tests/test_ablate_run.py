@@ -114,7 +114,7 @@ def test_the_resolved_config_keeps_how_the_data_was_read(demo, tmp_path):
     # or running it again finds "a different data" in the folder.
     first = invoke(
         "ablate", "--data", str(demo.train_json), "--images", str(demo.images), "--val-split", "0.25", "--ignore-index", "254",
-        "--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet", "--out", str(tmp_path),
+        "--seeds", "1", "--epochs", "1", "--image-size", str(IMAGE_SIZE), "--batch-size", str(BATCH_SIZE), "--device", "cpu", "--quiet", "--out", str(tmp_path),
     )
     assert first.exit_code == 0, first.output
     folder = plan_folder(first.stdout)

@@ -103,7 +103,7 @@ def test_ablate_plans_the_full_factorial(run):
 
 def test_ablate_deduplicates_levels_and_names_its_folder_after_the_plan(run):
     first = run("ablate", "--aug", "none", "--aug", "hflip", "--loss", "ce", "--loss", "1*ce", "--device", "cpu", "--dry-run")
-    assert "2 arms × 1 seeds = 2 runs" in first.stdout
+    assert "2 arms × 2 seeds = 4 runs" in first.stdout  # two seeds by default: verdicts rest on training noise
     again = run("ablate", "--aug", "hflip", "--device", "cpu", "--dry-run")
     folder = [line for line in first.stdout.splitlines() if "runs/ablation-" in line]
     assert folder and folder == [line for line in again.stdout.splitlines() if "runs/ablation-" in line]
@@ -167,7 +167,7 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
     ("content", "fragment"),
     [
         ("seeds = [", "is not valid TOML"),
-        ("sedes = 2", "unknown key 'sedes' — did you mean 'seeds'? valid keys: address, arms, aug, cache_memory, classes, compile, cpus_per_run, cudnn_benchmark, data, device, devices, each, executor, gpus_per_run, ignore_index, images, loss, masks, name, out, parallel, preset, recipe, seeds, strict, val, val_masks, val_split"),
+        ("sedes = 2", "unknown key 'sedes' — did you mean 'seeds'? valid keys: address, arms, aug, cache_memory, classes, compile, correction, cpus_per_run, cudnn_benchmark, data, design, device, devices, each, executor, foldover, gpus_per_run, ignore_index, images, loss, margin, masks, max_seeds, name, out, parallel, pooling, preset, recipe, seeds, strict, val, val_masks, val_split"),
         ("val_split = '0.2'", "bad.toml: val_split must be a number, got '0.2'"),
         ("val_split = 2.0", "bad.toml: val_split must be between 0 and 1 (exclusive), got 2.0"),
         ("ignore_index = true", "bad.toml: ignore_index must be a whole number, got True"),
@@ -217,7 +217,7 @@ def test_every_shipped_experiment_plans(run, config):
 
 
 def test_the_shipped_experiments_are_there():
-    assert {path.stem for path in EXPERIMENTS} == {"geometric", "photometric", "weather", "losses", "final"}
+    assert {path.stem for path in EXPERIMENTS} == {"geometric", "photometric", "weather", "losses", "final", "screen"}
 
 
 def test_quiet_plans_in_plain_lines(run):

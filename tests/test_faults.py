@@ -17,7 +17,16 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from cli_assertions import assert_one_line_error
 from PIL import Image
+from runner_fixtures import (
+    ablate_args,
+    invoke,
+    plan_folder,
+    rows,
+    started_runs,
+    tiny_demo,
+)
 
 import augmentlab
 from augmentlab.errors import AugmentlabError, StoreError
@@ -27,8 +36,6 @@ from augmentlab.results.lock import FolderLock
 from augmentlab.results.pending import PENDING_FOLDER, RESERVE_BYTES
 from augmentlab.results.store import ResultStore
 from augmentlab.runner.train import train_run
-from cli_assertions import assert_one_line_error
-from runner_fixtures import ablate_args, invoke, plan_folder, rows, started_runs, tiny_demo
 
 FAULT_PLUGIN = '''
     """Losses and augmentations that break their surroundings the way a real fault does."""
@@ -469,6 +476,7 @@ def test_a_truncated_jpeg_fails_data_stats_as_it_would_fail_ablate(tmp_path):
 )
 def test_a_plugin_augmentations_broken_output_names_the_augmentation_not_the_loss(demo, fault_plugin, augmentation, error):
     from runner_fixtures import TINY_RECIPE
+
     from augmentlab.data import load_splits
     from augmentlab.runner.train import RunSpec
     from augmentlab.runner.training_data import training_data

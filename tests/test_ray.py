@@ -47,6 +47,8 @@ def ablate(data: Path, out: Path, *options: str, exit_code: int = 0) -> str:
     ]
     if "--loss" not in options:
         arguments += ["--loss", "dice"]
+    if "--seeds" not in options:
+        arguments += ["--seeds", "1"]
     result = CliRunner().invoke(app, arguments, env={"COLUMNS": "200"})
     assert result.exit_code == exit_code, result.output
     return result.output

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from scipy.stats import t as scipy_t
 
 from augmentlab.report import (
     build_report,
@@ -20,6 +21,8 @@ from augmentlab.report import (
 from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 
 T_975_1 = 12.706204736174694  # Student t 97.5% quantile, 1 degree of freedom
+T_80_1 = 1.3763819204711734  # 80% quantile, 1 degree of freedom: tan(0.3π)
+POOLED_2 = "two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over 2 arms: t with 1 df"
 GIB = 2**30
 CLASSES = ["background", "cat", "dog"]
 BASELINE = ArmInfo("none | ce", "none", "ce")
@@ -69,7 +72,8 @@ def test_json_header(report_json: dict) -> None:
         "class_names": CLASSES,
         "confidence": 0.95,
     }
-    assert report_json["runs"] == {"planned": 6, "finished": 4, "failed": 1, "missing": 1}
+    assert (report_json["design"], report_json["correction"], report_json["margin"]) == ("factorial", "holm", None)
+    assert report_json["runs"] == {"planned": 6, "finished": 4, "failed": 1, "missing": 1, "fixed_plan": 6}
 
 
 @pytest.mark.parametrize(
@@ -80,7 +84,7 @@ def test_json_header(report_json: dict) -> None:
             {
                 "arm": "none | ce", "seeds_planned": 2, "seeds_finished": 2, "seeds_failed": 0, "seeds_missing": 0, "failures": [],
                 "miou_mean": 0.52, "miou_std": math.sqrt(2) * 0.02, "per_image_miou_mean": 0.46, "pixel_accuracy_mean": 0.82,
-                "delta": None, "verdict": "baseline", "train_seconds_mean": 11.0, "images_per_second_mean": 100.0,
+                "delta": None, "verdict": "baseline", "stopped": None, "cost_ratio": 1.0, "train_seconds_mean": 11.0, "images_per_second_mean": 100.0,
                 "data_ms_per_step_mean": 2.0, "model_ms_per_step_mean": 8.0, "peak_memory_bytes": 2 * GIB,
                 "per_class_iou": [0.81, 0.42, 0.33], "per_class_delta": [0.0, 0.0, 0.0], "largest_gain_class": None, "largest_loss_class": None,
             },
@@ -90,9 +94,15 @@ def test_json_header(report_json: dict) -> None:
             {
                 "arm": "hflip | ce", "seeds_planned": 2, "seeds_finished": 2, "seeds_failed": 0, "seeds_missing": 0, "failures": [],
                 "miou_mean": 0.59, "miou_std": math.sqrt(2) * 0.03, "per_image_miou_mean": 0.53, "pixel_accuracy_mean": 0.8,
-                # Δ per seed 0.06 and 0.08: mean 0.07, std 0.01·√2, half-width t·0.01.
-                "delta": {"estimate": 0.07, "low": 0.07 - T_975_1 * 0.01, "high": 0.07 + T_975_1 * 0.01, "method": "paired t over 2 seeds", "n": 2},
-                "verdict": "within noise", "train_seconds_mean": 10.0, "images_per_second_mean": 100.0,
+                # Two finished arms × two seeds: the pooled ANOVA is the paired t. Δ per seed 0.06 and 0.08:
+                # mean 0.07, standard error 0.01, t = 7 on 1 df, p = 1 − 2·atan(7)/π.
+                "delta": {
+                    "estimate": 0.07, "low": 0.07 - T_975_1 * 0.01, "high": 0.07 + T_975_1 * 0.01,
+                    "method": f"{POOLED_2}; Holm over 1 comparison", "n": 2, "se": 0.01, "df": 1, "confidence": 0.95,
+                    "p_value": 1 - 2 * math.atan(7) / math.pi, "p_adjusted": 1 - 2 * math.atan(7) / math.pi,
+                    "mde": (T_975_1 + T_80_1) * 0.01, "verdict": "within noise", "training_noise": True,
+                },
+                "verdict": "within noise", "stopped": "within noise so far; 1 run missing", "cost_ratio": 10 / 11, "train_seconds_mean": 10.0, "images_per_second_mean": 100.0,
                 "data_ms_per_step_mean": 8.0, "model_ms_per_step_mean": 8.0, "peak_memory_bytes": None,
                 "per_class_iou": [0.79, 0.55, 0.42], "per_class_delta": [-0.02, 0.13, 0.09], "largest_gain_class": "cat", "largest_loss_class": "background",
             },
@@ -103,7 +113,7 @@ def test_json_header(report_json: dict) -> None:
                 "arm": "grid | ce", "seeds_planned": 2, "seeds_finished": 0, "seeds_failed": 1, "seeds_missing": 1,
                 "failures": [{"seed": 0, "error": "NaN loss at epoch 2, step 5", "retryable": None}],
                 "miou_mean": None, "miou_std": None, "per_image_miou_mean": None, "pixel_accuracy_mean": None,
-                "delta": None, "verdict": None, "train_seconds_mean": None, "images_per_second_mean": None,
+                "delta": None, "verdict": None, "stopped": "no run finished so far; 1 run missing", "cost_ratio": None, "train_seconds_mean": None, "images_per_second_mean": None,
                 "data_ms_per_step_mean": None, "model_ms_per_step_mean": None, "peak_memory_bytes": None,
                 "per_class_iou": [None, None, None], "per_class_delta": [None, None, None], "largest_gain_class": None, "largest_loss_class": None,
             },
@@ -128,7 +138,12 @@ def approx_tree(expected: object) -> object:
 
 
 def test_json_notes_and_no_effects_without_a_factorial(report_json: dict) -> None:
-    assert report_json["notes"] == ["failed: grid | ce seed 0: NaN loss at epoch 2, step 5", "missing: grid | ce seed 1 (not run, or interrupted)"]
+    assert report_json["notes"] == [
+        "power: detecting ±0.01 mIoU at 80% power would take about 18 seeds per arm for every comparison (from the observed spread from seed to seed);"
+        " the MDE column is the effect the seeds so far detect at 80% power",
+        "failed: grid | ce seed 0: NaN loss at epoch 2, step 5",
+        "missing: grid | ce seed 1 (not run, or interrupted)",
+    ]
     assert report_json["effects"] == []
 
 
@@ -141,11 +156,16 @@ def test_one_seed_compares_by_bootstrap_over_validation_images() -> None:
     ]
     report = build_report(ablation([BASELINE, HFLIP], [0]), runs, bootstrap_samples=200)
     row = json.loads(render_report(report, "json"))["arms"][1]
-    assert (row["miou_mean"], row["miou_std"], row["verdict"]) == (0.75, None, "better")
-    assert row["delta"] == {"estimate": 0.25, "low": 0.25, "high": 0.25, "method": "paired bootstrap over 4 val images (1 seed)", "n": 4}
+    # One seed measures validation noise only: the interval is shown, the verdict is never "better".
+    assert (row["miou_mean"], row["miou_std"], row["verdict"]) == (0.75, None, "val-only +")
+    assert row["delta"] == {
+        "estimate": 0.25, "low": 0.25, "high": 0.25, "method": "paired bootstrap over 4 val images (1 seed)", "n": 4, "se": 0.0, "df": None,
+        "confidence": 0.95, "p_value": 1 / 200, "p_adjusted": 1 / 200, "mde": None, "verdict": "val-only +", "training_noise": False,
+    }
     markdown = render_report(report, "md")
-    assert "| hflip | ce | 1/1 | 0.7500 ± — | — | — | +0.2500 [+0.2500, +0.2500] | better |" in markdown
-    assert "95% CI by paired bootstrap over 4 val images (1 seed)." in markdown
+    assert "| #1 | hflip | ce | 1/1 | 0.7500 ± — | — | — | +0.2500 [+0.2500, +0.2500] | val-only + | — | — |" in markdown
+    assert "CI by paired bootstrap over 4 val images (1 seed). 95% intervals. val-only: one seed" in markdown
+    assert json.loads(render_report(report, "json"))["notes"][0].startswith("one seed: the intervals cover validation-image noise only")
 
 
 def test_factorial_effects_with_intervals() -> None:
@@ -153,18 +173,25 @@ def test_factorial_effects_with_intervals() -> None:
     mious = [(BASELINE, 0.50, 0.54), (focal, 0.52, 0.57), (HFLIP, 0.56, 0.62), (both, 0.60, 0.65)]
     runs = [finished(arm, seed, values[seed], [values[seed]] * 3) for arm, *values in mious for seed in (0, 1)]
     effects = json.loads(render_report(build_report(ablation([BASELINE, focal, HFLIP, both], [0, 1]), runs), "json"))["effects"]
-    # Per seed: hflip ((0.56−0.50)+(0.60−0.52))/2 = 0.07 and 0.08; focal 0.03 and 0.03;
-    # interaction 0.60−0.56−0.52+0.50 = 0.02 and 0.65−0.62−0.57+0.54 = 0.
+    # Two-way ANOVA by hand: arm means 0.52, 0.545, 0.59, 0.625; seed means 0.545, 0.595; grand 0.57.
+    # Residuals ±0.005 for none|ce and hflip|ce, 0 elsewhere: SSE 1e-4 on (4−1)(2−1) = 3 df.
+    # A main effect (weights ±½) has variance MSE·(4·¼)/2, the interaction (±1) MSE·4/2.
+    mse = 1e-4 / 3
+    main_se, interaction_se = math.sqrt(mse / 2), math.sqrt(2 * mse)
+    # Holm over the 3 effects: the smallest p (hflip) is tested at α/3, focal at α/2, the interaction at α.
     expected = [
-        ("augmentation", "hflip", 0.075, T_975_1 * 0.005, "better"),
-        ("loss", "focal", 0.03, 0.0, "better"),
-        ("interaction", "hflip × focal", 0.01, T_975_1 * 0.01, "within noise"),
+        ("augmentation", "hflip", 0.075, main_se, 0.05 / 3, "better"),
+        ("loss", "focal", 0.03, main_se, 0.05 / 2, "better"),
+        ("interaction", "hflip × focal", 0.01, interaction_se, 0.05, "within noise"),
     ]
+    method = "two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over 4 arms: t with 3 df; Holm over 3 comparisons"
     assert len(effects) == len(expected)
-    for effect, (kind, level, estimate, half_width, verdict) in zip(effects, expected):
+    for effect, (kind, level, estimate, se, gamma, verdict) in zip(effects, expected):
         interval = effect["interval"]
-        assert (effect["kind"], effect["level"], effect["verdict"], interval["method"]) == (kind, level, verdict, "paired t over 2 seeds")
-        assert (interval["estimate"], interval["low"], interval["high"]) == pytest.approx((estimate, estimate - half_width, estimate + half_width), abs=1e-12)
+        half_width = float(scipy_t.ppf(1 - gamma / 2, 3)) * se
+        assert (effect["kind"], effect["level"], effect["verdict"], interval["method"]) == (kind, level, verdict, method)
+        assert (interval["estimate"], interval["se"], interval["confidence"]) == pytest.approx((estimate, se, 1 - gamma), rel=1e-9)
+        assert (interval["low"], interval["high"]) == pytest.approx((estimate - half_width, estimate + half_width), rel=1e-9)
     assert effects[2]["weights"] == {"hflip | ce": -1.0, "hflip | focal": 1.0, "none | ce": 1.0, "none | focal": -1.0}
 
 
@@ -192,11 +219,13 @@ def test_markdown() -> None:
         "# ablation tiny",
         "- recipe: DeepLabV3+ resnet18 (weights none), 4 epochs, 128px, batch 8, lr 0.001, preset demo, device cpu",
         "- runs: 4 finished, 1 failed, 1 missing of 6 planned",
-        "| # | augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict |",
-        "| #0 | none | ce | 2/2 | 0.5200 ± 0.0283 | 0.4600 | 0.8200 | — | baseline |",
-        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise |",
-        "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — |",
-        "*Δ mIoU: arm − baseline (none | ce). 95% CI by paired t over 2 seeds. seeds: finished/planned. img mIoU: mean of per-image mIoU.*",
+        "- seeds: 0, 1; design: factorial; correction: holm",
+        "| # | augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict | MDE | cost |",
+        "| #0 | none | ce | 2/2 | 0.5200 ± 0.0283 | 0.4600 | 0.8200 | — | baseline | — | 1.00× |",
+        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise | 0.1408 | 0.91× |",
+        "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — | — | — |",
+        f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; Holm over 1 comparison. 95% intervals. seeds: finished/planned."
+        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. cost: train time over the baseline's.*",
         "| # | arm | train s | img/s | data ms/step | model ms/step | peak memory |",
         "| #0 | none \\| ce | 11.0 | 100.0 | 2.0 | 8.0 | 2.00 GiB |",
         "| #1 | hflip \\| ce | 10.0 | 100.0 | 8.0 | 8.0 | — |",
@@ -214,16 +243,17 @@ def test_csv_has_one_row_per_arm_with_class_columns() -> None:
     rows = list(csv.DictReader(io.StringIO(render_report(build_report(ablation([BASELINE, HFLIP, GRID], [0, 1]), two_seed_runs()), "csv"))))
     assert list(rows[0]) == [
         "arm", "augmentation", "loss", "seeds_planned", "seeds_finished", "seeds_failed", "seeds_missing",
-        "miou_mean", "miou_std", "per_image_miou_mean", "pixel_accuracy_mean", "verdict",
+        "miou_mean", "miou_std", "per_image_miou_mean", "pixel_accuracy_mean", "verdict", "stopped", "cost_ratio",
         "train_seconds_mean", "images_per_second_mean", "data_ms_per_step_mean", "model_ms_per_step_mean", "peak_memory_bytes",
         "largest_gain_class", "largest_loss_class",
-        "delta_estimate", "delta_low", "delta_high", "delta_method", "delta_n",
+        "delta_estimate", "delta_low", "delta_high", "delta_method", "delta_n", "delta_se", "delta_df", "delta_confidence",
+        "delta_p_value", "delta_p_adjusted", "delta_mde", "delta_verdict", "delta_training_noise",
         "iou_background", "iou_cat", "iou_dog",
     ]
     assert [row["arm"] for row in rows] == ["none | ce", "hflip | ce", "grid | ce"]
     hflip, grid = rows[1], rows[2]
     assert [float(hflip[key]) for key in ("miou_mean", "delta_estimate", "delta_low", "iou_background", "iou_dog")] == pytest.approx([0.59, 0.07, 0.07 - T_975_1 * 0.01, 0.79, 0.42])
-    assert (hflip["verdict"], hflip["delta_method"], hflip["largest_gain_class"], hflip["peak_memory_bytes"]) == ("within noise", "paired t over 2 seeds", "cat", "")
+    assert (hflip["verdict"], hflip["delta_method"], hflip["largest_gain_class"], hflip["peak_memory_bytes"]) == ("within noise", f"{POOLED_2}; Holm over 1 comparison", "cat", "")
     assert (grid["seeds_failed"], grid["miou_mean"], grid["delta_estimate"], grid["iou_cat"]) == ("1", "", "", "")
 
 
@@ -235,9 +265,10 @@ def test_print_report_quiet_prints_plain_lines() -> None:
         "ablation tiny",
         "runs: 4 finished, 1 failed, 1 missing of 6 planned",
         "Arms:",
-        "  #0 none | ce: seeds 2/2; mIoU ± std 0.5200 ± 0.0283; img mIoU 0.4600; pixel acc 0.8200; Δ mIoU [CI] —; verdict baseline",
-        "  #1 hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.0571, +0.1971]; verdict within noise",
-        "  #2 grid | ce: seeds 0/2 (1 failed); mIoU ± std failed; img mIoU —; pixel acc —; Δ mIoU [CI] —; verdict —",
+        "  #0 none | ce: seeds 2/2; mIoU ± std 0.5200 ± 0.0283; img mIoU 0.4600; pixel acc 0.8200; Δ mIoU [CI] —; verdict baseline; MDE —; cost 1.00×",
+        "  #1 hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.0571, +0.1971];"
+        " verdict within noise; MDE 0.1408; cost 0.91×",
+        "  #2 grid | ce: seeds 0/2 (1 failed); mIoU ± std failed; img mIoU —; pixel acc —; Δ mIoU [CI] —; verdict —; MDE —; cost —",
         "  #1 hflip | ce: train s 10.0; img/s 100.0; data ms/step 8.0; model ms/step 8.0; peak memory —",
         "  cat: #0 0.4200; #1 0.5500 ▲; #2 —",
         "note: missing: grid | ce seed 1 (not run, or interrupted)",

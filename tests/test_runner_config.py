@@ -15,7 +15,7 @@ from augmentlab.runner.recipe import PRESETS
 
 def test_defaults_are_the_documented_ones():
     config = AblationConfig()
-    assert (config.aug, config.loss, config.each, config.arms, config.seeds) == ((), (), False, (), 1)
+    assert (config.aug, config.loss, config.each, config.arms, config.seeds) == ((), (), False, (), 2)
     assert (config.val_split, config.ignore_index, config.strict, config.device, config.out) == (0.2, 255, False, "auto", Path("runs"))
     assert config.recipe() == PRESETS["demo"]  # no GPU here: auto is the CPU, whose preset is demo
 
@@ -35,7 +35,7 @@ def test_every_setting_has_help_and_a_kind():
 def test_with_overrides_sets_what_is_given_and_keeps_the_rest():
     config = AblationConfig(seeds=3, epochs=4).with_overrides(epochs=2, lr=None)
     assert (config.seeds, config.epochs, config.lr) == (3, 2, None)
-    with pytest.raises(AugmentlabError, match=r"^AblationConfig has no setting 'seed' — did you mean 'seeds'\?"):
+    with pytest.raises(AugmentlabError, match=r"^AblationConfig has no setting 'seed' — did you mean 'seeds' or 'max_seeds'\?"):
         config.with_overrides(seed=2)
 
 

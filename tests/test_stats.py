@@ -9,14 +9,11 @@ import pytest
 
 from augmentlab.report.stats import (
     FactorialEffect,
-    Interval,
-    contrast_interval,
     factorial_effects,
     mean_and_std,
     miou_from_counts,
     paired_bootstrap_ci,
     t_confidence_interval,
-    verdict,
 )
 from augmentlab.results.records import ArmInfo, RunResult
 
@@ -162,68 +159,12 @@ def test_paired_bootstrap_at_a_realistic_size() -> None:
         ({"a": 1, "b": -1}, {"a": (INTERSECTIONS_A, UNIONS), "b": (INTERSECTIONS_B[:5], UNIONS[:5])}, 10, "arms must be validated on the same images and classes"),
         ({"a": 1}, {"a": ([], [])}, 10, "arm 'a' has no per-image counts; its run must record image_intersections and image_unions"),
         ({"a": 1}, {"a": ([[1, 2]], [[2, 2], [2, 2]])}, 10, r"arm 'a': intersections and unions must both be"),
-        ({"a": 1}, {"a": (INTERSECTIONS_A, UNIONS)}, 0, "paired_bootstrap_ci needs samples >= 1, got 0"),
+        ({"a": 1}, {"a": (INTERSECTIONS_A, UNIONS)}, 0, "the paired bootstrap needs samples >= 1, got 0"),
     ],
 )
 def test_paired_bootstrap_rejects(weights: dict[str, float], counts: dict, samples: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         paired_bootstrap_ci(weights, counts, samples=samples)
-
-
-@pytest.mark.parametrize(
-    ("runs", "expected"),
-    [
-        pytest.param(
-            [finished("a", 0, 0.6), finished("a", 1, 0.7), finished("base", 0, 0.5), finished("base", 1, 0.55)],
-            Interval(0.125, 0.125 - T_975_1 * 0.025, 0.125 + T_975_1 * 0.025, "paired t over 2 seeds", 2),
-            id="two seeds: differences 0.1 and 0.15",
-        ),
-        pytest.param(
-            [finished("a", s, m) for s, m in [(0, 0.6), (1, 0.8), (2, 0.9)]] + [finished("base", s, m) for s, m in [(0, 0.5), (1, 0.6), (2, 0.6)]],
-            Interval(0.2, 0.2 - T_975_2 * 0.1 / math.sqrt(3), 0.2 + T_975_2 * 0.1 / math.sqrt(3), "paired t over 3 seeds", 3),
-            id="three seeds: differences 0.1, 0.2, 0.3",
-        ),
-        pytest.param(
-            [finished("a", 0, 0.6), finished("a", 1, 0.7), RunResult("a", "a", "ce", 2, "failed", error="NaN loss"), finished("base", 0, 0.5), finished("base", 1, 0.55), finished("base", 2, 0.9)],
-            Interval(0.125, 0.125 - T_975_1 * 0.025, 0.125 + T_975_1 * 0.025, "paired t over 2 seeds", 2),
-            id="a failed seed leaves the pairing",
-        ),
-        pytest.param(
-            [finished("a", 0, 0.75, [[6, 3, 0], [3, 6, 3]], [[8, 4, 0], [4, 8, 4]]), finished("base", 0, 0.5, [[4, 2, 0], [2, 4, 2]], [[8, 4, 0], [4, 8, 4]]), finished("base", 1, 0.6)],
-            Interval(0.25, 0.25, 0.25, "paired bootstrap over 2 val images (1 seed)", 2),
-            id="one common seed: bootstrap over its images",
-        ),
-        pytest.param([finished("a", 0, 0.6), finished("base", 1, 0.5)], None, id="no common seed"),
-    ],
-)
-def test_contrast_interval(runs: list[RunResult], expected: Interval | None) -> None:
-    interval = contrast_interval({"a": 1, "base": -1}, runs)
-    if expected is None:
-        assert interval is None
-    else:
-        assert interval is not None
-        assert (interval.method, interval.n) == (expected.method, expected.n)
-        assert (interval.estimate, interval.low, interval.high) == pytest.approx((expected.estimate, expected.low, expected.high), rel=1e-9)
-
-
-@pytest.mark.parametrize(
-    ("runs", "message"),
-    [
-        ([finished("a", 0, 0.6), finished("a", 0, 0.7), finished("base", 0, 0.5)], "two finished runs for arm 'a' seed 0; the result store must hold one per"),
-        ([finished("a", 0, 0.6), finished("base", 0, 0.5)], "arm 'a' has no per-image counts; its run must record image_intersections"),
-    ],
-)
-def test_contrast_interval_rejects(runs: list[RunResult], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        contrast_interval({"a": 1, "base": -1}, runs)
-
-
-@pytest.mark.parametrize(
-    ("low", "high", "expected"),
-    [(0.01, 0.2, "better"), (-0.2, -0.01, "worse"), (-0.1, 0.1, "within noise"), (0.0, 0.1, "within noise"), (-0.1, 0.0, "within noise")],
-)
-def test_verdict(low: float, high: float, expected: str) -> None:
-    assert verdict(Interval((low + high) / 2, low, high, "paired t over 2 seeds", 2)) == expected
 
 
 def arms_of(cells: list[tuple[str, str]]) -> list[ArmInfo]:
@@ -264,14 +205,3 @@ def test_factorial_effects_need_a_full_factorial(cells: list[tuple[str, str]]) -
 def test_factorial_effects_take_other_baseline_levels() -> None:
     arms = arms_of([("id", "bce"), ("id", "focal"), ("flip", "bce"), ("flip", "focal")])
     assert [effect.level for effect in factorial_effects(arms, "id", "bce")] == ["flip", "focal", "flip × focal"]
-
-
-def test_factorial_effect_interval_over_seeds() -> None:
-    mious = {"none | ce": (0.50, 0.54), "none | focal": (0.52, 0.57), "flip | ce": (0.56, 0.62), "flip | focal": (0.60, 0.65)}
-    runs = [finished(arm, seed, values[seed]) for arm, values in mious.items() for seed in (0, 1)]
-    main_flip = factorial_effects(arms_of([("none", "ce"), ("none", "focal"), ("flip", "ce"), ("flip", "focal")]))[0]
-    interval = contrast_interval(main_flip.weights, runs)
-    # Per seed: ((0.56 − 0.50) + (0.60 − 0.52)) / 2 = 0.07 and ((0.62 − 0.54) + (0.65 − 0.57)) / 2 = 0.08.
-    assert interval is not None
-    assert (interval.estimate, interval.low, interval.high) == pytest.approx((0.075, 0.075 - T_975_1 * 0.005, 0.075 + T_975_1 * 0.005), rel=1e-9)
-    assert verdict(interval) == "better"

@@ -38,17 +38,11 @@ RECIPE = {
 
 
 def make_info(**changes: object) -> AblationInfo:
-    info = AblationInfo(
-        name="x",
-        class_names=["background", "cat", "dog"],
-        arms=[BASELINE, ELASTIC],
-        seeds=[0, 1],
-        recipe=dict(RECIPE),
-        device="cpu",
-        preset="demo",
-        data="demo (key 3f2a)",
-    )
-    return dataclasses.replace(info, **changes)
+    fields = {
+        "name": "x", "class_names": ["background", "cat", "dog"], "arms": [BASELINE, ELASTIC], "seeds": [0, 1],
+        "recipe": dict(RECIPE), "device": "cpu", "preset": "demo", "data": "demo (key 3f2a)",
+    }
+    return AblationInfo(**{**fields, **changes})  # built afresh: a fixed design's first look is every seed given
 
 
 def make_result(arm: ArmInfo = BASELINE, seed: int = 0, **changes: object) -> RunResult:

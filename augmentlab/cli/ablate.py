@@ -40,7 +40,13 @@ def ablate(
     aug: Annotated[Optional[list[str]], typer.Option("--aug", metavar="SET", help=option_help("aug", " Repeatable."))] = None,
     loss: Annotated[Optional[list[str]], typer.Option("--loss", metavar="SPEC", help=option_help("loss", " Repeatable."))] = None,
     each: Annotated[Optional[bool], typer.Option("--each", help=option_help("each"))] = None,
-    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help=option_help("seeds", " [default: 1]"))] = None,
+    design: Annotated[Optional[str], typer.Option("--design", metavar="factorial|each|screen", help=option_help("design", " [default: factorial]"))] = None,
+    foldover: Annotated[Optional[bool], typer.Option("--foldover", help=option_help("foldover"))] = None,
+    seeds: Annotated[Optional[int], typer.Option("--seeds", metavar="N", help=option_help("seeds", " [default: 2]"))] = None,
+    max_seeds: Annotated[Optional[int], typer.Option("--max-seeds", metavar="M", help=option_help("max_seeds"))] = None,
+    margin: Annotated[Optional[float], typer.Option("--margin", metavar="δ", help=option_help("margin"))] = None,
+    correction: Annotated[Optional[str], typer.Option("--correction", metavar="holm|bh|none", help=option_help("correction", " [default: holm]"))] = None,
+    pooling: Annotated[Optional[str], typer.Option("--pooling", metavar="pooled|arm", help=option_help("pooling", " [default: pooled]"))] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help=option_help("epochs"))] = None,
     image_size: Annotated[Optional[int], typer.Option("--image-size", help=option_help("image_size"))] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help=option_help("batch_size"))] = None,
@@ -75,7 +81,8 @@ def ablate(
 ) -> None:
     """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
 
-    Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec.
+    Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec; --design screen
+    makes each member of one --aug set (and one --loss spec) a factor of a Plackett–Burman screening design.
     """
     from augmentlab.report import print_report
     from augmentlab.report.files import report_paths
@@ -90,7 +97,8 @@ def ablate(
 
     base = AblationConfig.from_toml(config) if config is not None else AblationConfig()
     settings: dict[str, Any] = {
-        "aug": aug, "loss": loss, "each": each, "seeds": seeds, "epochs": epochs, "image_size": image_size, "batch_size": batch_size,
+        "aug": aug, "loss": loss, "each": each, "design": design, "foldover": foldover, "seeds": seeds, "max_seeds": max_seeds,
+        "margin": margin, "correction": correction, "pooling": pooling, "epochs": epochs, "image_size": image_size, "batch_size": batch_size,
         "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights, "device": device, "preset": preset, "out": out, "name": name,
         "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),
         "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory,

@@ -15,7 +15,8 @@ from augmentlab.atomic import write_atomically
 from augmentlab.report.summary import ArmSummary, Report
 from augmentlab.report.text import miou_text, number_text, percent_text
 
-VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}
+VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "no effect": "tab:blue"}
+"""Bar colours by verdict prefix; every other verdict (within noise, val-only) is grey."""
 
 
 def write_plot(report: Report, path: Path) -> Path:
@@ -51,7 +52,7 @@ def _plot_arm_bars(axes: Any, report: Report) -> None:
         if has_delta and arm.delta is not None:
             interval = arm.delta
             error = [[interval.estimate - interval.low], [interval.high - interval.estimate]]
-            axes.barh(row, interval.estimate, xerr=error, color=VERDICT_COLOURS.get(arm.verdict or "", "tab:gray"), capsize=3)
+            axes.barh(row, interval.estimate, xerr=error, color=next((colour for prefix, colour in VERDICT_COLOURS.items() if (arm.verdict or "").startswith(prefix)), "tab:gray"), capsize=3)
         elif not has_delta and arm.miou_mean is not None:
             axes.barh(row, arm.miou_mean, xerr=arm.miou_std or 0, color="tab:blue", capsize=3)
         else:

@@ -1,9 +1,9 @@
-"""Statistics for comparing ablation arms: spread over seeds, and contrasts with confidence intervals.
+"""The statistics' arithmetic: means and spreads, mIoU from pixel counts, the paired bootstrap over images, factorial contrasts.
 
 Every comparison is a *contrast*: weights ``{arm name: weight}`` that sum arms' dataset-level mIoU,
 ``Σ w_a · mIoU_a``. "Arm minus baseline" is ``{arm: 1, baseline: -1}``; factorial main effects and
-interactions are contrasts over several arms. One function, :func:`contrast_interval`, gives any
-contrast its interval, so every number in the report is paired the same way.
+interactions are contrasts over several arms. :mod:`augmentlab.report.analysis` turns contrasts
+into estimates, intervals and verdicts.
 
 Pairing matters: runs of one seed share what the seed fixes, and every run is validated on the same
 images. Differences within a seed (or within an image) cancel the noise that arms share, so a paired
@@ -26,29 +26,13 @@ from numpy.typing import ArrayLike
 # of scipy.stats' time, which every report paid: 0.25 s against 0.9 s on this project's CPU.
 from scipy.special import stdtrit
 
-from augmentlab.results.records import ArmInfo, RunResult
+from augmentlab.results.records import ArmInfo
 
 Contrast = Mapping[str, float]
 """Weights ``{arm name: weight}`` of a linear combination of arms' mIoU."""
 
 ImageCounts = tuple[ArrayLike, ArrayLike]
 """``(intersections, unions)`` of one run: pixel counts ``[N_images, C]``."""
-
-Verdict = Literal["better", "worse", "within noise"]
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A contrast's estimate and confidence interval, and how it was computed."""
-
-    estimate: float
-    low: float
-    high: float
-    method: str
-    """``"paired t over 3 seeds"`` or ``"paired bootstrap over 1500 val images (1 seed)"``."""
-    n: int
-    """Seeds (t interval) or validation images (bootstrap) the interval rests on."""
-
 
 @dataclass(frozen=True)
 class FactorialEffect:
@@ -100,6 +84,33 @@ def miou_from_counts(intersections: ArrayLike, unions: ArrayLike) -> float:
     return float(_miou_of_rows(intersection_array.sum(axis=0, keepdims=True), union_array.sum(axis=0, keepdims=True))[0])
 
 
+def bootstrap_contrasts(weights: Contrast, counts: Mapping[str, ImageCounts], samples: int = 2000, seed: int = 0) -> tuple[float, np.ndarray]:
+    """``(estimate, resampled)`` of the contrast ``Σ w_a · mIoU_a``, by a paired bootstrap over validation images.
+
+    All arms must be validated on the same images in the same order (one seed of one ablation).
+    Each bootstrap sample draws image indices with replacement, the same draw for every arm, and
+    recomputes every arm's dataset-level mIoU from the drawn images' summed counts. The estimate
+    uses all images.
+
+    Args:
+        weights: ``{arm name: weight}``.
+        counts: ``(intersections, unions)`` of each arm in ``weights``, each ``[N_images, C]``.
+        samples: bootstrap samples.
+        seed: seeds the numpy Generator, so the same inputs give the same resamples.
+
+    Raises:
+        ValueError: an arm without counts, counts of different shapes or without images, or bad settings.
+    """
+    if samples < 1:
+        raise ValueError(f"the paired bootstrap needs samples >= 1, got {samples}")
+    arrays = _contrast_counts(weights, counts)
+    n_images = next(iter(arrays.values()))[0].shape[0]
+    multiplicity = _bootstrap_multiplicity(n_images, samples, seed)
+    estimate = sum(weight * miou_from_counts(*arrays[arm]) for arm, weight in weights.items())
+    resampled = sum(weight * _miou_of_rows(multiplicity @ arrays[arm][0], multiplicity @ arrays[arm][1]) for arm, weight in weights.items())
+    return float(estimate), np.asarray(resampled)
+
+
 def paired_bootstrap_ci(
     weights: Contrast,
     counts: Mapping[str, ImageCounts],
@@ -107,76 +118,15 @@ def paired_bootstrap_ci(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> tuple[float, float, float]:
-    """``(estimate, low, high)`` of the contrast ``Σ w_a · mIoU_a`` by a paired bootstrap over images.
-
-    All arms must be validated on the same images in the same order (one seed of one ablation).
-    Each bootstrap sample draws image indices with replacement, the same draw for every arm, and
-    recomputes every arm's dataset-level mIoU from the drawn images' summed counts. The estimate
-    uses all images; low and high are percentiles of the resampled contrasts.
-
-    Args:
-        weights: ``{arm name: weight}``.
-        counts: ``(intersections, unions)`` of each arm in ``weights``, each ``[N_images, C]``.
-        samples: bootstrap samples.
-        seed: seeds the numpy Generator, so the same inputs give the same interval.
-        confidence: central coverage of the interval.
+    """``(estimate, low, high)`` of the contrast ``Σ w_a · mIoU_a``: :func:`bootstrap_contrasts` and the central ``confidence`` of its resamples.
 
     Raises:
-        ValueError: an arm without counts, counts of different shapes or without images, or bad settings.
+        ValueError: as :func:`bootstrap_contrasts`, or ``confidence`` outside (0, 1).
     """
     _check_confidence(confidence)
-    if samples < 1:
-        raise ValueError(f"paired_bootstrap_ci needs samples >= 1, got {samples}")
-    arrays = _contrast_counts(weights, counts)
-    n_images = next(iter(arrays.values()))[0].shape[0]
-    multiplicity = _bootstrap_multiplicity(n_images, samples, seed)
-    estimate = sum(weight * miou_from_counts(*arrays[arm]) for arm, weight in weights.items())
-    resampled = sum(weight * _miou_of_rows(multiplicity @ arrays[arm][0], multiplicity @ arrays[arm][1]) for arm, weight in weights.items())
+    estimate, resampled = bootstrap_contrasts(weights, counts, samples, seed)
     low, high = np.quantile(resampled, [(1 - confidence) / 2, (1 + confidence) / 2])
-    return float(estimate), float(low), float(high)
-
-
-def contrast_interval(
-    weights: Contrast,
-    runs: Iterable[RunResult],
-    *,
-    confidence: float = 0.95,
-    bootstrap_samples: int = 2000,
-    bootstrap_seed: int = 0,
-) -> Interval | None:
-    """The contrast's estimate and interval from the finished runs of its arms, paired by seed.
-
-    Only seeds where every arm of the contrast (nonzero weight) finished count. With two or more
-    such seeds, the per-seed contrasts get a t interval: seeds are the replication that captures
-    training noise. With exactly one, a paired bootstrap over that seed's validation images gives
-    at least the evaluation noise. None when no seed has every arm finished.
-
-    Raises:
-        ValueError: an arm appears twice for one seed, or (one seed) a run lacks per-image counts.
-    """
-    arms = [arm for arm, weight in weights.items() if weight != 0]
-    finished = _finished_by_arm_and_seed(runs)
-    seeds = sorted(set.intersection(*(set(finished.get(arm, {})) for arm in arms))) if arms else []
-    if not seeds:
-        return None
-    if len(seeds) >= 2:
-        per_seed = [sum(weights[arm] * finished[arm][seed].miou for arm in arms) for seed in seeds]
-        estimate, low, high = t_confidence_interval(per_seed, confidence)
-        return Interval(estimate, low, high, f"paired t over {len(seeds)} seeds", len(seeds))
-    only = {arm: finished[arm][seeds[0]] for arm in arms}
-    counts = {arm: (run.image_intersections, run.image_unions) for arm, run in only.items()}
-    estimate, low, high = paired_bootstrap_ci({arm: weights[arm] for arm in arms}, counts, bootstrap_samples, bootstrap_seed, confidence)
-    n_images = len(next(iter(only.values())).image_intersections)
-    return Interval(estimate, low, high, f"paired bootstrap over {n_images} val images (1 seed)", n_images)
-
-
-def verdict(interval: Interval) -> Verdict:
-    """``"better"`` when the whole interval is above 0, ``"worse"`` when below, else ``"within noise"``."""
-    if interval.low > 0:
-        return "better"
-    if interval.high < 0:
-        return "worse"
-    return "within noise"
+    return estimate, float(low), float(high)
 
 
 def factorial_effects(arms: Sequence[ArmInfo], baseline_augmentation: str = "none", baseline_loss: str = "ce") -> list[FactorialEffect]:
@@ -286,16 +236,3 @@ def _bootstrap_multiplicity(n_images: int, samples: int, seed: int) -> np.ndarra
     multiplicity = np.bincount(flat, minlength=samples * n_images).reshape(samples, n_images).astype(np.float64)
     multiplicity.setflags(write=False)
     return multiplicity
-
-
-def _finished_by_arm_and_seed(runs: Iterable[RunResult]) -> dict[str, dict[int, RunResult]]:
-    """Finished runs with an mIoU, by arm name then seed."""
-    finished: dict[str, dict[int, RunResult]] = {}
-    for run in runs:
-        if run.status != "finished" or run.miou is None:
-            continue
-        by_seed = finished.setdefault(run.arm, {})
-        if run.seed in by_seed:
-            raise ValueError(f"two finished runs for arm {run.arm!r} seed {run.seed}; the result store must hold one per (arm, seed)")
-        by_seed[run.seed] = run
-    return finished

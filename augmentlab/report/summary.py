@@ -1,9 +1,11 @@
-"""The ablation report: what each arm gained over the baseline, how sure we are, and what it cost.
+"""The ablation report: what each arm gained over the baseline, how sure we are, what it cost, and what more seeds would buy.
 
 :func:`build_report` turns the result store's runs into a :class:`Report` of plain values; the other
 modules only present it: :mod:`augmentlab.report.text` as rich tables, plain lines, md, csv and json
 (:func:`print_report`, :func:`render_report`), :mod:`augmentlab.report.plot` as report.png.
 :func:`augmentlab.report.files.write_report_files` writes them all beside an ablation's results.
+Verdicts come from :mod:`augmentlab.report.analysis` (estimates, multiplicity, equivalence,
+power) and :mod:`augmentlab.report.looks` (the family, and sequential looks).
 """
 
 from __future__ import annotations
@@ -12,16 +14,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from augmentlab.report.stats import (
-    Interval,
-    contrast_interval,
-    factorial_effects,
-    mean_and_std,
-    verdict,
+from augmentlab.report.analysis import DEFAULT_TARGET, Decision, decide, seeds_to_detect
+from augmentlab.report.looks import (
+    Comparison,
+    Replay,
+    contrast_comparison,
+    replay_design,
 )
-from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
+from augmentlab.report.stats import factorial_effects, mean_and_std
+from augmentlab.results.records import (
+    AblationInfo,
+    AnalysisSettings,
+    ArmInfo,
+    RunResult,
+)
 
-__all__ = ["ArmSummary", "EffectSummary", "Failure", "Report", "RunCounts", "build_report"]
+__all__ = ["ArmSummary", "EffectSummary", "Failure", "Report", "RunCounts", "build_report", "screening_text"]
+
+DESIGN_RUN = "design run"
+"""The verdict column of a screening design's runs: their verdicts are the factors' main effects."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,7 @@ class ArmSummary:
     augmentation: str
     loss: str
     seeds_planned: int
+    """Seeds the plan gives this arm; with sequential seeds, those its path has asked for so far."""
     seeds_finished: int
     seeds_failed: int
     seeds_missing: int
@@ -52,10 +64,15 @@ class ArmSummary:
     """Sample std over seeds; None for fewer than two finished seeds."""
     per_image_miou_mean: float | None
     pixel_accuracy_mean: float | None
-    delta: Interval | None
-    """mIoU minus the baseline's, paired by seed (or over validation images for one seed)."""
+    delta: Decision | None
+    """mIoU minus the baseline's, with its interval at the family's adjusted level; None without one."""
     verdict: str | None
-    """``better``, ``worse``, ``within noise``, ``baseline``; None without a Δ."""
+    """``better``, ``worse``, ``within noise``, ``no effect beyond ±δ``, ``val-only +/−/±`` (one seed), ``baseline``,
+    ``design run`` (a screening run: the verdicts are the factors'); None without a Δ."""
+    stopped: str | None
+    """Why the arm's comparison ended (the look and verdict, or the most seeds); None for the baseline."""
+    cost_ratio: float | None
+    """Mean train time over the baseline's."""
     train_seconds_mean: float | None
     images_per_second_mean: float | None
     data_ms_per_step_mean: float | None
@@ -70,23 +87,30 @@ class ArmSummary:
 
 @dataclass(frozen=True)
 class EffectSummary:
-    """A factorial main effect or interaction with its interval."""
+    """A factorial main effect or interaction, or a screening factor's main effect, with its interval."""
 
     kind: str
+    """``augmentation``, ``loss`` or ``interaction`` (factorial); ``main effect`` (screening)."""
     level: str
     weights: dict[str, float]
-    interval: Interval | None
+    interval: Decision | None
     verdict: str | None
+    stopped: str | None = None
 
 
 @dataclass(frozen=True)
 class RunCounts:
-    """The ablation's planned runs by outcome; ``missing`` were never recorded as finished or failed."""
+    """The ablation's runs by outcome; ``missing`` were planned but never recorded as finished or failed.
+
+    ``planned`` counts the runs the design asks for so far; with sequential seeds ``fixed_plan`` is
+    what the most seeds for every arm would take, and the difference is what the looks saved.
+    """
 
     planned: int
     finished: int
     failed: int
     missing: int
+    fixed_plan: int
 
 
 @dataclass(frozen=True)
@@ -101,6 +125,10 @@ class Report:
     seeds: list[int]
     class_names: list[str]
     confidence: float
+    """Before adjustment for the family; each interval states its own level."""
+    design: str
+    correction: str
+    margin: float | None
     runs: RunCounts
     arms: list[ArmSummary]
     effects: list[EffectSummary]
@@ -124,8 +152,8 @@ class Report:
         return dict(zip(self.class_names, self.arm(key).per_class_iou))
 
 
-def build_report(info: AblationInfo, results: list[RunResult], *, confidence: float = 0.95, bootstrap_samples: int = 2000, bootstrap_seed: int = 0) -> Report:
-    """Summarize an ablation's runs: per arm, per class, and factorial effects when the arms form one.
+def build_report(info: AblationInfo, results: list[RunResult], *, bootstrap_samples: int = 2000, bootstrap_seed: int = 0) -> Report:
+    """Summarize an ablation's runs: per arm, per class, the family's verdicts, and factorial effects when the arms form a factorial.
 
     Failed runs are counted and their errors kept, but only finished runs enter the statistics.
 
@@ -134,21 +162,24 @@ def build_report(info: AblationInfo, results: list[RunResult], *, confidence: fl
             finished run whose per-class IoU does not match the class names.
     """
     runs_by_arm = _runs_by_arm(info, results)
-
-    def interval_of(weights: dict[str, float]) -> Interval | None:
-        return contrast_interval(weights, results, confidence=confidence, bootstrap_samples=bootstrap_samples, bootstrap_seed=bootstrap_seed)
+    settings = info.analysis
+    bootstrap = {"samples": bootstrap_samples, "seed": bootstrap_seed}
+    screen = settings.design == "screen"
+    comparisons, path = replay_design(info, results, bootstrap)
 
     baseline = info.baseline
     baseline_runs = _finished(runs_by_arm[baseline.name])
     baseline_iou = _per_class_means(baseline_runs, len(info.class_names)) if baseline_runs else None
-    arms = [
-        _summarize_arm(arm, runs_by_arm[arm.name], info, baseline_iou, None if arm == baseline else interval_of({arm.name: 1.0, baseline.name: -1.0}))
-        for arm in info.arms
-    ]
-    effects = []
-    for effect in factorial_effects(info.arms, baseline.augmentation, baseline.loss):
-        interval = interval_of(effect.weights)
-        effects.append(EffectSummary(effect.kind, effect.level, effect.weights, interval, _verdict_of(interval)))
+    baseline_seconds = _mean_of([run.train_seconds for run in baseline_runs])
+    arms = [_summarize_arm(arm, runs_by_arm[arm.name], info, path, baseline_iou, baseline_seconds, screen) for arm in info.arms]
+    if screen:
+        effects = [
+            EffectSummary("main effect", comparison.label, dict(comparison.weights), *_outcome(path, comparison.label))
+            for comparison in comparisons
+        ]
+    else:
+        effects = _factorial_effects(info, results, settings, bootstrap)
+    planned = sum(path.seeds.values())
     return Report(
         name=info.name,
         recipe=dict(info.recipe),
@@ -157,17 +188,42 @@ def build_report(info: AblationInfo, results: list[RunResult], *, confidence: fl
         data=info.data,
         seeds=list(info.seeds),
         class_names=list(info.class_names),
-        confidence=confidence,
+        confidence=settings.confidence,
+        design=settings.design,
+        correction=settings.correction,
+        margin=settings.margin,
         runs=RunCounts(
-            planned=len(info.arms) * len(info.seeds),
+            planned=planned,
             finished=sum(arm.seeds_finished for arm in arms),
             failed=sum(arm.seeds_failed for arm in arms),
             missing=sum(arm.seeds_missing for arm in arms),
+            fixed_plan=len(info.arms) * (settings.max_seeds or len(info.seeds)),
         ),
         arms=arms,
         effects=effects,
-        notes=_notes(info, runs_by_arm, arms, baseline_found=bool(baseline_runs)),
+        notes=_notes(info, runs_by_arm, arms, comparisons, path, bool(baseline_runs)),
     )
+
+
+def _outcome(path: Replay, label: str) -> tuple[Decision | None, str | None, str | None]:
+    """(interval, verdict, why it stopped) of a comparison, from the path."""
+    outcome = path.outcomes.get(label)
+    if outcome is None or outcome.decision is None:
+        return None, None, None if outcome is None else outcome.reason
+    return outcome.decision, outcome.decision.verdict, outcome.reason
+
+
+def _factorial_effects(info: AblationInfo, results: list[RunResult], settings: AnalysisSettings, bootstrap: dict[str, int]) -> list[EffectSummary]:
+    """The main effects and interactions of a full factorial, a family of their own, decided on every finished run."""
+    effects = factorial_effects(info.arms, info.baseline.augmentation, info.baseline.loss)
+    comparisons = [contrast_comparison(f"{effect.kind} {effect.level}", effect.weights, settings, bootstrap) for effect in effects]
+    estimates = {comparison.label: estimate for comparison in comparisons if (estimate := comparison.estimate(results)) is not None}
+    decisions = decide(estimates, alpha=settings.alpha, correction=settings.correction, margin=settings.margin, looks=settings.looks)
+    summaries = []
+    for effect, comparison in zip(effects, comparisons):
+        decision = decisions.get(comparison.label)
+        summaries.append(EffectSummary(effect.kind, effect.level, effect.weights, decision, None if decision is None else decision.verdict))
+    return summaries
 
 
 # --- building ---------------------------------------------------------------------------------
@@ -205,8 +261,11 @@ def _per_class_means(finished: Sequence[RunResult], num_classes: int) -> list[fl
     return [_mean_of([run.per_class_iou[index] for run in finished]) for index in range(num_classes)]
 
 
-def _summarize_arm(arm: ArmInfo, runs: Sequence[RunResult], info: AblationInfo, baseline_iou: list[float | None] | None, delta: Interval | None) -> ArmSummary:
-    """One arm's row: means over its finished runs, and per-class Δ against ``baseline_iou`` (None: no baseline)."""
+def _summarize_arm(
+    arm: ArmInfo, runs: Sequence[RunResult], info: AblationInfo, path: Replay, baseline_iou: list[float | None] | None,
+    baseline_seconds: float | None, screen: bool,
+) -> ArmSummary:
+    """One arm's row: means over its finished runs, its comparison's outcome, and per-class Δ against ``baseline_iou``."""
     finished = _finished(runs)
     failures = [Failure(run.seed, run.error, run.retryable) for run in sorted(runs, key=lambda run: run.seed) if run.status == "failed"]
     miou_mean, miou_std = mean_and_std([run.miou for run in finished]) if finished else (None, None)
@@ -215,22 +274,33 @@ def _summarize_arm(arm: ArmInfo, runs: Sequence[RunResult], info: AblationInfo, 
     per_class_delta = [None if b is None or a is None else a - b for a, b in zip(per_class, baseline_iou or [None] * len(per_class))]
     gain, loss = _extreme_classes(per_class_delta, info.class_names) if not is_baseline else (None, None)
     memory = [run.peak_memory_bytes for run in finished if run.peak_memory_bytes is not None]
+    if is_baseline:
+        delta, verdict, stopped = None, "baseline", None
+    elif screen:
+        delta, verdict, stopped = None, DESIGN_RUN, None
+    else:
+        delta, verdict, stopped = _outcome(path, arm.name)
+    planned = path.seeds.get(arm.name, len(info.seeds))
+    recorded = {run.seed for run in runs if run.status in ("finished", "failed")}
+    seconds = _mean_of([run.train_seconds for run in finished])
     return ArmSummary(
         arm=arm.name,
         augmentation=arm.augmentation,
         loss=arm.loss,
-        seeds_planned=len(info.seeds),
+        seeds_planned=planned,
         seeds_finished=len(finished),
         seeds_failed=len(failures),
-        seeds_missing=len(info.seeds) - len(finished) - len(failures),
+        seeds_missing=sum(seed not in recorded for seed in range(planned)),
         failures=failures,
         miou_mean=miou_mean,
         miou_std=miou_std,
         per_image_miou_mean=_mean_of([run.per_image_miou for run in finished]),
         pixel_accuracy_mean=_mean_of([run.pixel_accuracy for run in finished]),
         delta=delta,
-        verdict="baseline" if is_baseline else _verdict_of(delta),
-        train_seconds_mean=_mean_of([run.train_seconds for run in finished]),
+        verdict=verdict,
+        stopped=stopped,
+        cost_ratio=None if seconds is None or not baseline_seconds else seconds / baseline_seconds,
+        train_seconds_mean=seconds,
         images_per_second_mean=_mean_of([run.images_per_second for run in finished]),
         data_ms_per_step_mean=_mean_of([run.data_ms_per_step for run in finished]),
         model_ms_per_step_mean=_mean_of([run.model_ms_per_step for run in finished]),
@@ -242,11 +312,6 @@ def _summarize_arm(arm: ArmInfo, runs: Sequence[RunResult], info: AblationInfo, 
     )
 
 
-def _verdict_of(interval: Interval | None) -> str | None:
-    """The interval's verdict; None when there is no interval."""
-    return None if interval is None else verdict(interval)
-
-
 def _extreme_classes(deltas: Sequence[float | None], class_names: Sequence[str]) -> tuple[str | None, str | None]:
     """The class with the largest gain (Δ > 0) and the one with the largest loss (Δ < 0), if any."""
     known = [(delta, name) for delta, name in zip(deltas, class_names) if delta is not None]
@@ -255,16 +320,77 @@ def _extreme_classes(deltas: Sequence[float | None], class_names: Sequence[str])
     return (gain[1] if gain and gain[0] > 0 else None), (loss[1] if loss and loss[0] < 0 else None)
 
 
-def _notes(info: AblationInfo, runs_by_arm: dict[str, list[RunResult]], arms: Sequence[ArmSummary], baseline_found: bool) -> list[str]:
-    """Why numbers are missing: no baseline, no common seed, failed and missing runs."""
+def _notes(
+    info: AblationInfo, runs_by_arm: dict[str, list[RunResult]], arms: Sequence[ArmSummary], comparisons: Sequence[Comparison],
+    path: Replay, baseline_found: bool,
+) -> list[str]:
+    """How the verdicts were reached and what more seeds would buy; why numbers are missing; failed and missing runs."""
+    settings = info.analysis
     notes = [] if baseline_found else [f"the baseline {info.baseline.name} has no finished run, so no Δ, verdict or per-class Δ is shown"]
-    notes += [
-        f"{arm.arm}: no seed where it and the baseline both finished, so no Δ"
-        for arm in arms[1:]
-        if baseline_found and arm.seeds_finished and arm.delta is None
-    ]
+    notes += _design_notes(info, path, comparisons)
+    notes += _power_notes(info, comparisons, path)
+    if baseline_found and settings.design != "screen":
+        notes += [
+            f"{arm.arm}: no seed where it and the baseline both finished, so no Δ"
+            for arm in arms[1:]
+            if arm.seeds_finished and arm.delta is None
+        ]
     notes += [f"failed: {arm.arm} seed {failure.seed}: {failure.error or 'no error recorded'}" for arm in arms for failure in arm.failures]
-    for arm in info.arms:
+    for arm, summary in zip(info.arms, arms):
         recorded = {run.seed for run in runs_by_arm[arm.name] if run.status in ("finished", "failed")}
-        notes += [f"missing: {arm.name} seed {seed} (not run, or interrupted)" for seed in info.seeds if seed not in recorded]
+        notes += [f"missing: {arm.name} seed {seed} (not run, or interrupted)" for seed in range(summary.seeds_planned) if seed not in recorded]
     return notes
+
+
+def _design_notes(info: AblationInfo, path: Replay, comparisons: Sequence[Comparison]) -> list[str]:
+    settings = info.analysis
+    notes = []
+    if settings.design == "screen":
+        notes.append(screening_text(settings))
+    if settings.looks > 1:
+        trained = sum(path.seeds.values())
+        fixed = len(info.arms) * settings.max_seeds
+        state = "" if path.complete else f" so far ({len(path.next_runs)} more planned for the next look)"
+        notes.append(
+            f"sequential seeds: {trained} runs{state}, where {settings.max_seeds} seeds for every arm would take {fixed}; "
+            f"each look tests at α/{settings.looks} (Bonferroni over {settings.looks} planned looks, from {settings.first_seeds} to {settings.max_seeds} seeds)"
+        )
+        notes += [f"stopped: {label}: {path.outcomes[label].reason}" for label in [comparison.label for comparison in comparisons] if label in path.outcomes]
+    return notes
+
+
+def screening_text(settings: AnalysisSettings) -> str:
+    """A screening design in words: its factors, runs, and what its main effects are aliased with."""
+    foldover = _has_foldover(settings.levels)
+    return (
+        f"screening design: {len(settings.factors)} factors in {len(settings.levels)} runs (Plackett–Burman{', folded over' if foldover else ''}); "
+        + ("main effects are free of two-factor interactions (resolution IV)" if foldover
+           else "each main effect is aliased with two-factor interactions of the other factors (resolution III); --foldover frees them")
+    )
+
+
+def _has_foldover(levels: dict[str, list[int]]) -> bool:
+    rows = {tuple(row) for row in levels.values()}
+    return all(tuple(-value for value in row) in rows for row in rows)
+
+
+def _power_notes(info: AblationInfo, comparisons: Sequence[Comparison], path: Replay) -> list[str]:
+    """What the seeds so far can detect, and how many would detect δ (the margin, or 0.01) at 80% power."""
+    settings = info.analysis
+    target = settings.margin if settings.margin is not None else DEFAULT_TARGET
+    outcomes = [path.outcomes[comparison.label] for comparison in comparisons if comparison.label in path.outcomes]
+    outcomes = [outcome for outcome in outcomes if outcome.decision is not None and outcome.estimate is not None]
+    if not outcomes:
+        return []
+    if not any(outcome.decision.training_noise for outcome in outcomes):
+        return [
+            "one seed: the intervals cover validation-image noise only, not training noise, so no verdict says better or worse; "
+            "train 2 or more seeds (--seeds 2) to measure the spread from seed to seed"
+        ]
+    needed = [seeds_to_detect(outcome.decision, outcome.estimate, target) for outcome in outcomes if outcome.decision.training_noise]
+    if any(count is None for count in needed):
+        return [f"power: at the observed spread from seed to seed, detecting ±{target:g} mIoU at 80% power would take more than 200 seeds per arm"]
+    return [
+        f"power: detecting ±{target:g} mIoU at 80% power would take about {max(needed)} seeds per arm for every comparison "
+        "(from the observed spread from seed to seed); the MDE column is the effect the seeds so far detect at 80% power"
+    ]

@@ -20,13 +20,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from augmentlab.report.stats import Interval
+from augmentlab.report.analysis import Decision
 from augmentlab.report.summary import ArmSummary, EffectSummary, Report
 
 MISSING = "—"
 GAIN, LOSS = "▲", "▼"
 LABEL_MIN_WIDTH = 12
-VERDICT_STYLES = {"better": "green", "worse": "red"}
+VERDICT_STYLES = {"better": "green", "worse": "red", "no effect": "blue"}
+"""Verdict styles by prefix: ``no effect beyond ±0.01`` is blue."""
 
 
 def print_report(report: Report, console: Console, *, quiet: bool = False) -> None:
@@ -80,7 +81,7 @@ def miou_text(arm: ArmSummary) -> str:
     return f"{number_text(arm.miou_mean)} ± {number_text(arm.miou_std)}"
 
 
-def _interval_text(interval: Interval | None) -> str:
+def _interval_text(interval: Decision | None) -> str:
     if interval is None:
         return MISSING
     return f"{number_text(interval.estimate, sign=True)} [{number_text(interval.low, sign=True)}, {number_text(interval.high, sign=True)}]"
@@ -95,8 +96,8 @@ def _memory_text(peak_bytes: int | None) -> str:
     return MISSING if peak_bytes is None else f"{peak_bytes / 2**30:.2f} GiB"
 
 
-def _ci_text(confidence: float, intervals: Sequence[tuple[str, Interval | None]]) -> str:
-    """How the intervals were computed: the most common method, then any other with the rows that used it."""
+def _ci_text(confidence: float, intervals: Sequence[tuple[str, Decision | None]]) -> str:
+    """How the intervals were computed and adjusted: the most common method, then any other with the rows that used it."""
     rows_by_method: dict[str, list[str]] = {}
     for label, interval in intervals:
         if interval is not None:
@@ -105,9 +106,18 @@ def _ci_text(confidence: float, intervals: Sequence[tuple[str, Interval | None]]
         return "No interval could be computed (see the notes)."
     common, *others = sorted(rows_by_method, key=lambda method: -len(rows_by_method[method]))
     methods = "; ".join([common, *(f"{method} for {', '.join(rows_by_method[method])}" for method in others)])
-    text = f"{percent_text(confidence)} CI by {methods}."
-    if any("bootstrap" in method for method in rows_by_method):
-        text += " A bootstrap over images covers validation-set noise only, not seed-to-seed training noise: train 3 or more seeds before trusting a verdict."
+    levels = sorted({round(interval.confidence, 4) for _, interval in intervals if interval is not None})
+    adjusted = levels != [round(confidence, 4)]
+    text = f"CI by {methods}."
+    text += (
+        f" Each interval is at the level that makes it agree with its adjusted p-value ({percent_text(confidence)} before adjustment), "
+        "so an interval excludes 0 exactly when its verdict is better or worse." if adjusted else f" {percent_text(confidence)} intervals."
+    )
+    if any(not interval.training_noise for _, interval in intervals if interval is not None):
+        text += (
+            " val-only: one seed, so the interval is a bootstrap over validation images and covers validation noise only, "
+            "not seed-to-seed training noise: no verdict of better or worse; train 2 or more seeds for one."
+        )
     return text
 
 
@@ -132,7 +142,16 @@ class _Table:
 
 
 def _verdict_cell(verdict_text: str | None) -> _Cell:
-    return _Cell(verdict_text or MISSING, VERDICT_STYLES.get(verdict_text or ""))
+    style = next((style for prefix, style in VERDICT_STYLES.items() if (verdict_text or "").startswith(prefix)), None)
+    return _Cell(verdict_text or MISSING, style)
+
+
+def _mde_text(interval: Decision | None) -> str:
+    return MISSING if interval is None or interval.mde is None else number_text(interval.mde)
+
+
+def _cost_text(arm: ArmSummary) -> str:
+    return MISSING if arm.cost_ratio is None else f"{arm.cost_ratio:.2f}×"
 
 
 ArmColumns = list[tuple[str, Callable[["ArmSummary"], "str | _Cell"]]]
@@ -146,6 +165,8 @@ QUALITY_COLUMNS: ArmColumns = [
     ("pixel acc", lambda arm: number_text(arm.pixel_accuracy_mean)),
     ("Δ mIoU [CI]", lambda arm: _interval_text(arm.delta)),
     ("verdict", lambda arm: _verdict_cell(arm.verdict)),
+    ("MDE", lambda arm: _mde_text(arm.delta)),
+    ("cost", _cost_text),
 ]
 COST_COLUMNS: ArmColumns = [
     ("arm", lambda arm: arm.arm),
@@ -167,9 +188,13 @@ def _arm_table(report: Report, title: str, columns: ArmColumns, caption: str, la
 
 
 def _quality_table(report: Report) -> _Table:
+    if report.design == "screen":
+        delta = "Δ and verdicts: see the main effects below (each run is one row of the screening design)."
+    else:
+        delta = f"Δ mIoU: arm − baseline ({report.arms[0].arm}). {_ci_text(report.confidence, [(arm.arm, arm.delta) for arm in report.arms])}"
     caption = (
-        f"Δ mIoU: arm − baseline ({report.arms[0].arm}). {_ci_text(report.confidence, [(arm.arm, arm.delta) for arm in report.arms])} "
-        "seeds: finished/planned. img mIoU: mean of per-image mIoU."
+        f"{delta} seeds: finished/planned. img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. "
+        "cost: train time over the baseline's."
     )
     return _arm_table(report, "Arms", QUALITY_COLUMNS, caption, label_columns=2)
 
@@ -207,14 +232,20 @@ def _effect_label(effect: EffectSummary) -> str:
 
 def _effect_table(report: Report) -> _Table:
     rows = [
-        [_Cell(_effect_label(effect)), _Cell(_interval_text(effect.interval)), _verdict_cell(effect.verdict)]
+        [_Cell(_effect_label(effect)), _Cell(_interval_text(effect.interval)), _verdict_cell(effect.verdict), _Cell(_mde_text(effect.interval))]
         for effect in report.effects
     ]
-    caption = (
-        "Main effect: mean gain of a level over the baseline level across the other factor's levels; interaction: "
-        f"gain of the pair beyond the sum of its parts. {_ci_text(report.confidence, [(_effect_label(effect), effect.interval) for effect in report.effects])}"
-    )
-    return _Table("Factorial effects", ["effect", "Δ mIoU [CI]", "verdict"], rows, caption, label_columns=1)
+    intervals = _ci_text(report.confidence, [(_effect_label(effect), effect.interval) for effect in report.effects])
+    if report.design == "screen":
+        what = "Main effect: mean mIoU of the runs where the factor is present minus where it is absent, over every run of the design."
+        title = "Main effects"
+    else:
+        what = (
+            "Main effect: mean gain of a level over the baseline level across the other factor's levels; interaction: "
+            "gain of the pair beyond the sum of its parts."
+        )
+        title = "Factorial effects"
+    return _Table(title, ["effect", "Δ mIoU [CI]", "verdict", "MDE"], rows, f"{what} {intervals}", label_columns=1)
 
 
 def _tables(report: Report) -> list[_Table]:
@@ -229,7 +260,8 @@ def _header_lines(report: Report) -> list[str]:
         f"recipe: DeepLabV3+ {recipe.get('encoder', '?')} (weights {recipe.get('encoder_weights', '?')}), {recipe.get('epochs', '?')} epochs, "
         f"{recipe.get('image_size', '?')}px, batch {recipe.get('batch_size', '?')}, lr {recipe.get('lr', '?')}, preset {report.preset}, device {report.device}",
         f"data: {report.data}",
-        f"seeds: {', '.join(map(str, report.seeds))}",
+        f"seeds: {', '.join(map(str, report.seeds))}; design: {report.design}; correction: {report.correction}"
+        + (f"; margin: ±{report.margin:g}" if report.margin is not None else ""),
         f"runs: {runs.finished} finished, {runs.failed} failed, {runs.missing} missing of {runs.planned} planned",
     ]
 
@@ -309,7 +341,7 @@ def _json(report: Report) -> str:
 def _csv(report: Report) -> str:
     """One row per arm: the arm's scalar fields, its Δ interval's fields, then one IoU column per class."""
     scalar_fields = [field.name for field in dataclasses.fields(ArmSummary) if field.name not in ("failures", "delta", "per_class_iou", "per_class_delta")]
-    delta_fields = [field.name for field in dataclasses.fields(Interval)]
+    delta_fields = [field.name for field in dataclasses.fields(Decision)]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*scalar_fields, *(f"delta_{name}" for name in delta_fields), *(f"iou_{name}" for name in report.class_names)])

@@ -116,6 +116,47 @@ class ArmInfo:
     loss: str
 
 
+DESIGNS = ("factorial", "each", "screen")
+CORRECTIONS = ("holm", "bh", "none")
+POOLINGS = ("pooled", "arm")
+
+
+@dataclass
+class AnalysisSettings:
+    """How an ablation's runs are compared and, with sequential seeds, how many are trained.
+
+    Stored with the ablation, so that ``augmentlab report DIR`` reaches the verdicts the
+    ablation did. None of it changes what a run trains: it may change when a folder resumes.
+    """
+
+    design: str = "factorial"
+    """``factorial`` (every augmentation level with every loss level), ``each`` (members of a set alone too) or ``screen``."""
+    factors: list[str] = field(default_factory=list)
+    """A screening design's factors: each ``--aug`` member, then the ``--loss`` spec if one was given."""
+    levels: dict[str, list[int]] = field(default_factory=dict)
+    """A screening design's runs: arm name → each factor's level, +1 present, −1 absent."""
+    first_seeds: int | None = None
+    """Seeds every arm trains first; None: every planned seed (a fixed design)."""
+    max_seeds: int | None = None
+    """With sequential seeds, the most seeds a comparison may get; None: fixed."""
+    correction: str = "holm"
+    """Multiplicity correction over the family of verdicts: ``holm``, ``bh`` or ``none``."""
+    margin: float | None = None
+    """Equivalence margin δ in mIoU: an interval inside ±δ is *no effect beyond ±δ*."""
+    pooling: str = "pooled"
+    """``pooled``: residual variance over all arms, seed as block; ``arm``: each comparison's own paired differences."""
+    confidence: float = 0.95
+
+    @property
+    def alpha(self) -> float:
+        return 1 - self.confidence
+
+    @property
+    def looks(self) -> int:
+        """Planned looks: one for a fixed design, ``max_seeds − first_seeds + 1`` for sequential seeds."""
+        return 1 if self.max_seeds is None or self.first_seeds is None else self.max_seeds - self.first_seeds + 1
+
+
 @dataclass
 class AblationInfo:
     """What an output folder's runs share: the plan and the data, written once and checked on resume."""
@@ -134,6 +175,11 @@ class AblationInfo:
     data: str
     """Where the data came from, and its content key (two folders with different data never mix)."""
     ignore_index: int = 255
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+
+    def __post_init__(self) -> None:
+        if self.analysis.first_seeds is None:  # a fixed design, as every folder before sequential seeds was
+            self.analysis.first_seeds = len(self.seeds)
 
     @property
     def baseline(self) -> ArmInfo:
@@ -146,4 +192,5 @@ class AblationInfo:
     def from_dict(cls, data: dict[str, Any]) -> AblationInfo:
         values = dict(data)
         values["arms"] = [ArmInfo(**arm) for arm in values["arms"]]
+        values["analysis"] = AnalysisSettings(**values.get("analysis", {}))
         return cls(**values)

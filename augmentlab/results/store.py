@@ -22,6 +22,7 @@ whole record. Rejecting it instead would lose the record of a diverged run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -37,7 +38,12 @@ from augmentlab.atomic import cannot_write
 from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.results.lock import lock_holder
 from augmentlab.results.pending import PENDING_FOLDER, pending_results
-from augmentlab.results.records import AblationInfo, RunResult, RunStatus
+from augmentlab.results.records import (
+    AblationInfo,
+    AnalysisSettings,
+    RunResult,
+    RunStatus,
+)
 
 SCHEMA_VERSION = 2
 """Kept in ``PRAGMA user_version``; raised whenever the tables change, with a step in :data:`MIGRATIONS`."""
@@ -313,6 +319,7 @@ class ResultStore:
             known_arms = {arm.name for arm in stored.arms}
             stored.arms += [arm for arm in info.arms if arm.name not in known_arms]
             stored.seeds += [seed for seed in info.seeds if seed not in stored.seeds]
+            stored.analysis = _merged_analysis(info.analysis, len(stored.seeds))
             self._connection.execute(
                 "UPDATE ablation SET info = ?, updated_at = ? WHERE id = 1", (_to_json(stored.to_dict()), now)
             )
@@ -500,3 +507,14 @@ def _to_json(value: Any) -> str:
 def _utc_now() -> str:
     """The current time, ISO-8601 in UTC to the second, e.g. ``2024-05-01T12:00:00+00:00``."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _merged_analysis(new: AnalysisSettings, seeds: int) -> AnalysisSettings:
+    """This invocation's analysis over a folder that now holds ``seeds`` seeds.
+
+    A fixed design compares every stored seed, as the report always has; sequential seeds keep
+    this invocation's first look, and plan at least the stored seeds.
+    """
+    if new.max_seeds is None:
+        return dataclasses.replace(new, first_seeds=seeds)
+    return dataclasses.replace(new, max_seeds=max(new.max_seeds, seeds))

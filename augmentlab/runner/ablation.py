@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import json
 import shlex
 import signal
@@ -35,6 +36,7 @@ from augmentlab.data.dataset import SegmentationDataset
 from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.registry.loading import current_registry, plugin_options
 from augmentlab.report.files import write_report_files
+from augmentlab.report.looks import Replay, replay_design
 from augmentlab.report.summary import Report, build_report
 from augmentlab.results.lock import FolderLock
 from augmentlab.results.pending import (
@@ -163,7 +165,7 @@ def run_ablation(config: AblationConfig, *, progress: AblationListener | None = 
             workers.data_ready(prepared.request, prepared.plan.recipe, config.cudnn_benchmark_on())
         return _train_and_report(prepared, listener, workers, command or PYTHON_COMMAND)
     finally:
-        # Running closed them after the last run; if nothing ran (an error, a finished folder),
+        # Training closed them after the last look; if nothing ran (an error, a finished folder),
         # stop them now rather than wait for their start-up.
         if workers is not None:
             workers.close(terminate=True)
@@ -196,7 +198,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
         from augmentlab.runner.model import build_model
 
         build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # a local weights file is read now, so that it is checked
-    plan = AblationPlan(tuple(arms), tuple(range(config.seeds)), recipe, preset, device)
+    plan = AblationPlan(tuple(arms), tuple(range(config.seed_count())), recipe, preset, device, config.analysis_settings())
     data_key = train.cache_key + val.cache_key
     folder = config.out / (config.name or plan.default_name(data_key))
     how = f"the default for {device}" if config.preset is None else ("the config file" if "preset" in config.sources else "given")
@@ -221,34 +223,70 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
     except OSError as error:
         raise AugmentlabError(Param("out"), f" {folder.parent}: cannot create {folder}: {error.strerror or error}") from None
     with FolderLock(folder), ResultStore(folder) as store:
-        store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
+        info = store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
         folded = store.fold_pending()
         free_room(folder)  # a reserve left by a killed ablation; the runs below keep room again
         if folded:
             listener.notice(f"{folded} result(s) that could not be stored before are now in {store.path}")
         write_command(folder, command)
         write_resolved_config(folder, config, plan, prepared.request)
-        pending = pending_runs(plan, store, config.compile, config.cudnn_benchmark_on())
-        done = len(plan.runs) - len(pending)
-        if done:
-            listener.notice(f"resuming {folder}: {done} of {len(plan.runs)} runs already finished, {len(pending)} to run")
-        if pending:
-            executor = _executor(prepared, listener, workers)
-            first_run_at = time.perf_counter()
-            listener.runs_started(len(pending))
-            try:
-                keep_room(folder)
-                execute(pending, executor, store, listener)
-            except KeyboardInterrupt as stop:
-                raise AblationInterrupted(folder, len(store.finished()), len(plan.runs), getattr(stop, "signal", signal.SIGINT)) from None
-            finally:
-                free_room(folder)
-                ran = {(run.arm, run.seed) for run in pending}
-                trained = [result.train_seconds or 0.0 for result in store.results() if (result.arm, result.seed) in ran and result.status != "running"]
-                listener.runs_ended(first_run_at, trained, time.perf_counter() - first_run_at, len(workers.slots) if workers is not None else 1)
+        _train_looks(prepared, info, store, listener, workers)
         report = build_report(store.info(), store.results())
     write_report_files(report, folder)
     return report
+
+
+def _train_looks(prepared: PreparedAblation, info: AblationInfo, store: ResultStore, listener: AblationListener, workers: ProcessExecutor | None) -> None:
+    """Train what the design's next look needs, look after look, until the stored results complete its path.
+
+    A fixed design has one look. Runs that failed before this invocation are tried again; those
+    that fail now count as ended, so that the looks go on without them.
+    """
+    config, plan, folder = prepared.config, prepared.plan, prepared.folder
+    tried: set[tuple[str, int]] = set()
+    executor: Executor | None = None
+    first_run_at: float | None = None
+    try:
+        for look in itertools.count(1):
+            path = design_path(info, store.results(), tried)
+            wanted = [key for key in path.next_runs if key not in tried]
+            if look == 1:
+                asked = sum(path.seeds.values())
+                done = asked - len(wanted)
+                if done:
+                    listener.notice(f"resuming {folder}: {done} of {asked} runs already finished, {len(wanted)} to run")
+            elif wanted:
+                listener.notice(f"look {path.look} of {path.looks}: {len(path.open)} comparison(s) still open, {len(wanted)} more run(s)")
+            if not wanted:
+                if workers is not None:
+                    workers.close()  # the workers' memory goes back before the report
+                return
+            if executor is None:
+                executor = _executor(prepared, listener, workers)
+                first_run_at = time.perf_counter()
+                keep_room(folder)
+            specs = [RunSpec(arm_info.augmentation, arm_info.loss, seed, plan.recipe, plan.device, config.compile, config.cudnn_benchmark_on())
+                     for arm_name, seed in wanted for arm_info in info.arms if arm_info.name == arm_name]
+            listener.runs_started(len(specs))
+            try:
+                execute(specs, executor, store, listener)
+            except KeyboardInterrupt as stop:
+                raise AblationInterrupted(folder, len(store.finished()), sum(path.seeds.values()), getattr(stop, "signal", signal.SIGINT)) from None
+            tried.update(wanted)
+    finally:
+        if first_run_at is not None:
+            free_room(folder)
+            trained = [result.train_seconds or 0.0 for result in store.results() if result.key in tried and result.status != "running"]
+            listener.runs_ended(first_run_at, trained, time.perf_counter() - first_run_at, len(workers.slots) if workers is not None else 1)
+
+
+def design_path(info: AblationInfo, results: Sequence[RunResult], tried: set[tuple[str, int]]) -> Replay:
+    """The design's path through its looks: the runs finished count, and those that failed in this invocation (``tried``).
+
+    Runs that failed in an earlier invocation are tried again.
+    """
+    ended = {result.key for result in results if result.status == "finished" or (result.status == "failed" and result.key in tried)}
+    return replay_design(info, results, {}, ended)[1]
 
 
 def _executor(prepared: PreparedAblation, listener: AblationListener, workers: ProcessExecutor | None) -> Executor:
@@ -288,21 +326,8 @@ def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ign
         preset=plan.preset,
         data=data,
         ignore_index=ignore_index,
+        analysis=plan.analysis,
     )
-
-
-def pending_runs(plan: AblationPlan, store: ResultStore, compile: bool = False, cudnn_benchmark: bool = True) -> list[RunSpec]:
-    """The plan's runs the store has not finished, in plan order (arm by arm, seed by seed).
-
-    ``compile`` and ``cudnn_benchmark`` change how fast a run trains, not what it trains, so
-    runs finished with other settings count as finished.
-    """
-    finished = store.finished()
-    return [
-        RunSpec(str(arm.augmentation), str(arm.loss), seed, plan.recipe, plan.device, compile, cudnn_benchmark)
-        for arm, seed in plan.runs
-        if (arm.name, seed) not in finished
-    ]
 
 
 def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener) -> None:

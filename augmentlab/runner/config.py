@@ -24,8 +24,16 @@ import tomli_w
 
 from augmentlab.errors import AugmentlabError, FieldError, SpecError
 from augmentlab.registry.spec import suggest
+from augmentlab.results.records import CORRECTIONS, DESIGNS, POOLINGS, AnalysisSettings
 from augmentlab.runner.executors.base import DataRequest
-from augmentlab.runner.plan import Arm, check_run_name, explicit_arms, factorial_arms
+from augmentlab.runner.plan import (
+    Arm,
+    ScreeningDesign,
+    check_run_name,
+    explicit_arms,
+    factorial_arms,
+    screening_design,
+)
 from augmentlab.runner.recipe import (
     AUTOTUNED_PRESETS,
     RECIPE_FIELDS,
@@ -69,9 +77,22 @@ class AblationConfig:
     # What is compared.
     aug: tuple[str, ...] = setting((), "Augmentation sets such as 'elastic,grid' or 'elastic(alpha=2),hflip'; `none` is always an arm.", "texts")
     loss: tuple[str, ...] = setting((), "Loss specs such as 'ce0.8+focal0.2'; `ce` is always an arm.", "texts")
-    each: bool = setting(False, "Also try each member of a comma set alone.", "bool")
+    each: bool = setting(False, "Also try each member of a comma set alone (the same as design each).", "bool")
     arms: tuple[Mapping[str, str], ...] = setting((), "Arms listed one by one, each with aug and loss (instead of aug and loss lists).", "arms")
-    seeds: int = setting(1, "Repeat every arm with seeds 0..N-1.", "int")
+    design: str = setting(
+        "factorial",
+        "factorial: every augmentation level with every loss level; each: also each member of a comma set alone; "
+        "screen: every member of the one aug set (and the one loss spec) as a factor of a Plackett–Burman screening design.",
+        "text",
+    )
+    foldover: bool = setting(False, "With design screen, add every run's mirror, so that main effects are free of two-factor interactions.", "bool")
+    seeds: int = setting(2, "Train every arm with seeds 0..N-1 (with max_seeds: the first look's seeds).", "int")
+    max_seeds: int | None = setting(
+        None, "Sequential seeds: after each look, a comparison still undecided gets one more seed, up to this many.", "int"
+    )
+    margin: float | None = setting(None, "Equivalence margin in mIoU: an interval inside ±margin is 'no effect beyond ±margin'.", "number")
+    correction: str = setting("holm", "Multiplicity correction over the report's verdicts: holm, bh (Benjamini–Hochberg) or none.", "text")
+    pooling: str = setting("pooled", "pooled: residual variance over all arms, seed as block; arm: each comparison's own paired seeds.", "text")
     # The recipe: None takes the preset's value.
     preset: str | None = setting(None, "Recipe defaults: demo or standard (default: demo on CPU, standard on CUDA).", "text")
     epochs: int | None = setting(None, "Training epochs per run (default: from the preset).", "int", section=RECIPE_SECTION)
@@ -281,9 +302,66 @@ class AblationConfig:
             check_run_name(self.name)
         if self.arms and (self.aug or self.loss):
             raise FieldError("arms", "are listed, and so are aug or loss lists; give one or the other")
+        self._check_design()
         for index, entry in enumerate(self.arms):
             if set(entry) - set(ARM_KEYS) or not all(isinstance(value, str) for value in entry.values()):
                 raise FieldError("arms", f"entry {index} must be a table with text keys aug and loss, got {dict(entry)!r}")
+
+    def _check_design(self) -> None:
+        choices = [
+            ("design", self.design, DESIGNS),
+            ("correction", self.correction, CORRECTIONS),
+            ("pooling", self.pooling, POOLINGS),
+        ]
+        for name, value, allowed in choices:
+            if value not in allowed:
+                raise FieldError(name, f"must be one of {', '.join(allowed)}, got {value!r}{suggest(str(value), list(allowed))}")
+        if self.each and self.design not in ("factorial", "each"):
+            raise FieldError("each", f"is design each; it does not go with design {self.design}")
+        if self.margin is not None and not self.margin > 0:
+            raise FieldError("margin", f"must be a number > 0 (an mIoU difference), got {self.margin!r}")
+        if self.max_seeds is not None:
+            if self.seeds < 2:
+                raise FieldError("seeds", f"must be 2 or more for sequential seeds (the first look measures the spread from seed to seed), got {self.seeds}")
+            if self.max_seeds < self.seeds:
+                raise FieldError("max_seeds", f"must be at least the first look's seeds ({self.seeds}), got {self.max_seeds}")
+        if self.foldover and self.design != "screen":
+            raise FieldError("foldover", f"only applies to a screening design (design screen), not design {self.effective_design()}")
+        if self.design == "screen":
+            if self.arms:
+                raise FieldError("arms", "are listed one by one; design screen builds its runs from one aug set (and one loss spec)")
+            if len(self.aug) != 1:
+                raise FieldError("aug", f"must be one comma set with design screen, whose members are the factors, got {len(self.aug)} sets")
+            if len(self.loss) > 1:
+                raise FieldError("loss", f"takes one spec with design screen (it becomes one more factor, against ce), got {len(self.loss)}")
+
+    def analysis_settings(self) -> AnalysisSettings:
+        """How the runs will be compared: the design (with a screening design's factors and levels), seeds, correction, margin, pooling.
+
+        Raises:
+            AugmentlabError: a screening design that cannot be built (see :meth:`planned_arms`).
+        """
+        factors: list[str] = []
+        levels: dict[str, list[int]] = {}
+        if self.design == "screen":
+            screen = self._screening_design()
+            factors, levels = screen.factors, screen.levels
+        return AnalysisSettings(
+            design=self.effective_design(), factors=factors, levels=levels, first_seeds=self.seeds, max_seeds=self.max_seeds,
+            correction=self.correction, margin=self.margin, pooling=self.pooling,
+        )
+
+    def _screening_design(self) -> ScreeningDesign:
+        with self._located():
+            return screening_design(self.aug[0], self.loss[0] if self.loss else None, self.foldover)
+
+    def effective_design(self) -> str:
+        """The design, ``each`` standing for ``design each``."""
+        return "each" if self.each and self.design == "factorial" else self.design
+
+    def seed_count(self) -> int:
+        """The seeds a run may have: max_seeds with sequential seeds, else seeds."""
+        return self.max_seeds or self.seeds
 
     @contextlib.contextmanager
     def _located(self) -> Iterator[None]:
@@ -337,7 +415,9 @@ class AblationConfig:
                 (resolve_augmentation_set if kind == "aug" else resolve_loss_spec)(spec)
         if self.arms:
             return explicit_arms(self.arms)
-        return factorial_arms(self.aug, self.loss, each=self.each)
+        if self.design == "screen":
+            return self._screening_design().arms
+        return factorial_arms(self.aug, self.loss, each=self.effective_design() == "each")
 
     def check_augmentations(self) -> None:
         """Build every augmentation set once, so that every parameter check runs before any work.

@@ -2,7 +2,9 @@
 
 Arms form a full factorial (DESIGN.md): augmentation levels are ``none`` plus each given set,
 loss levels are ``ce`` plus each given spec, and every augmentation level meets every loss
-level. The cell (none, ce) is the baseline every other arm is compared with.
+level. The cell (none, ce) is the baseline every other arm is compared with. ``each`` adds each
+member of a comma set alone; ``screen`` puts the members of one set (and one loss spec) in a
+two-level screening design (:mod:`augmentlab.runner.designs`), whose all-absent run is the baseline.
 """
 
 from __future__ import annotations
@@ -12,12 +14,18 @@ import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from augmentlab.errors import FieldError
 from augmentlab.registry.api import resolve_augmentation_set, resolve_loss_spec
 from augmentlab.registry.spec import AugmentationSet, LossSpec
-from augmentlab.results.records import BASELINE_AUGMENTATION, BASELINE_LOSS, arm_name
+from augmentlab.results.records import (
+    BASELINE_AUGMENTATION,
+    BASELINE_LOSS,
+    AnalysisSettings,
+    arm_name,
+)
+from augmentlab.runner.designs import screening_rows
 from augmentlab.runner.recipe import Recipe
 
 
@@ -46,6 +54,8 @@ class AblationPlan:
     recipe: Recipe
     preset: str
     device: str
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    """How the runs are compared, and with sequential seeds which of ``seeds`` are trained."""
 
     @property
     def runs(self) -> list[tuple[Arm, int]]:
@@ -84,6 +94,45 @@ def loss_levels(specs: Iterable[str]) -> list[LossSpec]:
 def factorial_arms(augmentations: Iterable[str], losses: Iterable[str], each: bool = False) -> list[Arm]:
     """Every augmentation level with every loss level, the baseline (none, ce) first."""
     return [Arm(a, l) for a, l in itertools.product(augmentation_levels(augmentations, each), loss_levels(losses))]
+
+
+@dataclass(frozen=True)
+class ScreeningDesign:
+    """A screening design's arms (the baseline, all factors absent, first), its factors, and each arm's level of each factor."""
+
+    arms: list[Arm]
+    factors: list[str]
+    levels: dict[str, list[int]]
+
+
+def screening_design(augmentations: str, loss: str | None, foldover: bool = False) -> ScreeningDesign:
+    """Every member of the augmentation set, and the loss spec if given (against ``ce``), as a two-level factor.
+
+    A run's augmentation set is its present members in the order given; its loss is the spec
+    where the loss factor is present, ``ce`` where it is absent.
+
+    Raises:
+        FieldError: fewer than two factors, or more than the largest design takes.
+        SpecError: a spec that does not resolve.
+    """
+    terms = list(resolve_augmentation_set(augmentations))
+    loss_spec = resolve_loss_spec(loss) if loss is not None else None
+    factors = [str(term) for term in terms] + ([str(loss_spec)] if loss_spec is not None else [])
+    twice = sorted({factor for factor in factors if factors.count(factor) > 1})
+    if twice:
+        raise FieldError("aug", f"names {', '.join(twice)} twice; each factor of a screening design appears once")
+    if loss_spec is not None and str(loss_spec) == BASELINE_LOSS:
+        raise FieldError("loss", f"is {BASELINE_LOSS}, the baseline loss; the loss factor is a spec screened against {BASELINE_LOSS}")
+    rows = screening_rows(len(factors), foldover)
+    arms, levels = [], {}
+    for row in rows:
+        present = [term for term, level in zip(terms, row) if level > 0]
+        augmentation = AugmentationSet(tuple(present), ",".join(str(term) for term in present) or BASELINE_AUGMENTATION)
+        arm_loss = loss_spec if loss_spec is not None and row[-1] > 0 else resolve_loss_spec(BASELINE_LOSS)
+        arm = Arm(augmentation, arm_loss)
+        arms.append(arm)
+        levels[arm.name] = [int(level) for level in row]
+    return ScreeningDesign(arms, factors, levels)
 
 
 def baseline_arm() -> Arm:

@@ -45,7 +45,7 @@ class AblationListener:
         """The plan is checked and the data loaded; nothing has trained yet."""
 
     def runs_started(self, total: int) -> None:
-        """``total`` runs are about to train."""
+        """``total`` more runs are about to train (once per look with sequential seeds)."""
 
     def run_started(self, arm: str, seed: int) -> RunProgress | None:
         """A run was handed out; return a :class:`~augmentlab.runner.train.RunProgress` to hear its epochs (None: not interested)."""
@@ -96,7 +96,7 @@ class ConsoleProgress(AblationListener):
         self._print(line)
 
     def planned(self, plan: AblationPlan, folder: Path) -> None:
-        title = f"{len(plan.arms)} arms × {len(plan.seeds)} seeds = {len(plan.runs)} runs → {folder}"
+        title = f"{plan_line(plan)} → {folder}"
         if self.quiet:
             self._print(title)
             for index, arm in enumerate(plan.arms):
@@ -108,6 +108,15 @@ class ConsoleProgress(AblationListener):
             for index, arm in enumerate(plan.arms):
                 table.add_row(str(index), str(arm.augmentation), str(arm.loss), "baseline" if arm.is_baseline else "")
             self.console.print(table)
+        if plan.analysis.design == "screen":
+            from augmentlab.report.summary import screening_text
+
+            self._print(screening_text(plan.analysis) + "; factors: " + ", ".join(plan.analysis.factors))
+        spare = len(plan.analysis.levels) - 1 - len(plan.analysis.factors) if plan.analysis.design == "screen" else 0
+        if plan.analysis.first_seeds == 1 and spare > 0:
+            self._print(f"1 seed: training noise is estimated from the design's {spare} spare degree(s) of freedom (runs no factor explains)")
+        elif plan.analysis.first_seeds == 1:
+            self._print("1 seed: intervals will cover validation-image noise only, so no verdict can say better or worse; --seeds 2 measures training noise")
         r = plan.recipe
         self._print(
             f"recipe: DeepLabV3+ {r.encoder} (weights {r.encoder_weights}), Adam lr {r.lr:g} wd {r.weight_decay:g}, "
@@ -115,8 +124,10 @@ class ConsoleProgress(AblationListener):
         )
 
     def runs_started(self, total: int) -> None:
-        self.total_runs = total
-        if not self.quiet:
+        self.total_runs += total
+        if self._progress is not None and self._runs is not None:  # the next look of sequential seeds
+            self._progress.update(self._runs, total=self.total_runs)
+        elif not self.quiet:
             self._progress = Progress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -129,7 +140,7 @@ class ConsoleProgress(AblationListener):
                 transient=False,
             )
             self._progress.start()
-            self._runs = self._progress.add_task("runs", total=total, status="")
+            self._runs = self._progress.add_task("runs", total=self.total_runs, status="")
 
     def runs_ended(self, first_run_at: float, trained: Sequence[float], wall: float, workers: int) -> None:
         if self._progress is not None:
@@ -243,3 +254,15 @@ class _RunLines:
             markup=False,
             highlight=False,
         )
+
+
+def plan_line(plan: AblationPlan) -> str:
+    """``8 arms × 2 seeds = 16 runs``, and with sequential seeds how far the looks may go."""
+    arms, settings = len(plan.arms), plan.analysis
+    if settings.looks == 1:
+        return f"{arms} arms × {len(plan.seeds)} seeds = {len(plan.runs)} runs"
+    first = settings.first_seeds or len(plan.seeds)
+    return (
+        f"{arms} arms × {first} seeds = {arms * first} runs, then one more seed where a verdict is open, "
+        f"up to {settings.max_seeds} seeds ({arms * len(plan.seeds)} runs at most, {settings.looks} looks)"
+    )

@@ -45,8 +45,8 @@ class ProcessExecutor:
     data. :meth:`data_ready` then sends each the :class:`DataRequest` (the driver has loaded, so
     checked and cached, the data: COCO masks are rasterized once) and the recipe; each decodes
     the data onto its device and warms up there (:func:`augmentlab.runner.train.warm_up`), so runs
-    start at full speed. :meth:`run` does both itself when they were not called; :meth:`close`
-    stops the workers.
+    start at full speed. :meth:`run` does both itself when they were not called; the workers stay
+    for the next :meth:`run` (the next look of sequential seeds) until :meth:`close` stops them.
 
     A worker that dies (killed, or crashed inside a native library) breaks its pool. When one
     run was in flight, that run is recorded failed; when several were, nobody can tell which
@@ -120,8 +120,6 @@ class ProcessExecutor:
         except BaseException:
             self.close(terminate=True)  # interrupted or terminated: the runs in flight are not waited for
             raise
-        finally:
-            self.close()
 
     def _run_pool(self, queue: list[RunSpec], suspects: set[tuple[str, int]], started: Started, done: Done) -> list[RunSpec]:
         """Train runs from ``queue`` on the current pool; if the pool breaks, return the runs to try again on a fresh one.

@@ -1,0 +1,366 @@
+"""From runs to verdicts: each comparison's estimate and noise, multiplicity, equivalence, power, and sequential looks.
+
+A *comparison* is a contrast of arms' mIoU: an arm against the baseline, a factorial effect, or
+a screening factor's main effect. Its noise comes from training, seed to seed, wherever there is
+more than one seed:
+
+- ``pooling="pooled"`` (the default): a linear model of every finished run's mIoU on arm and seed
+  (seed as block: runs of one seed share an initialisation and a sample order), fitted by least
+  squares; the residual variance is pooled over all arms, with (arms − 1)(seeds − 1) degrees of
+  freedom in a complete design. With 8 arms and 2 seeds that is t(7) = 2.36, where each arm's own
+  paired differences would give t(1) = 12.7.
+- ``pooling="arm"``: each comparison's own paired differences over the seeds its arms share, for
+  arms whose spread differs.
+- A screening design fits main effects and seed instead of one mean per arm, so with one seed
+  the spare columns carry the training noise.
+
+With one seed and nothing else to estimate training noise from, the interval is a paired
+bootstrap over validation images: it measures validation noise only, and the verdict says so
+(``val-only +``) instead of claiming *better* or *worse*.
+
+The verdicts of a report form one family: arms against the baseline, or main effects. Their
+p-values are adjusted (Holm by default, or Benjamini–Hochberg), and each interval is shown at the
+level that makes it agree with its adjusted p-value: an interval excludes 0 exactly when the
+verdict says *better* or *worse*. Sequential seeds (``max_seeds``) spend α evenly over their
+planned looks (Bonferroni): every look tests at α / looks, whichever look a comparison stops at.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.special import ndtri, stdtr, stdtrit
+
+from augmentlab.report.stats import bootstrap_contrasts
+from augmentlab.results.records import CORRECTIONS, RunResult
+
+POWER = 0.8
+"""The power at which a minimum detectable effect is quoted."""
+DEFAULT_TARGET = 0.01
+"""The effect (in mIoU) for which the notes say how many seeds would detect it, when no margin is given."""
+
+VAL_ONLY = {1: "val-only +", -1: "val-only −", 0: "val-only ±"}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A comparison's estimate and its noise, before any decision.
+
+    Attributes:
+        estimate: the contrast Σ w·mIoU.
+        se: its standard error.
+        df: degrees of freedom of its t distribution; None for a bootstrap (normal).
+        method: how it was estimated, in words a researcher can check.
+        n: the seeds (training noise) or validation images (bootstrap) it rests on.
+        training_noise: False when only validation-image noise is measured (one seed).
+        resampled: the bootstrap's contrasts, for percentile intervals.
+        per_seed_sd: the standard deviation of the contrast from one seed to the next, for power (None if unknown).
+        df_per_seed: the residual degrees of freedom one more seed would add, for power.
+    """
+
+    estimate: float
+    se: float
+    df: float | None
+    method: str
+    n: int
+    training_noise: bool
+    resampled: tuple[float, ...] | None = field(default=None, repr=False)
+    per_seed_sd: float | None = None
+    df_per_seed: int = 1
+
+    def p_value(self) -> float:
+        """Two-sided p-value of "the contrast is 0"."""
+        if self.resampled is not None:
+            draws = np.asarray(self.resampled)
+            return float(min(1.0, max(1.0 / len(draws), 2 * min(np.mean(draws <= 0), np.mean(draws >= 0)))))
+        if self.se <= 0:
+            return 0.0 if self.estimate != 0 else 1.0
+        return float(2 * stdtr(self.df, -abs(self.estimate) / self.se))
+
+    def bounds(self, gamma: float) -> tuple[float, float]:
+        """The two-sided interval of confidence 1 − ``gamma``."""
+        if self.resampled is not None:
+            low, high = np.quantile(np.asarray(self.resampled), [gamma / 2, 1 - gamma / 2])
+            return float(low), float(high)
+        half = float(stdtrit(self.df, 1 - gamma / 2)) * self.se
+        return self.estimate - half, self.estimate + half
+
+    def quantile(self, probability: float) -> float:
+        return float(ndtri(probability)) if self.df is None else float(stdtrit(self.df, probability))
+
+    def minimum_detectable(self, gamma: float, power: float = POWER) -> float:
+        """The smallest true effect this comparison detects with probability ``power`` at level ``gamma``."""
+        return (self.quantile(1 - gamma / 2) + self.quantile(power)) * self.se
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A comparison decided within its family: its interval at the adjusted level, its verdict and its power."""
+
+    estimate: float
+    low: float
+    high: float
+    method: str
+    """How the interval was computed and adjusted, e.g. ``two-way ANOVA … t with 7 df; Holm over 7 comparisons``."""
+    n: int
+    se: float
+    df: float | None
+    confidence: float
+    """The level of this interval: 1 − α for one comparison, higher after the adjustment for the family."""
+    p_value: float
+    p_adjusted: float
+    mde: float | None
+    """Minimum detectable effect at 80% power and this interval's level; None without training noise (one seed)."""
+    verdict: str
+    training_noise: bool
+
+    @property
+    def decided(self) -> bool:
+        """Whether the verdict ends the comparison: better, worse, or no effect beyond the margin."""
+        return self.verdict in ("better", "worse") or self.verdict.startswith("no effect")
+
+
+# --- estimates ------------------------------------------------------------------------------------
+
+
+def finished_by_arm_and_seed(runs: Iterable[RunResult]) -> dict[str, dict[int, RunResult]]:
+    """Finished runs with an mIoU, by arm name then seed."""
+    finished: dict[str, dict[int, RunResult]] = {}
+    for run in runs:
+        if run.status != "finished" or run.miou is None:
+            continue
+        by_seed = finished.setdefault(run.arm, {})
+        if run.seed in by_seed:
+            raise ValueError(f"two finished runs for arm {run.arm!r} seed {run.seed}; the result store must hold one per (arm, seed)")
+        by_seed[run.seed] = run
+    return finished
+
+
+def _least_squares(design: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
+    """Coefficients, their unscaled covariance (X'X)⁺, the residual variance and its degrees of freedom."""
+    coefficients, _, rank, _ = np.linalg.lstsq(design, values, rcond=None)
+    residual = values - design @ coefficients
+    df = len(values) - int(rank)
+    variance = float(residual @ residual) / df if df > 0 else math.nan
+    return coefficients, np.linalg.pinv(design.T @ design), variance, df
+
+
+def _seed_columns(seeds: Sequence[int]) -> np.ndarray:
+    """One-hot seed columns without the first seed's (the intercept carries it): the seed as a block."""
+    levels = sorted(set(seeds))
+    return np.array([[1.0 if seed == level else 0.0 for level in levels[1:]] for seed in seeds]).reshape(len(seeds), len(levels) - 1)
+
+
+def pooled_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> Estimate | None:
+    """The contrast from a least-squares fit of every finished run's mIoU on arm and seed.
+
+    Every finished run of every arm enters the fit, so the residual variance is pooled over all
+    arms. None when an arm of the contrast has no finished run; the standard error is NaN when
+    the fit leaves no residual degree of freedom (one seed).
+    """
+    finished = finished_by_arm_and_seed(runs)
+    arms = [arm for arm, weight in weights.items() if weight != 0]
+    if not arms or any(arm not in finished for arm in arms):
+        return None
+    names = sorted(finished)
+    rows = [(arm, seed, run.miou) for arm in names for seed, run in sorted(finished[arm].items())]
+    arm_columns = np.array([[1.0 if arm == name else 0.0 for name in names] for arm, _, _ in rows])
+    design = np.hstack([arm_columns, _seed_columns([seed for _, seed, _ in rows])])
+    coefficients, unscaled, variance, df = _least_squares(design, np.array([miou for _, _, miou in rows]))
+    contrast = np.zeros(design.shape[1])
+    for arm in arms:
+        contrast[names.index(arm)] = weights[arm]
+    gram = design.T @ design
+    if not np.allclose(contrast @ unscaled @ gram, contrast, atol=1e-9):
+        return None  # not estimable: the arms share no seed, directly or through other arms
+    seeds = {seed for arm in arms for seed in finished[arm]}
+    estimate = float(contrast @ coefficients)
+    se = math.sqrt(variance * float(contrast @ unscaled @ contrast)) if df > 0 else math.nan
+    method = f"two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over {len(names)} arms: t with {df} df"
+    per_seed = se * math.sqrt(len(seeds)) if df > 0 else None
+    return Estimate(estimate, se, df if df > 0 else None, method, len(seeds), df > 0, per_seed_sd=per_seed, df_per_seed=len(names) - 1)
+
+
+def paired_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> Estimate | None:
+    """The contrast's own paired t over the seeds where all its arms finished (``pooling="arm"``)."""
+    finished = finished_by_arm_and_seed(runs)
+    arms = [arm for arm, weight in weights.items() if weight != 0]
+    seeds = sorted(set.intersection(*(set(finished.get(arm, {})) for arm in arms))) if arms else []
+    if not seeds:
+        return None
+    values = np.array([sum(weights[arm] * finished[arm][seed].miou for arm in arms) for seed in seeds])
+    if len(values) < 2:
+        return Estimate(float(values[0]), math.nan, None, "paired t needs two seeds", 1, False)
+    sd = float(values.std(ddof=1))
+    return Estimate(float(values.mean()), sd / math.sqrt(len(values)), len(values) - 1, f"paired t over {len(values)} seeds", len(values), True, per_seed_sd=sd)
+
+
+def factor_estimate(factor: int, levels: Mapping[str, Sequence[int]], runs: Iterable[RunResult]) -> Estimate | None:
+    """A screening factor's main effect, mean mIoU where present minus where absent, from a fit of mIoU on every factor and seed.
+
+    Args:
+        factor: the factor's column in ``levels``.
+        levels: each design run's arm name → its ±1 level of every factor.
+    """
+    finished = finished_by_arm_and_seed(runs)
+    rows = [(arm, seed, run.miou) for arm in levels if arm in finished for seed, run in sorted(finished[arm].items())]
+    if not rows:
+        return None
+    design = np.hstack([
+        np.ones((len(rows), 1)),
+        np.array([levels[arm] for arm, _, _ in rows], dtype=np.float64),
+        _seed_columns([seed for _, seed, _ in rows]),
+    ])
+    coefficients, unscaled, variance, df = _least_squares(design, np.array([miou for _, _, miou in rows]))
+    index = 1 + factor
+    seeds = len({seed for _, seed, _ in rows})
+    spare = "the spare columns" if seeds == 1 else f"{seeds} seeds and the spare columns"
+    method = f"least squares of mIoU on {design.shape[1] - 1 - (seeds - 1)} factors and seed, residual from {spare}: t with {df} df"
+    se = 2 * math.sqrt(variance * unscaled[index, index]) if df > 0 else math.nan
+    per_seed = se * math.sqrt(seeds) if df > 0 else None
+    return Estimate(2 * float(coefficients[index]), se, df if df > 0 else None, method, seeds, df > 0, per_seed_sd=per_seed, df_per_seed=len(levels) - 1)
+
+
+def bootstrap_estimate(weights: Mapping[str, float], runs: Iterable[RunResult], *, samples: int = 2000, seed: int = 0) -> Estimate | None:
+    """The contrast on one seed, with a paired bootstrap over validation images: validation noise only."""
+    finished = finished_by_arm_and_seed(runs)
+    arms = [arm for arm, weight in weights.items() if weight != 0]
+    seeds = sorted(set.intersection(*(set(finished.get(arm, {})) for arm in arms))) if arms else []
+    if not seeds:
+        return None
+    only = {arm: finished[arm][seeds[0]] for arm in arms}
+    counts = {arm: (run.image_intersections, run.image_unions) for arm, run in only.items()}
+    estimate, resampled = bootstrap_contrasts({arm: weights[arm] for arm in arms}, counts, samples, seed)
+    images = len(next(iter(only.values())).image_intersections)
+    return Estimate(
+        estimate, float(np.std(resampled, ddof=1)), None, f"paired bootstrap over {images} val images (1 seed)", images, False,
+        resampled=tuple(float(value) for value in resampled),
+    )
+
+
+def contrast_estimate(weights: Mapping[str, float], runs: Sequence[RunResult], pooling: str = "pooled", **bootstrap: int) -> Estimate | None:
+    """The contrast's estimate with training noise where the runs give it, else validation noise (one seed)."""
+    estimate = pooled_estimate(weights, runs) if pooling == "pooled" else paired_estimate(weights, runs)
+    if estimate is not None and estimate.training_noise:
+        return estimate
+    return bootstrap_estimate(weights, runs, **bootstrap)
+
+
+# --- decisions --------------------------------------------------------------------------------
+
+
+def adjusted_p_values(p_values: Sequence[float], correction: str) -> list[float]:
+    """Holm's step-down or Benjamini–Hochberg's step-up adjusted p-values (or the p-values themselves), in the input order."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda index: p_values[index])
+    adjusted = [0.0] * m
+    if correction == "none":
+        return list(p_values)
+    if correction == "holm":
+        running = 0.0
+        for rank, index in enumerate(order):
+            running = max(running, min(1.0, (m - rank) * p_values[index]))
+            adjusted[index] = running
+        return adjusted
+    if correction == "bh":
+        running = 1.0
+        for rank in range(m - 1, -1, -1):
+            index = order[rank]
+            running = min(running, (m / (rank + 1)) * p_values[index])
+            adjusted[index] = min(1.0, running)
+        return adjusted
+    raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+
+
+def _multiplier(p_values: Sequence[float], adjusted: Sequence[float], index: int, correction: str) -> float:
+    """How much stricter than α the comparison ``index`` is tested: its adjusted p over its p (the step's factor where p is 0)."""
+    if p_values[index] > 0:
+        return adjusted[index] / p_values[index]
+    rank = sorted(range(len(p_values)), key=lambda i: p_values[i]).index(index)
+    return {"holm": len(p_values) - rank, "bh": len(p_values) / (rank + 1), "none": 1.0}[correction]
+
+
+def family_text(count: int, correction: str, looks: int = 1, alpha: float = 0.05) -> str:
+    """The adjustment in words: ``Holm over 7 comparisons``, with the looks' share of α when sequential."""
+    what = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no correction"}[correction]
+    text = f"{what} over {count} comparison{'s' if count != 1 else ''}" if correction != "none" else f"no correction for {count} comparison{'s' if count != 1 else ''}"
+    if looks > 1:
+        text += f", Bonferroni over {looks} planned looks (α = {alpha:g}/{looks} at each)"
+    return text
+
+
+def decide(
+    estimates: Mapping[str, Estimate],
+    *,
+    alpha: float = 0.05,
+    correction: str = "holm",
+    margin: float | None = None,
+    looks: int = 1,
+    kept: int = 0,
+) -> dict[str, Decision]:
+    """Each comparison's verdict and interval within its family.
+
+    The family is the comparisons with training noise; one-seed comparisons get ``val-only``
+    verdicts and are not part of it. Each family member's interval is at level 1 − γ with
+    γ = (α / looks) · p / p_adjusted, so that it excludes 0 exactly when the adjusted p-value is
+    below α / looks. With ``margin`` δ, an interval inside (−δ, δ) is *no effect beyond ±δ*.
+
+    ``kept`` counts comparisons a sequential design closed earlier without rejecting them (no
+    effect beyond the margin): they stay in the family with p = 1, so closing them never loosens
+    the others' threshold. Comparisons rejected at an earlier look leave the family, as Holm's
+    step-down (and its group-sequential form, Maurer and Bretz 2013) allows.
+    """
+    look_alpha = alpha / looks
+    family = [label for label, estimate in estimates.items() if estimate.training_noise]
+    p_values = [estimates[label].p_value() for label in family]
+    adjusted = adjusted_p_values(p_values + [1.0] * kept, correction)[: len(family)]
+    p_values = p_values + [1.0] * kept
+    decisions: dict[str, Decision] = {}
+    for label, estimate in estimates.items():
+        if label in family:
+            index = family.index(label)
+            gamma = look_alpha / _multiplier(p_values, adjusted, index, correction)
+            p, p_adjusted = p_values[index], adjusted[index]
+            method = f"{estimate.method}; {family_text(len(family) + kept, correction, looks, alpha)}"
+        else:
+            gamma, p = look_alpha, estimate.p_value()
+            p_adjusted = p
+            method = estimate.method
+        low, high = estimate.bounds(gamma)
+        decisions[label] = Decision(
+            estimate=estimate.estimate, low=low, high=high, method=method, n=estimate.n, se=estimate.se, df=estimate.df,
+            confidence=1 - gamma, p_value=p, p_adjusted=p_adjusted, mde=estimate.minimum_detectable(gamma) if estimate.training_noise else None,
+            verdict=_verdict(low, high, estimate.training_noise, margin), training_noise=estimate.training_noise,
+        )
+    return decisions
+
+
+def _verdict(low: float, high: float, training_noise: bool, margin: float | None) -> str:
+    if not training_noise:
+        return VAL_ONLY[1 if low > 0 else -1 if high < 0 else 0]
+    if low > 0:
+        return "better"
+    if high < 0:
+        return "worse"
+    if margin is not None and -margin < low and high < margin:
+        return f"no effect beyond ±{margin:g}"
+    return "within noise"
+
+
+def seeds_to_detect(decision: Decision, estimate: Estimate, target: float, power: float = POWER, most: int = 200) -> int | None:
+    """The seeds at which a comparison like this one detects ``target`` with ``power`` at its level (None: unknown, or beyond ``most``).
+
+    The spread from seed to seed is the observed one; each seed adds ``estimate.df_per_seed`` residual degrees of freedom.
+    """
+    if estimate.per_seed_sd is None or estimate.df is None or not math.isfinite(estimate.per_seed_sd) or estimate.per_seed_sd == 0:
+        return None
+    gamma = 1 - decision.confidence
+    for seeds in range(2, most + 1):
+        df = max(1.0, estimate.df + (seeds - estimate.n) * estimate.df_per_seed)
+        needed = (float(stdtrit(df, 1 - gamma / 2)) + float(stdtrit(df, power))) * estimate.per_seed_sd / math.sqrt(seeds)
+        if needed <= abs(target):
+            return seeds
+    return None
