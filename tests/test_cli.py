@@ -226,3 +226,39 @@ def test_quiet_plans_in_plain_lines(run):
     lines = result.stdout.splitlines()
     assert "arm 0: none | ce (baseline)" in lines and "arm 3: hflip | focal" in lines
     assert "│" not in result.stdout and "\x1b[" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--design", "screen", "--aug", "hflip"), "--aug gives 1 factor(s) to screen; a screening design needs two or more"),
+        (("--design", "screen", "--aug", "hflip,vflip", "--loss", "ce"), "--loss is ce, the baseline loss; the loss factor is a spec screened against ce"),
+        (("--design", "screen", "--aug", "hflip,hflip,vflip"), "augmentation 'hflip' is listed twice"),
+        (("--design", "screen", "--aug", "hflip,vflip,rot90", "--each"), "--each is design each; it does not go with design screen"),
+        (("--design", "nope"), "--design must be one of factorial, each, screen, got 'nope'"),
+        (("--seeds", "1", "--max-seeds", "3"), "--seeds must be 2 or more for sequential seeds"),
+        (("--seeds", "3", "--max-seeds", "2"), "--max-seeds must be at least the first look's seeds (3), got 2"),
+        (("--foldover", "--aug", "hflip"), "--foldover only applies to a screening design (design screen), not design factorial"),
+        (("--margin", "-0.1"), "--margin must be a number > 0 (an mIoU difference), got -0.1"),
+        (("--margin", "abc"), "Invalid value for '--margin'"),
+        (("--correction", "bonf"), "--correction must be one of holm, bh, none, got 'bonf'"),
+        (("--pooling", "x"), "--pooling must be one of pooled, arm, got 'x'"),
+    ],
+)
+def test_bad_design_options_are_one_line(run, args, fragment):
+    assert_one_line_error(run("ablate", "--device", "cpu", "--dry-run", *args), fragment)
+
+
+@pytest.mark.parametrize(
+    ("args", "plan"),
+    [
+        (("--aug", "hflip,vflip,rot90,transpose,affine,elastic,grid", "--design", "screen", "--seeds", "1"), "8 arms × 1 seeds = 8 runs"),
+        (("--aug", "hflip,vflip,rot90", "--design", "screen", "--foldover", "--seeds", "1"), "8 arms × 1 seeds = 8 runs"),
+        (("--aug", "hflip", "--loss", "ce0.8+focal0.2", "--seeds", "2", "--max-seeds", "4"),
+         "4 arms × 2 seeds = 8 runs, then one more seed where a verdict is open, up to 4 seeds (16 runs at most, 3 looks)"),
+    ],
+)
+def test_designs_plan_their_runs(run, args, plan):
+    result = run("ablate", "--device", "cpu", "--dry-run", *args)
+    assert result.exit_code == 0, result.output
+    assert plan in result.stdout

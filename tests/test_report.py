@@ -315,3 +315,33 @@ def test_render_report_rejects_unknown_formats() -> None:
 def test_build_report_rejects_runs_outside_the_plan(runs: list[RunResult], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build_report(ablation([BASELINE, HFLIP], [0]), runs)
+
+
+def test_a_screening_report_gives_each_factor_its_main_effect(tmp_path: Path) -> None:
+    import numpy as np
+
+    from augmentlab.results.records import AnalysisSettings
+    from augmentlab.runner.designs import screening_rows
+
+    rows = screening_rows(5)  # 8 runs, 5 factors, 2 spare columns
+    factors = ["hflip", "vflip", "rot90", "grid", "elastic"]
+    augmentations = [",".join(factor for factor, level in zip(factors, row) if level > 0) or "none" for row in rows]
+    arms = [ArmInfo(f"{augmentation} | ce", augmentation, "ce") for augmentation in augmentations]
+    settings = AnalysisSettings(design="screen", factors=factors, levels={arm.name: row.tolist() for arm, row in zip(arms, rows)})
+    info = AblationInfo("screen", CLASSES, arms, [0, 1], RECIPE, "cpu", "demo", "demo data (key 1234)", analysis=settings)
+    effects = np.array([0.05, 0.0, -0.04, 0.0, 0.0])
+    noise = np.random.default_rng(0).normal(0, 0.002, (len(rows), 2))
+    runs = [finished(arm, seed, float(0.5 + row @ effects / 2 + 0.01 * seed + noise[index, seed]), [0.5] * 3)
+            for index, (arm, row) in enumerate(zip(arms, rows)) for seed in (0, 1)]
+    report = build_report(info, runs)
+    as_json = json.loads(render_report(report, "json"))
+    assert [(effect["kind"], effect["level"], effect["verdict"]) for effect in as_json["effects"]] == [
+        ("main effect", "hflip", "better"), ("main effect", "vflip", "within noise"), ("main effect", "rot90", "worse"),
+        ("main effect", "grid", "within noise"), ("main effect", "elastic", "within noise"),
+    ]
+    # 16 runs: intercept, 5 factors and 1 seed effect leave 9 residual degrees of freedom.
+    assert as_json["effects"][0]["interval"]["method"] == (
+        "least squares of mIoU on 5 factors and seed, residual from 2 seeds and the spare columns: t with 9 df; Holm over 5 comparisons"
+    )
+    assert [arm["verdict"] for arm in as_json["arms"]] == ["baseline"] + ["design run"] * 7
+    assert write_report_files(report, tmp_path)[-1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

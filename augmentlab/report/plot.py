@@ -20,23 +20,32 @@ VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "no effect": "tab:
 
 
 def write_plot(report: Report, path: Path) -> Path:
-    """Left: Δ mIoU per arm with CI (mIoU ± std without a baseline); right: per-class IoU coloured by Δ."""
+    """Left: Δ mIoU per arm with CI (mIoU ± std without a baseline), or a screen's main effects; right: per-class IoU coloured by Δ."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     n_arms, n_classes = len(report.arms), len(report.class_names)
-    label_inches = 0.08 * max(len(arm.arm) for arm in report.arms)  # the arm names left of the bars
+    screen = report.design == "screen" and bool(report.effects)
+    labels = [effect.level for effect in report.effects] if screen else [arm.arm for arm in report.arms]
+    label_inches = 0.08 * max(len(label) for label in labels)  # the names left of the bars
+    heatmap_label_inches = 0.08 * max(len(arm.arm) for arm in report.arms) if screen else 0.0
     figure, (bars, heatmap) = plt.subplots(
-        1, 2, sharey=True, layout="constrained",
-        figsize=(4 + label_inches + 0.75 * n_classes, 1.6 + 0.45 * n_arms),
+        1, 2, sharey=not screen, layout="constrained",
+        figsize=(4 + label_inches + heatmap_label_inches + 0.75 * n_classes, 1.6 + 0.45 * max(n_arms, len(labels))),
         gridspec_kw={"width_ratios": [3, max(3, 0.6 * n_classes)]},
     )
-    _plot_arm_bars(bars, report)
+    if screen:
+        _plot_effect_bars(bars, report)  # a screen's runs are design runs: its answers are the factors' main effects
+    else:
+        _plot_arm_bars(bars, report)
     _plot_class_heatmap(heatmap, figure, report)
-    bars.set_yticks(range(n_arms), [arm.arm for arm in report.arms])
-    bars.set_ylim(n_arms - 0.5, -0.5)
+    bars.set_yticks(range(len(labels)), labels)
+    bars.set_ylim(len(labels) - 0.5, -0.5)
+    if screen:
+        heatmap.set_yticks(range(n_arms), [arm.arm for arm in report.arms], fontsize=8)
+        heatmap.tick_params(axis="y", left=True)
     figure.suptitle(f"{report.name}: {report.runs.finished} of {report.runs.planned} runs finished", fontsize=11)
     try:
         write_atomically(path, lambda file: figure.savefig(file, format="png", dpi=120), what="the report plot")
@@ -52,14 +61,44 @@ def _plot_arm_bars(axes: Any, report: Report) -> None:
         if has_delta and arm.delta is not None:
             interval = arm.delta
             error = [[interval.estimate - interval.low], [interval.high - interval.estimate]]
-            axes.barh(row, interval.estimate, xerr=error, color=next((colour for prefix, colour in VERDICT_COLOURS.items() if (arm.verdict or "").startswith(prefix)), "tab:gray"), capsize=3)
+            axes.barh(row, interval.estimate, xerr=error, color=_verdict_colour(arm.verdict), capsize=3)
         elif not has_delta and arm.miou_mean is not None:
             axes.barh(row, arm.miou_mean, xerr=arm.miou_std or 0, color="tab:blue", capsize=3)
         else:
             axes.text(0, row, f" {_bar_label(arm)}", va="center", fontsize=8, color="dimgray")
     axes.axvline(0, color="black", linewidth=0.8)
-    axes.set_title(f"Δ mIoU vs baseline ({percent_text(report.confidence)} CI)" if has_delta else "mIoU ± std over seeds", fontsize=10)
+    adjusted = {"holm": "Holm-adjusted", "bh": "BH-adjusted"}.get(report.correction, f"{percent_text(report.confidence)}")
+    axes.set_title(f"Δ mIoU vs baseline ({adjusted} interval)" if has_delta else "mIoU ± std over seeds", fontsize=10)
     axes.grid(axis="x", alpha=0.3)
+    _few_ticks(axes)
+
+
+def _few_ticks(axes: Any) -> None:
+    """At most 5 x ticks: signed three-decimal labels overlap in a narrow panel otherwise."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=4, symmetric=False))
+
+
+def _verdict_colour(verdict: str | None) -> str:
+    return next((colour for prefix, colour in VERDICT_COLOURS.items() if (verdict or "").startswith(prefix)), "tab:gray")
+
+
+def _plot_effect_bars(axes: Any, report: Report) -> None:
+    """A screening design's main effects (present − absent) with their intervals, coloured by verdict."""
+    for row, effect in enumerate(report.effects):
+        interval = effect.interval
+        if interval is None:
+            axes.text(0, row, " no estimate", va="center", fontsize=8, color="dimgray")
+            continue
+        error = [[interval.estimate - interval.low], [interval.high - interval.estimate]]
+        axes.barh(row, interval.estimate, xerr=error, color=_verdict_colour(effect.verdict), capsize=3)
+        axes.text(interval.high, row, f"  {effect.verdict}", va="center", fontsize=7, color="dimgray")
+    axes.axvline(0, color="black", linewidth=0.8)
+    axes.set_title("Main effect on mIoU (present − absent), interval", fontsize=10)
+    axes.grid(axis="x", alpha=0.3)
+    _few_ticks(axes)
+    axes.margins(x=0.25)
 
 
 def _bar_label(arm: ArmSummary) -> str:

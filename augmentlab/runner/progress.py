@@ -102,7 +102,8 @@ class ConsoleProgress(AblationListener):
             for index, arm in enumerate(plan.arms):
                 self._print(f"arm {index}: {arm.name}{' (baseline)' if arm.is_baseline else ''}")
         else:
-            table = Table(title=title, title_justify="left")
+            self._print(title)  # its own line: a table title would wrap at the table's width
+            table = Table()
             for column in ("#", "augmentation", "loss", "role"):
                 table.add_column(column)
             for index, arm in enumerate(plan.arms):
