@@ -72,7 +72,7 @@ class ArmSummary:
     stopped: str | None
     """Why the arm's comparison ended (the look and verdict, or the most seeds); None for the baseline."""
     cost_ratio: float | None
-    """Mean train time over the baseline's."""
+    """Steady-state train time over the baseline's: each run's fastest epoch × epochs (its total where no epoch is timed), mean over seeds."""
     train_seconds_mean: float | None
     images_per_second_mean: float | None
     data_ms_per_step_mean: float | None
@@ -170,7 +170,7 @@ def build_report(info: AblationInfo, results: list[RunResult], *, bootstrap_samp
     baseline = info.baseline
     baseline_runs = _finished(runs_by_arm[baseline.name])
     baseline_iou = _per_class_means(baseline_runs, len(info.class_names)) if baseline_runs else None
-    baseline_seconds = _mean_of([run.train_seconds for run in baseline_runs])
+    baseline_seconds = _mean_of([_steady_seconds(run) for run in baseline_runs])
     arms = [_summarize_arm(arm, runs_by_arm[arm.name], info, path, baseline_iou, baseline_seconds, screen) for arm in info.arms]
     if screen:
         effects = [
@@ -250,6 +250,20 @@ def _finished(runs: Sequence[RunResult]) -> list[RunResult]:
     return [run for run in runs if run.status == "finished" and run.miou is not None]
 
 
+def _steady_seconds(run: RunResult) -> float | None:
+    """A run's fastest epoch × its epochs (training only), as timeit takes the minimum.
+
+    The first run of a process pays one-time warm-up (allocations, thread pools) in its first
+    epochs; the baseline always trains first, so its total would make every other arm look cheaper.
+    """
+    epochs = [entry.seconds for entry in run.history]
+    return min(epochs) * len(epochs) if epochs else run.train_seconds
+
+
+def _ratio(value: float | None, reference: float | None) -> float | None:
+    return None if value is None or not reference else value / reference
+
+
 def _mean_of(values: Sequence[float | None]) -> float | None:
     """Mean of the known values; None when none is known."""
     known = [value for value in values if value is not None]
@@ -299,7 +313,7 @@ def _summarize_arm(
         delta=delta,
         verdict=verdict,
         stopped=stopped,
-        cost_ratio=None if seconds is None or not baseline_seconds else seconds / baseline_seconds,
+        cost_ratio=_ratio(_mean_of([_steady_seconds(run) for run in finished]), baseline_seconds),
         train_seconds_mean=seconds,
         images_per_second_mean=_mean_of([run.images_per_second for run in finished]),
         data_ms_per_step_mean=_mean_of([run.data_ms_per_step for run in finished]),

@@ -194,7 +194,7 @@ def _quality_table(report: Report) -> _Table:
         delta = f"Δ mIoU: arm − baseline ({report.arms[0].arm}). {_ci_text(report.confidence, [(arm.arm, arm.delta) for arm in report.arms])}"
     caption = (
         f"{delta} seeds: finished/planned. img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. "
-        "cost: train time over the baseline's."
+        "cost: train time over the baseline's (fastest epoch × epochs, so warm-up and a busy machine do not count)."
     )
     return _arm_table(report, "Arms", QUALITY_COLUMNS, caption, label_columns=2)
 
