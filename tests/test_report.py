@@ -225,7 +225,8 @@ def test_markdown() -> None:
         "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise | 0.1408 | 0.91× |",
         "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — | — | — |",
         f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; Holm over 1 comparison. 95% intervals. seeds: finished/planned."
-        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. cost: train time over the baseline's.*",
+        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. cost: train time over the baseline's"
+        " (fastest epoch × epochs, so warm-up and a busy machine do not count).*",
         "| # | arm | train s | img/s | data ms/step | model ms/step | peak memory |",
         "| #0 | none \\| ce | 11.0 | 100.0 | 2.0 | 8.0 | 2.00 GiB |",
         "| #1 | hflip \\| ce | 10.0 | 100.0 | 8.0 | 8.0 | — |",
