@@ -406,9 +406,8 @@ def test_coco_bad_input(tmp_path: Path) -> None:
     no_images = {"images": [], "annotations": [], "categories": document["categories"]}
     cases = [
         (missing_files, {"images": images},
-         f"4 of 9 images listed in {json_dir / 'bad.json'} cannot be found in {images} and {json_dir} "
-         f"({images / 'gone0.png'}, {images / 'gone1.png'}, {images / 'gone2.png'}, ...); "
-         "give the folder that holds them as images"),
+         f"4 of 9 images listed in {json_dir / 'bad.json'} cannot be found (gone0.png, gone1.png, gone2.png, ...): looked for each"
+         f" file_name, and its bare file name, under {images} and {json_dir}; give the folder that holds them as images"),
         (wrong_size, {"images": images},
          f"image {images / 'a.png'} is 4x3 (width x height, after EXIF orientation) but its size in "
          f"{json_dir / 'bad.json'} is 5x3; fix its width and height in the json, or use the image that was annotated"),

@@ -19,6 +19,7 @@ from augmentlab.cli.options import (
     ImagesOption,
     MasksOption,
     StrictOption,
+    ValImagesOption,
     ValMasksOption,
     ValOption,
     ValSplitOption,
@@ -60,6 +61,7 @@ def ablate(
     val_split: ValSplitOption = None,
     images: ImagesOption = None,
     masks: MasksOption = None,
+    val_images: ValImagesOption = None,
     val_masks: ValMasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
@@ -102,7 +104,7 @@ def ablate(
         "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights, "device": device, "preset": preset, "out": out, "name": name,
         "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),
         "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory,
-        **data_settings(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict),
+        **data_settings(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict),
     }
     if base.arms and (aug is not None or loss is not None):
         settings["arms"] = ()  # --aug or --loss replace the file's listed arms

@@ -16,6 +16,7 @@ from augmentlab.cli.options import (
     ImagesOption,
     MasksOption,
     StrictOption,
+    ValImagesOption,
     ValMasksOption,
     ValOption,
     ValSplitOption,
@@ -77,6 +78,7 @@ def bench_train(
     val_split: ValSplitOption = None,
     images: ImagesOption = None,
     masks: MasksOption = None,
+    val_images: ValImagesOption = None,
     val_masks: ValMasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
@@ -95,7 +97,7 @@ def bench_train(
     from augmentlab.registry.api import resolve_loss_spec
     from augmentlab.runner.recipe import build_recipe
 
-    settings = data_config(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
+    settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
     aug = timing.REFERENCE_AUGMENTATIONS if aug is None else aug
     torch_device = bench.resolve_bench_device(device)
     preset = "standard" if torch_device.type == "cuda" else "demo"

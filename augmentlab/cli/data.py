@@ -15,6 +15,7 @@ from augmentlab.cli.options import (
     ImagesOption,
     MasksOption,
     StrictOption,
+    ValImagesOption,
     ValMasksOption,
     ValOption,
     ValSplitOption,
@@ -50,6 +51,7 @@ def data_stats(
     val_split: ValSplitOption = None,
     images: ImagesOption = None,
     masks: MasksOption = None,
+    val_images: ValImagesOption = None,
     val_masks: ValMasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
@@ -60,7 +62,7 @@ def data_stats(
     from augmentlab.data import load_splits, stats_table, stats_warnings
     from augmentlab.data.stats import describe_images
 
-    settings = data_config(data, val=val, images=images, masks=masks, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
+    settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
     train, validation = load_splits(settings.data, seed=seed, **settings.split_arguments())
     train_stats, val_stats = train.class_stats(), validation.class_stats()
     # Every image is decoded once, as ablate will decode it: a truncated file is found here, not at training.

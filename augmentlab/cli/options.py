@@ -45,6 +45,7 @@ DataOption = Annotated[Optional[Path], typer.Option("--data", help=option_help("
 ImagesOption = Annotated[Optional[Path], typer.Option("--images", metavar="DIR", help=option_help("images"))]
 MasksOption = Annotated[Optional[Path], typer.Option("--masks", metavar="DIR", help=option_help("masks"))]
 ValOption = Annotated[Optional[Path], typer.Option("--val", help=option_help("val"))]
+ValImagesOption = Annotated[Optional[Path], typer.Option("--val-images", metavar="DIR", help=option_help("val_images"))]
 ValMasksOption = Annotated[Optional[Path], typer.Option("--val-masks", metavar="DIR", help=option_help("val_masks"))]
 ValSplitOption = Annotated[Optional[float], typer.Option("--val-split", help=option_help("val_split", " [default: 0.2]"))]
 IgnoreIndexOption = Annotated[Optional[int], typer.Option("--ignore-index", help=option_help("ignore_index", " [default: 255]"))]
@@ -58,6 +59,7 @@ def data_settings(
     val: Path | None = None,
     images: Path | None = None,
     masks: Path | None = None,
+    val_images: Path | None = None,
     val_masks: Path | None = None,
     val_split: float | None = None,
     ignore_index: int | None = None,
@@ -66,7 +68,7 @@ def data_settings(
 ) -> dict[str, Any]:
     """The data options given on the command line as AblationConfig settings (``None``: not given)."""
     return {
-        "data": data, "val": val, "images": images, "masks": masks, "val_masks": val_masks,
+        "data": data, "val": val, "images": images, "masks": masks, "val_images": val_images, "val_masks": val_masks,
         "val_split": val_split, "ignore_index": ignore_index, "classes": class_names(classes), "strict": strict,
     }
 

@@ -70,6 +70,7 @@ def load_splits(
     data: str | Path | None,
     *,
     val: str | Path | None = None,
+    val_images: str | Path | None = None,
     val_masks: str | Path | None = None,
     val_split: float = 0.2,
     seed: int = 0,
@@ -77,7 +78,8 @@ def load_splits(
 ) -> tuple[SegmentationDataset, SegmentationDataset]:
     """``(train, val)``: ``val`` as a separate source (a COCO json, or an image folder with
     ``val_masks``), or else a random ``val_split`` fraction of ``data``, the same for the same
-    ``seed``. With ``data=None`` the demo's own validation json is used. ``options`` are
+    ``seed``. ``val_images`` is the folder of a val COCO json's images when they are not in
+    ``images`` (COCO's ``train2017/`` and ``val2017/``, an export's per-split ``JPEGImages/``). With ``data=None`` the demo's own validation json is used. ``options`` are
     :func:`load_dataset`'s.
 
     Raises:
@@ -91,6 +93,11 @@ def load_splits(
             Param("val_masks"), " goes with a folder dataset: give ", Param("data"), " IMAGES_DIR, ",
             Param("masks"), " MASKS_DIR and ", Param("val"), " VAL_IMAGES_DIR",
         )
+    if val_images is not None and (val is None or masks is not None):
+        raise AugmentlabError(
+            Param("val_images"), " is the folder of a val COCO json's images: give it with ", Param("val"), " VAL.json",
+            *(() if masks is None else (" (a folder dataset's val images are ", Param("val"), " itself)",)),
+        )
     if data is None and val is None:
         demo = _demo_paths(masks)
         data, val, options = demo.train_json, demo.val_json, {**options, "images": demo.images}
@@ -99,9 +106,23 @@ def load_splits(
     if masks is not None:
         return _folder_splits(data, val, val_masks, **options)
     train_set = load_dataset(data, **options)
-    val_set = load_dataset(val, **options)
+    if val_images is None:
+        val_set = load_dataset(val, **options)
+    else:
+        try:
+            val_set = load_dataset(val, **{**options, "images": val_images})
+        except AugmentlabError as error:
+            raise _as_val_images(error) from None
     _check_same_classes(train_set, val_set, Path(data), Path(val), "export both splits with the same categories")
     return train_set, val_set
+
+
+def _as_val_images(error: AugmentlabError) -> AugmentlabError:
+    """The val split's error about its image folder, naming the setting that gave it (val_images, not images)."""
+    if isinstance(error, FieldError) and error.field == "images" and error.source is None:
+        return FieldError("val_images", error.problem)
+    parts = tuple(Param("val_images") if isinstance(part, Param) and part.name == "images" else part for part in error.parts)
+    return AugmentlabError(*parts)
 
 
 def _folder_dataset(

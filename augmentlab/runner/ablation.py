@@ -437,6 +437,7 @@ def write_resolved_config(folder: Path, config: AblationConfig, plan: AblationPl
         name=folder.name,
         data=_path(request.data),
         val=_path(request.val),
+        val_images=_path(request.val_images),
         val_masks=_path(request.val_masks),
         images=_path(request.options.get("images")),
         masks=_path(request.options.get("masks")),

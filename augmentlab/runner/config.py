@@ -107,6 +107,7 @@ class AblationConfig:
     data: Path | None = setting(None, "A COCO json, or an image folder with masks (default: the built-in demo data).", "path")
     val: Path | None = setting(None, "Validation data: a COCO json, or an image folder with val_masks.", "path")
     images: Path | None = setting(None, "Folder of a COCO json's images (default: beside the json).", "path")
+    val_images: Path | None = setting(None, "Folder of the val COCO json's images, when they are not with the train images (default: images).", "path")
     masks: Path | None = setting(None, "Folder of index-PNG masks matching data's images by file stem.", "path")
     val_masks: Path | None = setting(None, "Masks of the val image folder.", "path")
     val_split: float = setting(0.2, "Without val: the seeded share of data held out for validation.", "number")
@@ -509,7 +510,7 @@ class AblationConfig:
 
     def split_arguments(self) -> dict[str, Any]:
         """The keyword arguments of :func:`augmentlab.data.load_splits`, paths as given."""
-        return {"val": self.val, "val_masks": self.val_masks, "val_split": self.val_split, **self.dataset_arguments()}
+        return {"val": self.val, "val_images": self.val_images, "val_masks": self.val_masks, "val_split": self.val_split, **self.dataset_arguments()}
 
     def data_request(self, plugin_options: Mapping[str, Any] | None = None) -> DataRequest:
         """How any process loads this ablation's data, with absolute paths (workers on a cluster need them on a shared filesystem).
@@ -522,6 +523,7 @@ class AblationConfig:
         return DataRequest(
             data=_absolute(self.data),
             val=_absolute(self.val),
+            val_images=_absolute(self.val_images),
             val_masks=_absolute(self.val_masks),
             val_split=self.val_split,
             options=self.dataset_arguments(absolute=True),

@@ -1,9 +1,10 @@
 """COCO datasets: a :class:`SegmentationDataset` from a COCO instances json, masks cached on disk.
 
 Masks are rasterized once per annotation file and options, and kept on disk as one ``.npz``
-under ``$AUGMENTLAB_CACHE`` (default ``~/.cache/augmentlab/masks``). Image files are looked up
-as ``file_name`` under ``images``, then under the json's own folder; in each, the bare file name
-is tried when the recorded path has folders. The json's width and height must be the image's
+under ``$AUGMENTLAB_CACHE`` (default ``~/.cache/augmentlab/masks``). Image files are looked up,
+in order, as ``file_name`` under ``images``, the entry's ``path`` field under ``images``,
+``file_name`` beside the json, then ``path`` beside the json; for each of those recorded paths
+with folders, its bare file name is tried next. The json's width and height must be the image's
 size after EXIF orientation, or, for an image whose EXIF orientation turns it by 90°, its stored
 size: the mask then turns with the image (see :func:`augmentlab.data.images.mask_orientation`).
 """
@@ -25,7 +26,7 @@ import torch
 
 from augmentlab.atomic import write_atomically
 from augmentlab.data.coco.masks import rasterize_coco_masks
-from augmentlab.data.coco.reader import CocoAnnotations, read_coco
+from augmentlab.data.coco.reader import CocoAnnotations, CocoImage, read_coco
 from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
 from augmentlab.data.images import mask_orientation
 from augmentlab.errors import AugmentlabError, FieldError, Param
@@ -135,21 +136,30 @@ def _resolve_image_paths(coco: CocoAnnotations, images: str | Path | None) -> li
         raise FieldError("images", f"{images} does not exist or is not a folder")
     roots = ([Path(images)] if images is not None else []) + [coco.path.parent]
     resolved, missing = [], []
+    with_path = sum(image.path is not None for image in coco.images)
     for image in coco.images:
-        recorded = Path(image.file_name)
-        candidates = [root / name for root in roots for name in dict.fromkeys((recorded, Path(recorded.name)))]
+        candidates = list(dict.fromkeys(_candidates(image, roots)))
         found = next((path for path in candidates if path.is_file()), None)
         if found is None:
-            missing.append(candidates[0])
+            missing.append(image.file_name)
         resolved.append(found)
     if missing:
-        shown = ", ".join(str(p) for p in missing[:_SHOWN_PATHS]) + (", ..." if len(missing) > _SHOWN_PATHS else "")
+        shown = ", ".join(missing[:_SHOWN_PATHS]) + (", ..." if len(missing) > _SHOWN_PATHS else "")
         looked_in = " and ".join(str(root) for root in roots)
+        fields = "file_name and path" if with_path else "file_name"
         raise AugmentlabError(
-            f"{len(missing)} of {len(coco.images)} images listed in {coco.path} cannot be found in {looked_in} "
-            f"({shown}); give the folder that holds them as ", Param("images"),
+            f"{len(missing)} of {len(coco.images)} images listed in {coco.path} cannot be found ({shown}): looked for each"
+            f" {fields}, and its bare file name, under {looked_in}; give the folder that holds them as ", Param("images"),
         )
     return resolved
+
+
+def _candidates(image: CocoImage, roots: Sequence[Path]) -> Iterable[Path]:
+    """Where an image may be, in the documented order: under each root, its ``file_name`` then its ``path``."""
+    recorded = [Path(image.file_name)] + ([Path(image.path)] if image.path is not None else [])
+    for root in roots:
+        yield from (root / name for name in recorded)
+        yield from (root / name.name for name in recorded)  # an export whose recorded folders are not kept
 
 
 def _write_npz_atomically(path: Path, arrays: Iterable[tuple[str, np.ndarray]]) -> None:

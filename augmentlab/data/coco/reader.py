@@ -41,6 +41,8 @@ class CocoImage:
     file_name: str
     width: int
     height: int
+    path: str | None = None
+    """The export's own relative path (COCO Annotator writes ``"path": "JPEGImages/car10.jpg"``); None when absent."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,7 @@ def _read_image(path: Path, index: int, entry: Any) -> CocoImage:
         file_name=_as_str(path, where, "file_name", field("file_name")),
         width=_as_int(path, where, "width", field("width")),
         height=_as_int(path, where, "height", field("height")),
+        path=_optional_path(path, where, entry.get("path")),
     )
     if image.width <= 0 or image.height <= 0:
         raise AugmentlabError(
@@ -383,6 +386,14 @@ def _as_flag(path: Path, where: str, key: str, value: Any) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("0", "1", "true", "false"):
         return value.strip().lower() in ("1", "true")
     raise AugmentlabError(f"{path}: {where} has {key} {json.dumps(value)}; it must be 0, 1, true or false")
+
+
+def _optional_path(path: Path, where: str, value: Any) -> str | None:
+    """An image entry's ``path``: only a non-empty relative string is used; an absolute one or a URL is left to ``file_name``."""
+    if value is None or value == "":
+        return None
+    text = _as_str(path, where, "path", value)
+    return None if "://" in text or Path(text).is_absolute() else text
 
 
 def _as_str(path: Path, where: str, key: str, value: Any) -> str:

@@ -49,6 +49,7 @@ class DataRequest:
 
     data: str | None
     val: str | None = None
+    val_images: str | None = None
     val_masks: str | None = None
     val_split: float = 0.2
     options: dict[str, Any] = field(default_factory=dict)
@@ -62,11 +63,11 @@ class DataRequest:
         """Read (and check) both splits, as the driver did."""
         from augmentlab.data import load_splits
 
-        return load_splits(self.data, val=self.val, val_masks=self.val_masks, val_split=self.val_split, size=self.size, **self.options)
+        return load_splits(self.data, val=self.val, val_images=self.val_images, val_masks=self.val_masks, val_split=self.val_split, size=self.size, **self.options)
 
     def paths(self) -> list[str]:
         """Every file or folder the request reads, for checking that a worker can see them."""
-        candidates = [self.data, self.val, self.val_masks, self.options.get("images"), self.options.get("masks")]
+        candidates = [self.data, self.val, self.val_images, self.val_masks, self.options.get("images"), self.options.get("masks")]
         return [str(path) for path in candidates if path is not None]
 
 

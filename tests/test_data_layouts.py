@@ -1,0 +1,92 @@
+"""COCO layouts as teams have them: per-split image folders, exports' ``path`` fields, COCO's train2017/val2017."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from augmentlab.cli import app
+from augmentlab.data import load_splits
+from augmentlab.errors import AugmentlabError
+
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
+
+@pytest.fixture(autouse=True)
+def _mask_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUGMENTLAB_CACHE", str(tmp_path / "cache"))
+
+
+def _export(json_path: Path, image_folder: Path, names: list[str], *, path_field: str | None = None) -> Path:
+    """A two-class COCO json whose images (4×6, a column of class 1) live in ``image_folder``; ``path_field`` is the
+    folder recorded in each entry's ``path`` (COCO Annotator writes ``JPEGImages/<file>``)."""
+    image_folder.mkdir(parents=True, exist_ok=True)
+    entries, annotations = [], []
+    for index, name in enumerate(names, start=1):
+        Image.fromarray(np.full((4, 6, 3), 10 * index, np.uint8)).save(image_folder / name)
+        entry = {"id": index, "file_name": name, "width": 6, "height": 4}
+        if path_field is not None:
+            entry["path"] = f"{path_field}/{name}"
+        entries.append(entry)
+        annotations.append({"id": index, "image_id": index, "category_id": 1, "iscrowd": 0, "bbox": [0, 0, 2, 4],
+                            "segmentation": [[0, 0, 2, 0, 2, 4, 0, 4]], "area": 8})
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps({"images": entries, "annotations": annotations, "categories": [{"id": 1, "name": "car"}]}))
+    return json_path
+
+
+def test_a_coco_annotator_export_is_found_by_its_path_fields(tmp_path: Path) -> None:
+    # train/annotations.json beside train/JPEGImages/, test/ likewise; file_name is the bare name.
+    train = _export(tmp_path / "train" / "annotations.json", tmp_path / "train" / "JPEGImages", ["car1.jpg", "car2.jpg"], path_field="JPEGImages")
+    val = _export(tmp_path / "test" / "annotations.json", tmp_path / "test" / "JPEGImages", ["car9.jpg"], path_field="JPEGImages")
+    train_set, val_set = load_splits(train, val=val)
+    assert [sample.image_path for sample in train_set._samples] == [tmp_path / "train" / "JPEGImages" / name for name in ("car1.jpg", "car2.jpg")]
+    assert [sample.image_path for sample in val_set._samples] == [tmp_path / "test" / "JPEGImages" / "car9.jpg"]
+
+
+def test_coco_train2017_and_val2017_take_their_own_image_folders(tmp_path: Path) -> None:
+    train = _export(tmp_path / "annotations" / "instances_train2017.json", tmp_path / "train2017", ["000001.jpg", "000002.jpg"])
+    val = _export(tmp_path / "annotations" / "instances_val2017.json", tmp_path / "val2017", ["000009.jpg"])
+    train_set, val_set = load_splits(train, val=val, images=tmp_path / "train2017", val_images=tmp_path / "val2017")
+    assert (len(train_set), len(val_set)) == (2, 1)
+    assert val_set._samples[0].image_path == tmp_path / "val2017" / "000009.jpg"
+    with pytest.raises(AugmentlabError, match=r"1 of 1 images listed in .*instances_val2017.json cannot be found \(000009.jpg\): looked for each"
+                       r" file_name, and its bare file name, under .*train2017 and .*annotations; give the folder that holds them as val_images"):
+        load_splits(train, val=val, images=tmp_path / "train2017", val_images=tmp_path / "train2017")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"val_images": "VAL"}, "val_images is the folder of a val COCO json's images: give it with val VAL.json"),
+        ({"val": "VALJSON", "val_images": "nowhere"}, "val_images .*nowhere does not exist or is not a folder"),
+    ],
+)
+def test_val_images_bad_input(tmp_path: Path, options: dict, message: str) -> None:
+    train = _export(tmp_path / "train.json", tmp_path / "images", ["a.jpg"])
+    val = _export(tmp_path / "val.json", tmp_path / "images", ["b.jpg"])
+    resolved = {key: {"VAL": tmp_path / "v", "VALJSON": val, "nowhere": tmp_path / "nowhere"}[value] for key, value in options.items()}
+    with pytest.raises(AugmentlabError, match=message):
+        load_splits(train, images=tmp_path / "images", **resolved)
+
+
+def test_data_stats_reads_an_export_without_images_and_a_split_layout_with_val_images(tmp_path: Path) -> None:
+    _export(tmp_path / "train" / "annotations.json", tmp_path / "train" / "JPEGImages", ["car1.jpg", "car2.jpg"], path_field="JPEGImages")
+    _export(tmp_path / "test" / "annotations.json", tmp_path / "test" / "JPEGImages", ["car9.jpg"], path_field="JPEGImages")
+    runner = CliRunner()
+    export = runner.invoke(app, ["data", "stats", "--data", str(tmp_path / "train" / "annotations.json"), "--val", str(tmp_path / "test" / "annotations.json")])
+    assert export.exit_code == 0, export.output
+    assert "train: 2 images" in export.output and "val: 1 images" in export.output
+    split = runner.invoke(app, [
+        "data", "stats", "--data", str(tmp_path / "train" / "annotations.json"), "--images", str(tmp_path / "train" / "JPEGImages"),
+        "--val", str(tmp_path / "test" / "annotations.json"), "--val-images", str(tmp_path / "test" / "JPEGImages"),
+    ])
+    assert split.exit_code == 0, split.output
+    wrong = runner.invoke(app, ["data", "stats", "--data", str(tmp_path / "train" / "annotations.json"), "--val-images", str(tmp_path)])
+    assert wrong.exit_code == 2
+    assert wrong.stderr == "error: --val-images is the folder of a val COCO json's images: give it with --val VAL.json\n"
