@@ -343,3 +343,14 @@ def test_the_time_line_splits_start_up_from_the_runs(before, trained, wall, work
     from augmentlab.runner.progress import time_line
 
     assert time_line(before, trained, wall, workers) == expected
+
+
+def test_another_architecture_and_schedule_train_and_are_part_of_the_recipe(demo, tmp_path):
+    result = invoke(*ablate_args(demo, tmp_path, aug=None), "--arch", "unet", "--schedule", "cosine", "--warmup-epochs", "0")
+    assert result.exit_code == 0, result.output
+    assert "recipe: U-Net resnet18 (weights none), cosine lr, Adam lr" in result.stdout
+    folder = plan_folder(result.stdout)
+    assert 'arch = "unet"\nschedule = "cosine"\nwarmup_epochs = 0\n' in (folder / "config.toml").read_text()
+    assert rows(folder) == [("none | ce", 0, "finished"), ("none | dice", 0, "finished")]
+    deeplab = invoke(*ablate_args(demo, tmp_path, aug=None), "--dry-run")
+    assert plan_folder(deeplab.stdout) != folder  # a different architecture is a different ablation

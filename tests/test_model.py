@@ -1,8 +1,11 @@
-"""The fixed DeepLabV3+ baseline: which encoders it accepts, and encoder weights from a local file."""
+"""The fixed baseline model: which architectures and encoders it accepts, and encoder weights from a local file."""
 
 from __future__ import annotations
 
+import math
 import pickle
+from dataclasses import replace
+import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from augmentlab.runner import model as model_module
 from augmentlab.runner.model import (
     DILATION_ENCODERS,
     build_model,
-    check_deeplab_encoder,
+    check_arch_with_encoder,
     load_encoder_weights,
     normalize_images,
 )
@@ -32,24 +35,24 @@ WORKING = "encoders that work: resnet18, resnet50, resnet101, efficientnet-b4, m
 )
 def test_encoders_without_dilation_are_rejected_naming_the_reason_and_the_working_ones(encoder, reason):
     with pytest.raises(AugmentlabError) as error:
-        check_deeplab_encoder(encoder)
+        check_arch_with_encoder("deeplabv3plus", encoder)
     assert str(error.value) == f"encoder {encoder!r} cannot be used by DeepLabV3+: {reason}; {WORKING}"
 
 
 @pytest.mark.parametrize("encoder", ["resnet18", "resnet50", "mobilenet_v2"])
 def test_encoders_with_dilation_are_accepted(encoder):
-    check_deeplab_encoder(encoder)
+    check_arch_with_encoder("deeplabv3plus", encoder)
 
 
 def test_the_encoders_named_as_working_do_work():
     for encoder in DILATION_ENCODERS:
-        check_deeplab_encoder(encoder)
+        check_arch_with_encoder("deeplabv3plus", encoder)
 
 
 def test_an_encoder_that_cannot_be_built_on_the_meta_device_is_not_a_crash():
     # smp.DeepLabV3Plus(encoder_name="mit_b0") builds and runs on the CPU; only the meta-device
     # shortcut fails (Tensor.item() on a meta tensor), and `augmentlab ablate --encoder mit_b0` prints a traceback.
-    check_deeplab_encoder("mit_b0")
+    check_arch_with_encoder("deeplabv3plus", "mit_b0")
 
 
 # Weights from a local file ---------------------------------------------------------------------
@@ -59,7 +62,7 @@ def test_an_encoder_that_cannot_be_built_on_the_meta_device_is_not_a_crash():
 def source_model() -> torch.nn.Module:
     """A DeepLabV3+ whose weights, buffers included, differ from any freshly built one."""
     torch.manual_seed(1)
-    model = model_module._deeplab("resnet18", 3, None)
+    model = model_module._smp_model("deeplabv3plus", "resnet18", 3, None)
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
             if tensor.is_floating_point():
@@ -72,7 +75,7 @@ def source_model() -> torch.nn.Module:
 @pytest.fixture
 def fresh_model() -> torch.nn.Module:
     torch.manual_seed(2)
-    return model_module._deeplab("resnet18", 3, None)
+    return model_module._smp_model("deeplabv3plus", "resnet18", 3, None)
 
 
 def assert_encoder_equals(model: torch.nn.Module, expected: dict[str, torch.Tensor]) -> None:
@@ -130,14 +133,14 @@ def test_build_model_with_a_weights_file_starts_from_that_file(tmp_path, source_
 
 
 def test_build_model_without_network_says_what_to_pass(monkeypatch):
-    real = model_module._deeplab
+    real = model_module._smp_model
 
-    def offline(encoder, num_classes, encoder_weights):
+    def offline(arch, encoder, num_classes, encoder_weights):
         if encoder_weights == "imagenet":
             raise OSError("[Errno -3] Temporary failure in name resolution\nmore detail")
-        return real(encoder, num_classes, encoder_weights)
+        return real(arch, encoder, num_classes, encoder_weights)
 
-    monkeypatch.setattr(model_module, "_deeplab", offline)
+    monkeypatch.setattr(model_module, "_smp_model", offline)
     with pytest.raises(AugmentlabError) as error:
         build_model("resnet18", "imagenet", 3)
     assert str(error.value) == (
@@ -295,3 +298,60 @@ def test_a_training_step_reads_no_value_back_to_the_host():
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         assert logits.shape == (2, 4, 64, 64)
+
+
+@pytest.mark.parametrize("arch", ["unet", "unetplusplus", "fpn", "deeplabv3", "linknet"])
+def test_other_architectures_build_and_give_a_logit_per_class_at_the_input_size(arch):
+    model = build_model("resnet18", "none", 5, arch).eval()
+    with torch.no_grad():
+        assert model(torch.zeros(1, 3, 64, 96)).shape == (1, 5, 64, 96)
+
+
+@pytest.mark.parametrize(
+    ("arch", "message"),
+    [
+        ("unet++", "arch 'unet++' is not an architecture here — did you mean 'unetplusplus'?"),
+        ("deeplabv3+", "arch 'deeplabv3+' is not an architecture here — did you mean 'deeplabv3plus'"),
+        ("maskrcnn", "arch 'maskrcnn' is not an architecture here; choose one of deeplabv3plus, deeplabv3, unet, unetplusplus"),
+    ],
+)
+def test_unknown_architectures_get_close_matches(arch, message):
+    from augmentlab.runner.recipe import check_arch
+
+    with pytest.raises(AugmentlabError, match=re.escape(message)):
+        check_arch(arch)
+
+
+def test_a_pair_that_cannot_work_gets_smps_reason():
+    with pytest.raises(AugmentlabError, match=r"^encoder 'vgg16' cannot be used by DeepLabV3: 'VGG' models do not support dilated mode"):
+        check_arch_with_encoder("deeplabv3", "vgg16")
+    check_arch_with_encoder("unet", "vgg16")  # U-Net needs no dilation
+
+
+@pytest.mark.parametrize(
+    ("schedule", "warmup", "expected"),
+    [
+        # 10 steps, 2 of warm-up: 0.01 → 1 linearly, then t = (step − 2) / 8.
+        ("constant", 0, [1.0] * 10),
+        ("constant", 2, [0.01, 0.505] + [1.0] * 8),
+        ("poly", 0, [(1 - step / 10) ** 0.9 for step in range(10)]),
+        ("poly", 2, [0.01, 0.505] + [(1 - (step - 2) / 8) ** 0.9 for step in range(2, 10)]),
+        ("cosine", 0, [0.5 * (1 + math.cos(math.pi * step / 10)) for step in range(10)]),
+    ],
+)
+def test_lr_factor(schedule, warmup, expected):
+    from augmentlab.runner.train import lr_factor
+
+    factor = lr_factor(schedule, 10, warmup)
+    assert [factor(step) for step in range(10)] == pytest.approx(expected, rel=1e-12)
+    assert factor(10) == pytest.approx({"constant": 1.0, "poly": 0.0, "cosine": 0.0}[schedule], abs=1e-12)
+
+
+def test_recipe_identity_keeps_earlier_folder_names():
+    from augmentlab.runner.recipe import PRESETS
+
+    demo = PRESETS["demo"]
+    assert demo.identity() == (
+        "Recipe(epochs=3, image_size=128, batch_size=8, lr=0.001, encoder='resnet18', encoder_weights='none', weight_decay=1e-06, autocast='none')"
+    )
+    assert "arch='unet'" in replace(demo, arch="unet").identity()

@@ -491,3 +491,12 @@ def test_a_store_of_schema_1_is_migrated_when_opened_and_keeps_its_runs(folder: 
         store.record(make_result(seed=1, status="failed", error="boom", traceback="Traceback ...\nRuntimeError: boom"))
     assert query(folder, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert query(folder, "SELECT seed, traceback FROM runs ORDER BY seed") == [(0, None), (1, "Traceback ...\nRuntimeError: boom")]
+
+
+def test_a_folder_from_before_a_recipe_field_resumes_with_its_default(folder: Path, store: ResultStore) -> None:
+    store.begin(make_info())  # RECIPE has no arch, schedule or warmup_epochs: an 0.1 folder
+    with_defaults = {**RECIPE, "arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0}
+    store.begin(make_info(recipe=with_defaults))
+    with pytest.raises(AugmentlabError) as raised:
+        store.begin(make_info(recipe={**with_defaults, "arch": "unet"}))
+    assert "a different recipe (arch deeplabv3plus there, unet now)" in str(raised.value)

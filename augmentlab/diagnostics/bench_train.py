@@ -252,7 +252,7 @@ def time_reference_epochs(
     cuda = device.type == "cuda"
     torch.backends.cudnn.benchmark = False
     torch.manual_seed(seed)  # the same initialisation as augmentlab's run of this seed
-    model = build_model(recipe.encoder, recipe.encoder_weights, num_classes).to(device)
+    model = build_model(recipe.encoder, recipe.encoder_weights, num_classes, recipe.arch).to(device)
     loss_fn = build_loss(loss_spec, num_classes, dataset.ignore_index, class_frequencies).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     loader = torch.utils.data.DataLoader(

@@ -22,6 +22,7 @@ from rich.text import Text
 
 from augmentlab.report.analysis import Decision
 from augmentlab.report.summary import ArmSummary, EffectSummary, Report
+from augmentlab.results.records import recipe_words
 
 MISSING = "—"
 GAIN, LOSS = "▲", "▼"
@@ -257,7 +258,7 @@ def _header_lines(report: Report) -> list[str]:
     runs = report.runs
     return [
         f"ablation {report.name}",
-        f"recipe: DeepLabV3+ {recipe.get('encoder', '?')} (weights {recipe.get('encoder_weights', '?')}), {recipe.get('epochs', '?')} epochs, "
+        f"recipe: {recipe_words(recipe)}, {recipe.get('epochs', '?')} epochs, "
         f"{recipe.get('image_size', '?')}px, batch {recipe.get('batch_size', '?')}, lr {recipe.get('lr', '?')}, preset {report.preset}, device {report.device}",
         f"data: {report.data}",
         f"seeds: {', '.join(map(str, report.seeds))}; design: {report.design}; correction: {report.correction}"

@@ -116,6 +116,26 @@ class ArmInfo:
     loss: str
 
 
+RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0}
+"""Recipe fields added after 0.1, with the value every earlier ablation trained with: a stored recipe without one had it."""
+
+ARCH_NAMES = {
+    "deeplabv3plus": "DeepLabV3+", "deeplabv3": "DeepLabV3", "unet": "U-Net", "unetplusplus": "U-Net++", "fpn": "FPN",
+    "pspnet": "PSPNet", "linknet": "LinkNet", "manet": "MAnet", "pan": "PAN", "upernet": "UPerNet",
+}
+"""How plans and reports name each recipe architecture."""
+
+
+def recipe_words(recipe: dict[str, Any]) -> str:
+    """``DeepLabV3+ resnet18 (weights none)``, then the schedule where it is not constant: the model line of plans and reports."""
+    arch = recipe.get("arch", RECIPE_ADDED_FIELDS["arch"])
+    text = f"{ARCH_NAMES.get(arch, arch)} {recipe.get('encoder', '?')} (weights {recipe.get('encoder_weights', '?')})"
+    schedule, warmup = recipe.get("schedule", "constant"), recipe.get("warmup_epochs", 0)
+    if schedule != "constant" or warmup:
+        text += f", {schedule} lr" + (f" after {warmup} warm-up epoch{'s' if warmup != 1 else ''}" if warmup else "")
+    return text
+
+
 DESIGNS = ("factorial", "each", "screen")
 CORRECTIONS = ("holm", "bh", "none")
 POOLINGS = ("pooled", "arm")

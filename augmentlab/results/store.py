@@ -39,6 +39,7 @@ from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.results.lock import lock_holder
 from augmentlab.results.pending import PENDING_FOLDER, pending_results
 from augmentlab.results.records import (
+    RECIPE_ADDED_FIELDS,
     AblationInfo,
     AnalysisSettings,
     RunResult,
@@ -329,6 +330,8 @@ class ResultStore:
         """Raise AugmentlabError naming the first field (and recipe key) where ``new`` differs from ``stored``."""
         for field_name, words in _RESUME_CHECKED_FIELDS.items():
             there, now = getattr(stored, field_name), getattr(new, field_name)
+            if field_name == "recipe":  # a folder from before a recipe field existed trained with its default
+                there = {**{key: value for key, value in RECIPE_ADDED_FIELDS.items() if key in now}, **there}
             if there == now:
                 continue
             if field_name == "recipe":

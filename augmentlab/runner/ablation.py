@@ -197,7 +197,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     if recipe.encoder_weights not in ("imagenet", "none"):
         from augmentlab.runner.model import build_model
 
-        build_model(recipe.encoder, recipe.encoder_weights, train.num_classes)  # a local weights file is read now, so that it is checked
+        build_model(recipe.encoder, recipe.encoder_weights, train.num_classes, recipe.arch)  # a local weights file is read now, so that it is checked
     plan = AblationPlan(tuple(arms), tuple(range(config.seed_count())), recipe, preset, device, config.analysis_settings())
     data_key = train.cache_key + val.cache_key
     folder = config.out / (config.name or plan.default_name(data_key))
@@ -217,7 +217,7 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
     if plan.recipe.encoder_weights == "imagenet":
         from augmentlab.runner.model import build_model
 
-        build_model(plan.recipe.encoder, "imagenet", prepared.train.num_classes)  # download the weights once, before any run
+        build_model(plan.recipe.encoder, "imagenet", prepared.train.num_classes, plan.recipe.arch)  # download the weights once, before any run
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -103,6 +103,9 @@ class AblationConfig:
     encoder_weights: str | None = setting(None, "Encoder initialisation: imagenet, none or a weights file (default: from the preset).", "text", section=RECIPE_SECTION)
     weight_decay: float | None = setting(None, "Adam weight decay (default: from the preset).", "number", section=RECIPE_SECTION)
     autocast: str | None = setting(None, "Mixed precision on CUDA: none, bf16 or fp16 (default: from the preset).", "text", section=RECIPE_SECTION)
+    arch: str | None = setting(None, "segmentation_models_pytorch architecture: deeplabv3plus, deeplabv3, unet, unetplusplus, fpn, … (default: deeplabv3plus).", "text", section=RECIPE_SECTION)
+    schedule: str | None = setting(None, "Learning rate schedule, per step: constant, poly or cosine (default: constant).", "text", section=RECIPE_SECTION)
+    warmup_epochs: int | None = setting(None, "Epochs of linear learning-rate warm-up before the schedule (default: 0).", "int", section=RECIPE_SECTION)
     # The data.
     data: Path | None = setting(None, "A COCO json, or an image folder with masks (default: the built-in demo data).", "path")
     val: Path | None = setting(None, "Validation data: a COCO json, or an image folder with val_masks.", "path")

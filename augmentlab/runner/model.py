@@ -1,6 +1,7 @@
-"""The fixed baseline: segmentation_models_pytorch's DeepLabV3+, checked before anything trains.
+"""The fixed baseline: a segmentation_models_pytorch model (DeepLabV3+ by default), checked before anything trains.
 
-Every arm of an ablation trains this one model; only the plugin set differs.
+Every arm of an ablation trains this one model; only the plugin set differs. The architecture
+(``arch``) is a recipe field, so changing it makes a different ablation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from augmentlab.errors import AugmentlabError, FieldError, Param, first_line
+from augmentlab.results.records import ARCH_NAMES
 from augmentlab.tensors import constant
 
 DILATION_ENCODERS = ("resnet18", "resnet50", "resnet101", "efficientnet-b4", "mobilenet_v2", "tu-convnext_tiny")
@@ -23,14 +25,16 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-def _deeplab(encoder: str, num_classes: int, encoder_weights: str | None) -> nn.Module:
+
+
+def _smp_model(arch: str, encoder: str, num_classes: int, encoder_weights: str | None) -> nn.Module:
     import segmentation_models_pytorch as smp
 
-    return smp.DeepLabV3Plus(encoder_name=encoder, encoder_weights=encoder_weights, classes=num_classes)
+    return smp.create_model(arch, encoder_name=encoder, encoder_weights=encoder_weights, classes=num_classes)
 
 
-def check_deeplab_encoder(encoder: str) -> None:
-    """Raise AugmentlabError when ``encoder`` cannot serve DeepLabV3+ (output stride 16 needs a dilated last stage).
+def check_arch_with_encoder(arch: str, encoder: str) -> None:
+    """Raise FieldError when ``arch`` cannot be built with ``encoder`` (DeepLabV3+ needs a dilated last stage, for one).
 
     The model is built on the meta device, so the check allocates nothing and takes milliseconds,
     and it asks smp itself rather than a list that would go stale.
@@ -38,19 +42,20 @@ def check_deeplab_encoder(encoder: str) -> None:
     try:
         try:
             with torch.device("meta"):
-                _deeplab(encoder, 2, None)
-        except (ValueError, KeyError):
+                _smp_model(arch, encoder, 2, None)
+        except (ValueError, KeyError, AttributeError):
             raise
         except Exception:  # some encoders (mit_b*) call Tensor.item() while building: build those for real
-            _deeplab(encoder, 2, None)
-    except (ValueError, KeyError) as error:
+            _smp_model(arch, encoder, 2, None)
+    except (ValueError, KeyError, AttributeError) as error:
+        works = f"encoders that work: {', '.join(DILATION_ENCODERS)}" if arch.startswith("deeplab") else "resnet18, resnet50 and efficientnet-b0 work with every architecture"
         raise FieldError(
-            "encoder", f"{encoder!r} cannot be used by DeepLabV3+: {first_line(error).rstrip('.')}; encoders that work: {', '.join(DILATION_ENCODERS)}"
+            "encoder", f"{encoder!r} cannot be used by {ARCH_NAMES.get(arch, arch)}: {first_line(error).rstrip('.')}; {works}"
         ) from None
 
 
-def build_model(encoder: str, encoder_weights: str, num_classes: int) -> nn.Module:
-    """DeepLabV3+ with ``encoder`` initialised from ``imagenet`` (smp's download), ``none`` or a local file.
+def build_model(encoder: str, encoder_weights: str, num_classes: int, arch: str = "deeplabv3plus") -> nn.Module:
+    """The ``arch`` model with ``encoder`` initialised from ``imagenet`` (smp's download), ``none`` or a local file.
 
     A local file is read with ``torch.load(weights_only=True)``. It may hold the encoder's own
     state dict (a torchvision classification checkpoint works: smp drops the classifier), a
@@ -62,13 +67,13 @@ def build_model(encoder: str, encoder_weights: str, num_classes: int) -> nn.Modu
     """
     if encoder_weights == "imagenet":
         try:
-            return _deeplab(encoder, num_classes, "imagenet")
+            return _smp_model(arch, encoder, num_classes, "imagenet")
         except (OSError, RuntimeError, ValueError) as error:
             raise AugmentlabError(
                 f"could not get the imagenet weights of encoder {encoder!r} ({first_line(error)}); without network access set ",
                 Param("encoder_weights"), " to none, or to the path of a local weights file",
             ) from None
-    model = _deeplab(encoder, num_classes, None)
+    model = _smp_model(arch, encoder, num_classes, None)
     if encoder_weights != "none":
         load_encoder_weights(model, Path(encoder_weights))
     return model

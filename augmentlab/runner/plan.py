@@ -67,7 +67,7 @@ class AblationPlan:
         Seeds are left out on purpose: the same command with more seeds extends the folder and
         trains only the new seeds.
         """
-        key = json.dumps([[arm.name for arm in self.arms], repr(self.recipe), self.device, data_key])
+        key = json.dumps([[arm.name for arm in self.arms], self.recipe.identity(), self.device, data_key])
         return f"ablation-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 

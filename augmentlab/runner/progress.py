@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from augmentlab.results.records import EpochRecord, RunResult
+from augmentlab.results.records import EpochRecord, RunResult, recipe_words
 
 if TYPE_CHECKING:
     from augmentlab.runner.plan import AblationPlan
@@ -120,7 +121,7 @@ class ConsoleProgress(AblationListener):
             self._print("1 seed: intervals will cover validation-image noise only, so no verdict can say better or worse; --seeds 2 measures training noise")
         r = plan.recipe
         self._print(
-            f"recipe: DeepLabV3+ {r.encoder} (weights {r.encoder_weights}), Adam lr {r.lr:g} wd {r.weight_decay:g}, "
+            f"recipe: {recipe_words(asdict(r))}, Adam lr {r.lr:g} wd {r.weight_decay:g}, "
             f"{r.epochs} epochs, {r.image_size}px, batch {r.batch_size}, autocast {r.autocast}"
         )
 

@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from augmentlab.errors import FieldError
+from augmentlab.results.records import RECIPE_ADDED_FIELDS as ADDED_FIELDS
+
+ARCHITECTURES = ("deeplabv3plus", "deeplabv3", "unet", "unetplusplus", "fpn", "pspnet", "linknet", "manet", "pan", "upernet")
+"""segmentation_models_pytorch architectures that take an encoder and give a logit per class at the input size."""
+SCHEDULES = ("constant", "poly", "cosine")
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,20 @@ class Recipe:
     encoder_weights: str
     weight_decay: float = 1e-6
     autocast: str = "none"
+    arch: str = "deeplabv3plus"
+    """The smp architecture every arm trains (``smp.create_model``'s name)."""
+    schedule: str = "constant"
+    """Learning rate over training: constant (the reference study's), poly (power 0.9, MMSegmentation's) or cosine, per step."""
+    warmup_epochs: int = 0
+    """Epochs of linear warm-up from lr/100 before the schedule."""
+
+    def identity(self) -> str:
+        """The recipe's repr without the fields added after 0.1 at their defaults, so folder names of earlier recipes stay the same."""
+        shown = [(field.name, getattr(self, field.name)) for field in fields(self)]
+        kept = [(name, value) for name, value in shown if not (name in ADDED_FIELDS and value == ADDED_FIELDS[name])]
+        return f"Recipe({', '.join(f'{name}={value!r}' for name, value in kept)})"
+
+
 
 
 PRESETS: dict[str, Recipe] = {
@@ -73,13 +92,27 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
         ("autocast", recipe.autocast in ("none", "bf16", "fp16"), "must be none, bf16 or fp16"),
         ("encoder", isinstance(recipe.encoder, str), "must be an encoder name"),
         ("encoder_weights", isinstance(recipe.encoder_weights, str), "must be imagenet, none or the path of a weights file"),
+        ("schedule", recipe.schedule in SCHEDULES, f"must be one of {', '.join(SCHEDULES)}"),
+        ("warmup_epochs", _is_integer(recipe.warmup_epochs) and recipe.warmup_epochs >= 0, "must be a whole number ≥ 0"),
     ]
     for field_name, ok, problem in checks:
         if not ok:
             raise FieldError(field_name, f"{problem}, got {getattr(recipe, field_name)!r}")
-    check_encoder(recipe.encoder)
+    if recipe.warmup_epochs >= recipe.epochs and recipe.warmup_epochs > 0:
+        raise FieldError("warmup_epochs", f"must be fewer than epochs ({recipe.epochs}), so that the schedule has epochs to run, got {recipe.warmup_epochs}")
+    check_arch(recipe.arch)
+    check_encoder(recipe.encoder, recipe.arch)
     check_encoder_weights(recipe.encoder_weights)
     return recipe
+
+
+def check_arch(name: str) -> None:
+    """Raise FieldError unless ``name`` is an architecture the ablation can train, with close matches for a typo."""
+    from augmentlab.registry.spec import suggest
+
+    if not isinstance(name, str) or name not in ARCHITECTURES:
+        close = suggest(str(name).replace("+", "plus"), ARCHITECTURES)  # unet++ → unetplusplus, deeplabv3+ → deeplabv3plus
+        raise FieldError("arch", f"{name!r} is not an architecture here{close or ';'} choose one of {', '.join(ARCHITECTURES)}")
 
 
 def _is_integer(value: Any) -> bool:
@@ -90,12 +123,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def check_encoder(name: str) -> None:
-    """Raise FieldError unless segmentation_models_pytorch knows the encoder ``name`` and DeepLabV3+ can dilate it."""
+def check_encoder(name: str, arch: str = "deeplabv3plus") -> None:
+    """Raise FieldError unless segmentation_models_pytorch knows the encoder ``name`` and ``arch`` can be built with it."""
     import segmentation_models_pytorch as smp
 
     from augmentlab.registry.spec import suggest
-    from augmentlab.runner.model import check_deeplab_encoder
+    from augmentlab.runner.model import check_arch_with_encoder
 
     if name.startswith("tu-"):
         import timm
@@ -106,7 +139,7 @@ def check_encoder(name: str) -> None:
         known = smp.encoders.get_encoder_names()
         if name not in known:
             raise FieldError("encoder", f"{name!r} is not an encoder of segmentation_models_pytorch{suggest(name, known) or ';'} choose one such as resnet18, resnet50, efficientnet-b0")
-    check_deeplab_encoder(name)
+    check_arch_with_encoder(arch, name)
 
 
 def check_encoder_weights(weights: str) -> None:

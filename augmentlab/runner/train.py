@@ -132,13 +132,15 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     torch.backends.cudnn.benchmark = cuda and run.cudnn_benchmark
     torch.manual_seed(run.seed)  # the model's initialisation: the same for every arm of this seed
     layout = model_layout(device)  # the normalisation writes each batch in the model's layout
-    model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names)).to(device, memory_format=layout)
+    model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names), recipe.arch).to(device, memory_format=layout)
     step_model = torch.compile(model) if run.compile else model
     augment = build_augmentation(run.augmentation, ignore_index=data.ignore_index).to(device)
     loss_fn = build_loss(run.loss, len(data.class_names), data.ignore_index, data.class_frequencies).to(device)
     # fused Adam runs the whole update in a few kernels on CUDA; foreach is the CPU's fastest path.
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **({"fused": True} if cuda else {"foreach": True}))
     scaler = torch.amp.GradScaler(device.type, enabled=recipe.autocast == "fp16")
+    steps_per_epoch = len(data.train) // recipe.batch_size  # epoch_order drops the last partial batch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(recipe.schedule, recipe.epochs * steps_per_epoch, recipe.warmup_epochs * steps_per_epoch))
 
     def step(images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         with _autocast(device, recipe.autocast):
@@ -149,6 +151,7 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
+        scheduler.step()  # host arithmetic on the step count: it sets a Python float, never reads the device
         return loss.detach(), loss_fn.last_terms
 
     guard = PluginOutputGuard(run.augmentation, len(data.class_names), data.ignore_index)
@@ -181,6 +184,28 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     result.model_ms_per_step = sum(r.model_ms_per_step for r in history) / len(history)
 
 
+def lr_factor(schedule: str, total_steps: int, warmup_steps: int = 0) -> Callable[[int], float]:
+    """The learning rate's multiplier at each optimizer step, for ``torch.optim.lr_scheduler.LambdaLR``.
+
+    ``constant`` keeps 1 (the reference study's setting); ``poly`` decays as (1 − t)^0.9 and
+    ``cosine`` as (1 + cos πt)/2, with t the share of the steps after warm-up (MMSegmentation's
+    poly schedule, per iteration, ends at 0 as here). Warm-up rises linearly from 0.01 to 1.
+    """
+    decay_steps = max(1, total_steps - warmup_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return 0.01 + 0.99 * step / warmup_steps
+        t = min(1.0, (step - warmup_steps) / decay_steps)
+        if schedule == "poly":
+            return (1.0 - t) ** 0.9
+        if schedule == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * t))
+        return 1.0
+
+    return factor
+
+
 _warmed_up: set[tuple] = set()
 
 
@@ -205,7 +230,7 @@ def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device, cudnn_
     started = time.perf_counter()
     torch.backends.cudnn.benchmark = cudnn_benchmark
     layout = model_layout(device)
-    model = build_model(recipe.encoder, "none", num_classes).to(device, memory_format=layout)
+    model = build_model(recipe.encoder, "none", num_classes, recipe.arch).to(device, memory_format=layout)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
     size = recipe.image_size
     images = torch.rand(recipe.batch_size, 3, size, size, device=device)
