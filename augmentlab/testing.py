@@ -13,11 +13,13 @@ image and the mask apart, interpolates labels or lets padding pass for backgroun
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
+from augmentlab.augment.mirror import label_swap_table, swap_labels
 from augmentlab.augment.pipeline import AugmentationPipeline
 from augmentlab.errors import first_line
 from augmentlab.registry.api import available_augmentations
@@ -37,6 +39,8 @@ VOID_COLOUR = torch.tensor([0.5, 0.5, 0.5])
 HEIGHT, WIDTH, BLOCK = 64, 96, 8
 UNIFORM_GREY = 0.625  # exact in bf16 and fp16, and no label colour
 MIN_CONSISTENT_SHARE = 0.98
+MIRROR_PAIRS = [(1, 2), (3, 4)]
+"""Label pairs that the mirror check declares mirror images of each other."""
 
 
 class AugmentationCheckError(AssertionError):
@@ -72,9 +76,12 @@ def _build(info: AugmentationInfo, params: dict[str, Any]) -> AugmentationPipeli
     return AugmentationPipeline([info.factory(**extra, **params)], str(AugmentationTerm(info.name, tuple(params.items()))))
 
 
-def _run(info: AugmentationInfo, params: dict[str, Any], images: torch.Tensor, masks: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def _run(
+    info: AugmentationInfo, params: dict[str, Any], images: torch.Tensor, masks: torch.Tensor, seed: int = 0, label_swap: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     torch.manual_seed(seed)
     augmentation = _build(info, params)
+    augmentation.set_label_swap(label_swap)
     with torch.no_grad():
         return augmentation(images, masks)
 
@@ -85,16 +92,92 @@ def _host_read_checks(info: AugmentationInfo, params: dict[str, Any]) -> list[st
     Everything that reads a value back to the host raises there: ``.item()``, ``bool(tensor)``
     (an ``if`` on a tensor), ``.tolist()``, ``.cpu()``, and shapes that depend on values
     (``x[mask]``, ``nonzero``). On a GPU each of them makes every batch wait for the device.
+    It runs without and with a label swap table, whose path is separate.
     """
     images = torch.zeros(4, 3, HEIGHT, WIDTH, device="meta")
     masks = torch.zeros(4, HEIGHT, WIDTH, dtype=torch.int64, device="meta")
-    error = raised_on_meta(lambda: _run(info, params, images, masks))
-    if error is None:
-        return []
-    return [
-        f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {first_line(error)}; "
-        "reading a value on the host (.item(), an if on a tensor, .tolist(), .cpu(), x[mask]) makes every GPU batch wait"
-    ]
+    for label_swap, where in ((None, ""), (label_swap_table(MIRROR_PAIRS, IGNORE_INDEX, "meta"), " with a label swap table")):
+        error = raised_on_meta(functools.partial(_run, info, params, images, masks, label_swap=label_swap))
+        if error is not None:
+            return [
+                f"host reads{where}: on the meta device, which holds no values, it raised {type(error).__name__}: {first_line(error)}; "
+                "reading a value on the host (.item(), an if on a tensor, .tolist(), .cpu(), x[mask]) makes every GPU batch wait"
+            ]
+    return []
+
+
+def coordinate_batch(batch_size: int, device: str | torch.device = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch whose image says where each pixel is: red = (x + 0.5) / W, green = (y + 0.5) / H, blue = 0.5.
+
+    After a warp, which samples a linear ramp bilinearly without error, red and green still give
+    each output pixel's source position, and black marks the pixels without one. The masks are
+    the labelled blocks of :func:`label_coloured_batch` (seed 6), with labels 0..5 only.
+
+    Returns:
+        images: float32 [B,3,64,96] in [0,1]; masks: int64 [B,64,96].
+    """
+    xs = (torch.arange(WIDTH) + 0.5) / WIDTH
+    ys = (torch.arange(HEIGHT) + 0.5) / HEIGHT
+    planes = [xs.expand(HEIGHT, WIDTH), ys[:, None].expand(HEIGHT, WIDTH), torch.full((HEIGHT, WIDTH), 0.5)]
+    images = torch.stack(planes).expand(batch_size, 3, HEIGHT, WIDTH).contiguous()
+    masks = label_coloured_batch(batch_size, seed=6)[1]
+    return images.to(device), torch.where(masks == IGNORE_INDEX, 0, masks).to(device)
+
+
+def mirrored_outputs(images: torch.Tensor) -> torch.Tensor:
+    """bool [B]: which outputs of a :func:`coordinate_batch` are mirror images of their input.
+
+    From the source positions the image holds, the Jacobian of the map from output to source
+    pixels is taken by differences between neighbours; a sample is mirrored when more of its
+    pixels with a source have a negative Jacobian determinant than a positive one, so a warp
+    that folds in a few places still reads by its overall orientation.
+    """
+    images = images.float()
+    x, y = images[:, 0] * WIDTH - 0.5, images[:, 1] * HEIGHT - 0.5
+    sourced = images[:, 2] > 0.25
+    here = (slice(None), slice(None, -1), slice(None, -1))
+    right = (slice(None), slice(None, -1), slice(1, None))
+    below = (slice(None), slice(1, None), slice(None, -1))
+    determinant = (x[right] - x[here]) * (y[below] - y[here]) - (x[below] - x[here]) * (y[right] - y[here])
+    counted = sourced[here] & sourced[right] & sourced[below]
+    # Pixels whose neighbours read the same clamped border position have no orientation.
+    reversed_pixels = ((determinant < -1e-3) & counted).sum((1, 2))
+    kept_pixels = ((determinant > 1e-3) & counted).sum((1, 2))
+    return reversed_pixels > kept_pixels
+
+
+def _mirror_checks(info: AugmentationInfo, params: dict[str, Any], device: torch.device) -> list[str]:
+    """With a label swap table set, exactly the samples that come out mirrored have their paired labels swapped.
+
+    Which samples are mirrored is read from the output image (:func:`mirrored_outputs`), not
+    from what the transform declares, so a transform that mirrors without saying so in
+    ``reflects`` (or a rotation that says it does) is caught. The same seed is run without and
+    with the table; the second must equal the first with the pairs swapped in the mirrored
+    samples and nothing else changed.
+    """
+    images, masks = coordinate_batch(16, device)
+    plain_images, plain_masks = _run(info, params, images, masks, seed=7)
+    table = label_swap_table(MIRROR_PAIRS, IGNORE_INDEX, device)
+    swapped_images, swapped_masks = _run(info, params, images, masks, seed=7, label_swap=table)
+    mirrored = mirrored_outputs(plain_images)
+    expected = swap_labels(plain_masks, table, mirrored)
+    wrong = (swapped_masks != expected).flatten(1).any(1)
+    failures = []
+    if not torch.equal(plain_images, swapped_images):
+        failures.append("mirror pairs: setting a label swap table changed the images; it may only relabel masks")
+    unswapped, swapped = int((wrong & mirrored).sum()), int((wrong & ~mirrored).sum())
+    if unswapped:
+        failures.append(
+            f"mirror pairs: {unswapped} of {int(mirrored.sum())} mirrored samples did not get their mirror-paired labels swapped "
+            "(left/right classes) with a label swap table set; return them from reflects() (PixelMap and ProjectiveWarp "
+            "read it from source_matrix), or implement set_label_swap"
+        )
+    if swapped:
+        failures.append(
+            f"mirror pairs: {swapped} of {int((~mirrored).sum())} samples that are not mirrored had their masks changed by a label "
+            "swap table; only a reflection may swap left and right classes"
+        )
+    return failures
 
 
 def _mask_checks(out_masks: torch.Tensor, masks: torch.Tensor, fill: int) -> list[str]:
@@ -173,9 +256,11 @@ def check_augmentation(
     ``fill_mask=background``); a pixel that keeps its label keeps its colour (no padding blends
     into it); photometric transforms leave the mask untouched and images in [0,1]; ``p`` is
     honoured per sample; each sample gets its own parameters; a seed reproduces the output; a
-    batch of one and a non-square size work; the image dtype is kept; and nothing reads a
-    tensor's value back to the host, which would stall a GPU at every batch (checked on
-    PyTorch's ``meta`` device, so without a GPU too).
+    batch of one and a non-square size work; the image dtype is kept; geometric transforms
+    swap mirror-paired labels (left/right classes) in exactly the samples they mirror when a
+    label swap table is set (mirroring is read from the output, see :func:`mirrored_outputs`);
+    and nothing reads a tensor's value back to the host, which would stall a GPU at every batch
+    (checked on PyTorch's ``meta`` device, so without a GPU too).
 
     Args:
         name: a registered augmentation; or
@@ -264,6 +349,8 @@ def check_augmentation(
 
     if info.kind != "photometric":
         failures.extend(_padding_checks(info, always, device))
+    if info.kind == "geometric":
+        failures.extend(_mirror_checks(info, {**params, "p": 0.5} if has_p else params, device))
     failures.extend(_host_read_checks(info, {**params, "p": 0.5} if has_p else params))
 
     if failures:

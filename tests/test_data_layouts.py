@@ -90,3 +90,50 @@ def test_data_stats_reads_an_export_without_images_and_a_split_layout_with_val_i
     wrong = runner.invoke(app, ["data", "stats", "--data", str(tmp_path / "train" / "annotations.json"), "--val-images", str(tmp_path)])
     assert wrong.exit_code == 2
     assert wrong.stderr == "error: --val-images is the folder of a val COCO json's images: give it with --val VAL.json\n"
+
+
+def _car_parts(tmp_path: Path) -> Path:
+    """A COCO json with classes front_left_door and front_right_door, each a column of its own image half."""
+    images = tmp_path / "images"
+    images.mkdir()
+    entries, annotations = [], []
+    for index in range(1, 9):
+        Image.fromarray(np.full((32, 32, 3), 20 * index, np.uint8)).save(images / f"car{index}.png")
+        entries.append({"id": index, "file_name": f"images/car{index}.png", "width": 32, "height": 32})
+        annotations += [
+            {"id": 2 * index, "image_id": index, "category_id": 1, "iscrowd": 0, "segmentation": [[0, 0, 8, 0, 8, 32, 0, 32]]},
+            {"id": 2 * index + 1, "image_id": index, "category_id": 2, "iscrowd": 0, "segmentation": [[24, 0, 32, 0, 32, 32, 24, 32]]},
+        ]
+    categories = [{"id": 1, "name": "front_left_door"}, {"id": 2, "name": "front_right_door"}]
+    path = tmp_path / "cars.json"
+    path.write_text(json.dumps({"images": entries, "annotations": annotations, "categories": categories}))
+    return path
+
+
+def test_the_plan_names_the_mirror_pairs_it_found_and_none_turns_them_off(tmp_path: Path) -> None:
+    data = _car_parts(tmp_path)
+    runner = CliRunner()
+    common = ["ablate", "--data", str(data), "--aug", "hflip", "--batch-size", "2", "--device", "cpu", "--dry-run", "--out", str(tmp_path / "runs")]
+    found = runner.invoke(app, common, env={"COLUMNS": "200"})
+    assert found.exit_code == 0, found.output
+    assert "reflections swap front_left_door↔front_right_door" in found.stdout
+    off = runner.invoke(app, [*common, "--mirror-pairs", "none"], env={"COLUMNS": "200"})
+    assert off.exit_code == 0 and "reflections swap" not in off.stdout
+    bad = runner.invoke(app, [*common, "--mirror-pairs", "front_left_door:front_left_door"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: --mirror-pairs ") and bad.stderr.count("\n") == 1
+
+
+def test_preview_columns_swap_the_pairs_under_hflip_and_not_under_rot90(tmp_path: Path) -> None:
+    from augmentlab.data import load_dataset
+    from augmentlab.diagnostics.preview import PreviewSamples, preview_columns
+
+    dataset = load_dataset(_car_parts(tmp_path), size=(32, 32))
+    image, mask = dataset[0]
+    samples = PreviewSamples(image[None], mask[None], dataset.class_names, dataset.ignore_index, "cars")
+    (_, original), (_, flipped) = preview_columns("hflip(p=1)", samples, 1, seed=0)
+    left, right = dataset.class_names.index("front_left_door"), dataset.class_names.index("front_right_door")
+    assert (original[0, :, :8] == left).all() and (original[0, :, 24:] == right).all()
+    assert (flipped[0, :, :8] == left).all() and (flipped[0, :, 24:] == right).all()  # mirrored and relabelled: the left door is on the left again
+    (_, _), (_, turned) = preview_columns("rot90(p=1)", samples, 1, seed=0)
+    assert set(turned[0].unique().tolist()) == {0, left, right}
+    assert not (turned[0, :, :8] == left).all()  # turned a quarter, not mirrored: labels keep their names

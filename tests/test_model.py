@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import pickle
-from dataclasses import replace
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest

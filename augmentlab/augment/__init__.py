@@ -13,6 +13,12 @@ Subclass a family base:
   :mod:`augmentlab.augment.mix.regions`.
 
 Per-sample random draws are in :mod:`augmentlab.augment.params`.
+
+Mirror-paired classes (``left_arm``/``right_arm``): :func:`mirror_pairs` finds them,
+:func:`label_swap_table` makes their table, and ``AugmentationPipeline.set_label_swap`` makes
+every transform that mirrors a sample swap their labels. A transform says which samples it
+mirrors in ``reflects``; :class:`PixelMap` (so :class:`ProjectiveWarp`) answers from its
+matrices' determinants, so a plugin built on it needs nothing more.
 """
 
 from augmentlab.augment.base import (
@@ -30,6 +36,7 @@ from augmentlab.augment.geometric.warp import (
     WarpAugmentation,
     warp,
 )
+from augmentlab.augment.mirror import label_swap_table, mirror_pairs
 from augmentlab.augment.pipeline import AugmentationPipeline, build_augmentation
 
 __all__ = [
@@ -43,6 +50,8 @@ __all__ = [
     "WarpAugmentation",
     "build_augmentation",
     "check_batch",
+    "label_swap_table",
+    "mirror_pairs",
     "remap_images",
     "remap_masks",
     "warp",

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from augmentlab.augment.mirror import check_label_swap, swap_labels
 from augmentlab.augment.params import chosen_samples
 from augmentlab.checks import check_integer, check_number
 
@@ -100,6 +101,8 @@ class BatchAugmentation(nn.Module):
 
     Subclasses set ``kind`` and implement :meth:`sample_params` and :meth:`apply_transform`;
     ``forward`` checks the inputs, draws which samples to change and keeps the others as they were.
+    A transform that can mirror a sample says which in :meth:`reflects`; with a label swap table
+    set (:meth:`set_label_swap`), ``forward`` swaps the mirror-paired labels of those samples.
 
     Args:
         p: probability that a sample is transformed, drawn independently per sample.
@@ -113,6 +116,31 @@ class BatchAugmentation(nn.Module):
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         self.p = check_number("p", p, low=0.0, high=1.0)
+        # A buffer, so that ``.to(device)`` moves the table with the module; not saved with it.
+        self.register_buffer("label_swap", None, persistent=False)
+
+    def set_label_swap(self, table: torch.Tensor | None) -> None:
+        """Swap mirror-paired labels in the samples this transform mirrors, by ``table`` (int64 [L], from
+        :func:`~augmentlab.augment.mirror.label_swap_table`); None (the default) swaps nothing."""
+        self.label_swap = check_label_swap(table)
+
+    def reflects(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor | bool:
+        """Whether the transform, where it is applied, mirrors each sample (reverses its orientation).
+
+        Returns:
+            bool [B] on ``device``, for the chosen and unchosen samples alike; or one Python bool
+            for every sample. This default: False (photometric and mix transforms, dense warps).
+            :class:`~augmentlab.augment.geometric.warp.PixelMap` reads its matrices' determinants.
+        """
+        return False
+
+    def mirrored_samples(self, params: dict[str, Any], height: int, width: int) -> torch.Tensor | None:
+        """bool [B]: the samples this draw mirrors (chosen and reflected); None when it mirrors none for sure."""
+        chosen = params["chosen"]
+        reflects = self.reflects(params, chosen.shape[0], height, width, chosen.device)
+        if isinstance(reflects, bool):
+            return chosen if reflects else None
+        return chosen & reflects
 
     def sample_params(self, batch_size: int, height: int, width: int, device: torch.device) -> dict[str, Any]:
         """Draw this transform's random parameters, one set per sample, as tensors on ``device``.
@@ -153,6 +181,12 @@ class BatchAugmentation(nn.Module):
         # fold the choice into their own work (selects_samples).
         params = self.draw_params(batch_size, height, width, images.device)
         chosen = params["chosen"]
+        if self.label_swap is not None:
+            # Relabelling commutes with moving pixels, so the labels are swapped before the
+            # transform: pixels it leaves without a source keep their fill label.
+            mirrored = self.mirrored_samples(params, height, width)
+            if mirrored is not None:
+                masks = swap_labels(masks, self.label_swap, mirrored)
         new_images, new_masks = self.apply_transform(images, masks, params)
         if self.p == 1.0 or self.selects_samples:
             return new_images, new_masks

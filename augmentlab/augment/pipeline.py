@@ -13,6 +13,7 @@ from torch import nn
 from augmentlab.augment.base import check_batch
 from augmentlab.augment.geometric.fusion import fusable, fused_warp
 from augmentlab.augment.geometric.warp import WarpAugmentation
+from augmentlab.augment.mirror import check_label_swap
 from augmentlab.registry.api import (
     available_augmentations,
     rejected_value,
@@ -35,6 +36,25 @@ class AugmentationPipeline(nn.Module):
         self.spec = spec
         self.stages = _fused_stages(transforms)
         """The transforms in order, consecutive warps of one mask fill grouped to run as one warp."""
+        self.register_buffer("label_swap", None, persistent=False)
+
+    def set_label_swap(self, table: torch.Tensor | None) -> None:
+        """Swap mirror-paired labels wherever a transform mirrors a sample; None (the default) swaps nothing.
+
+        Call it once after building, before ``.to(device)`` (or with ``table`` on the device):
+        every transform that has ``set_label_swap`` (all built on the family bases) gets the
+        table, and so do the fused warp stages. Which transforms mirror is each one's
+        :meth:`~augmentlab.augment.base.BatchAugmentation.reflects`: flips and the transpose
+        always, projective warps where their matrix's determinant is negative, others never.
+
+        Args:
+            table: int64 [L] from :func:`~augmentlab.augment.mirror.label_swap_table`
+                (``table[a] = b`` for each pair, identity elsewhere), or None.
+        """
+        self.label_swap = check_label_swap(table)
+        for transform in self.transforms:
+            if hasattr(transform, "set_label_swap"):
+                transform.set_label_swap(table)
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images: float [B,3,H,W] in [0,1]; masks: int64 [B,H,W]. Returns both, augmented.
@@ -45,7 +65,7 @@ class AugmentationPipeline(nn.Module):
         """
         check_batch(images, masks)
         for stage in self.stages:
-            images, masks = fused_warp(stage, images, masks) if len(stage) > 1 else stage[0](images, masks)
+            images, masks = fused_warp(stage, images, masks, self.label_swap) if len(stage) > 1 else stage[0](images, masks)
         return images, masks
 
     def __repr__(self) -> str:

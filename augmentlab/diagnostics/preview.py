@@ -159,7 +159,11 @@ def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -
     Raises:
         SpecError: ``spec`` is malformed or names an unknown augmentation or parameter.
     """
+    from augmentlab.augment.mirror import label_swap_table, mirror_pairs
+
     augmentation = build_augmentation(spec, ignore_index=samples.ignore_index)
+    # Reflections relabel left/right classes as training does, so the preview shows the labels a run learns.
+    augmentation.set_label_swap(label_swap_table(mirror_pairs(samples.class_names, "auto"), samples.ignore_index))
     images = samples.images.float() / 255
     columns = [(images, samples.masks)]
     with torch.random.fork_rng(devices=[]), torch.no_grad():

@@ -116,7 +116,7 @@ class ArmInfo:
     loss: str
 
 
-RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0}
+RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "mirror_pairs": "none"}
 """Recipe fields added after 0.1, with the value every earlier ablation trained with: a stored recipe without one had it."""
 
 ARCH_NAMES = {
@@ -133,6 +133,9 @@ def recipe_words(recipe: dict[str, Any]) -> str:
     schedule, warmup = recipe.get("schedule", "constant"), recipe.get("warmup_epochs", 0)
     if schedule != "constant" or warmup:
         text += f", {schedule} lr" + (f" after {warmup} warm-up epoch{'s' if warmup != 1 else ''}" if warmup else "")
+    pairs = recipe.get("mirror_pairs", "none")
+    if pairs not in ("none", "auto"):
+        text += f", reflections swap {pairs.replace(':', '↔').replace(',', ', ')}"
     return text
 
 

@@ -55,6 +55,7 @@ from augmentlab.runner.executors.process import ProcessExecutor
 from augmentlab.runner.executors.sequential import SequentialExecutor
 from augmentlab.runner.plan import AblationPlan, check_batch_fits
 from augmentlab.runner.progress import AblationListener
+from augmentlab.runner.recipe import resolve_mirror_pairs
 from augmentlab.runner.train import RunProgress, RunSpec, run_versions, warm_up
 from augmentlab.runner.training_data import training_data
 
@@ -194,6 +195,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     # the paths as given, so that a message names them as the user wrote them.
     train, val = load_splits(config.data, **config.split_arguments(), size=request.size)
     config.check_losses(train.num_classes)
+    recipe = resolve_mirror_pairs(recipe, train.class_names)
     if recipe.encoder_weights not in ("imagenet", "none"):
         from augmentlab.runner.model import build_model
 

@@ -106,6 +106,7 @@ class AblationConfig:
     arch: str | None = setting(None, "segmentation_models_pytorch architecture: deeplabv3plus, deeplabv3, unet, unetplusplus, fpn, … (default: deeplabv3plus).", "text", section=RECIPE_SECTION)
     schedule: str | None = setting(None, "Learning rate schedule, per step: constant, poly or cosine (default: constant).", "text", section=RECIPE_SECTION)
     warmup_epochs: int | None = setting(None, "Epochs of linear learning-rate warm-up before the schedule (default: 0).", "int", section=RECIPE_SECTION)
+    mirror_pairs: str | None = setting(None, "Class pairs a reflection swaps: auto (names that differ by left/right), none, or A:B,C:D (default: auto).", "text", section=RECIPE_SECTION)
     # The data.
     data: Path | None = setting(None, "A COCO json, or an image folder with masks (default: the built-in demo data).", "path")
     val: Path | None = setting(None, "Validation data: a COCO json, or an image folder with val_masks.", "path")

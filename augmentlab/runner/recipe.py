@@ -6,6 +6,7 @@ recipe; the fields a user sets override it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ class Recipe:
     """Learning rate over training: constant (the reference study's), poly (power 0.9, MMSegmentation's) or cosine, per step."""
     warmup_epochs: int = 0
     """Epochs of linear warm-up from lr/100 before the schedule."""
+    mirror_pairs: str = "auto"
+    """Class pairs a reflection swaps (``auto``, ``none`` or ``A:B,C:D``); the runner resolves ``auto`` to the pairs
+    once the classes are known (:func:`resolve_mirror_pairs`), so the stored recipe names them."""
 
     def identity(self) -> str:
         """The recipe's repr without the fields added after 0.1 at their defaults, so folder names of earlier recipes stay the same."""
@@ -94,6 +98,7 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
         ("encoder_weights", isinstance(recipe.encoder_weights, str), "must be imagenet, none or the path of a weights file"),
         ("schedule", recipe.schedule in SCHEDULES, f"must be one of {', '.join(SCHEDULES)}"),
         ("warmup_epochs", _is_integer(recipe.warmup_epochs) and recipe.warmup_epochs >= 0, "must be a whole number ≥ 0"),
+        ("mirror_pairs", isinstance(recipe.mirror_pairs, str), "must be auto, none or pairs like 'left_arm:right_arm'"),
     ]
     for field_name, ok, problem in checks:
         if not ok:
@@ -104,6 +109,26 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
     check_encoder(recipe.encoder, recipe.arch)
     check_encoder_weights(recipe.encoder_weights)
     return recipe
+
+
+def resolve_mirror_pairs(recipe: Recipe, class_names: Sequence[str]) -> Recipe:
+    """The recipe with its mirror pairs spelt out for these classes: ``none``, or ``A:B,C:D`` by name (by index for
+    a name holding ``:`` or ``,``), so that ``auto`` on data without left/right classes is the ``none`` every earlier
+    folder trained with, and the pairs found are what the plan prints and the store keeps.
+
+    Raises:
+        FieldError: for ``mirror_pairs``, as :func:`augmentlab.augment.mirror.mirror_pairs`.
+    """
+    from augmentlab.augment.mirror import mirror_pairs
+
+    pairs = mirror_pairs(class_names, recipe.mirror_pairs)
+
+    def named(index: int) -> str:
+        name = class_names[index]
+        return str(index) if (":" in name or "," in name or name.strip() != name or name.isdigit()) else name
+
+    spelt = ",".join(f"{named(a)}:{named(b)}" for a, b in pairs) or "none"
+    return replace(recipe, mirror_pairs=spelt)
 
 
 def check_arch(name: str) -> None:

@@ -124,6 +124,7 @@ def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = N
 
 
 def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunProgress | None) -> None:
+    from augmentlab.augment.mirror import label_swap_table, mirror_pairs
     from augmentlab.augment.pipeline import build_augmentation
     from augmentlab.losses.combo import build_loss
 
@@ -134,7 +135,9 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
     layout = model_layout(device)  # the normalisation writes each batch in the model's layout
     model = build_model(recipe.encoder, recipe.encoder_weights, len(data.class_names), recipe.arch).to(device, memory_format=layout)
     step_model = torch.compile(model) if run.compile else model
-    augment = build_augmentation(run.augmentation, ignore_index=data.ignore_index).to(device)
+    augment = build_augmentation(run.augmentation, ignore_index=data.ignore_index)
+    augment.set_label_swap(label_swap_table(mirror_pairs(data.class_names, recipe.mirror_pairs), data.ignore_index))  # None: nothing to swap
+    augment = augment.to(device)
     loss_fn = build_loss(run.loss, len(data.class_names), data.ignore_index, data.class_frequencies).to(device)
     # fused Adam runs the whole update in a few kernels on CUDA; foreach is the CPU's fastest path.
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay, **({"fused": True} if cuda else {"foreach": True}))

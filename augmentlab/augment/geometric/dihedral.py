@@ -83,7 +83,9 @@ class Transpose(ProjectiveWarp):
     """Swap rows and columns, i.e. reflect in the main diagonal (albumentations Transpose).
 
     Square images are permuted exactly. Non-square images are reflected in the diagonal through
-    their centre inside the same canvas (see the module docstring).
+    their centre inside the same canvas (see the module docstring). Its matrix has determinant
+    -1, so it mirrors (:meth:`~augmentlab.augment.geometric.warp.PixelMap.reflects`) and a label
+    swap table swaps paired labels; quarter turns have determinant +1 and swap none.
 
     Args:
         fill_mask: label of the strips uncovered on non-square images: ``ignore``

@@ -1,4 +1,4 @@
-"""Flips: exact pixel permutations, so masks move with images and nothing is padded."""
+"""Flips: exact pixel permutations, so masks move with images and nothing is padded; each is a mirror image."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from augmentlab.tensors import constant
 class HorizontalFlip(PixelMap, BatchAugmentation):
     """Mirror left-right (albumentations HorizontalFlip; same default p=0.5).
 
-    On its own it flips by indexing; beside warps it joins their fused stage as a matrix.
+    On its own it flips by indexing; beside warps it joins their fused stage as a matrix. It
+    mirrors every sample it flips, so a label swap table swaps their paired labels.
     """
 
     kind = "geometric"
@@ -30,11 +31,15 @@ class HorizontalFlip(PixelMap, BatchAugmentation):
     def maps_onto_itself(self, height: int, width: int) -> bool:
         return True
 
+    def reflects(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> bool:
+        return True
+
 
 class VerticalFlip(PixelMap, BatchAugmentation):
     """Mirror top-bottom (albumentations VerticalFlip; same default p=0.5).
 
-    On its own it flips by indexing; beside warps it joins their fused stage as a matrix.
+    On its own it flips by indexing; beside warps it joins their fused stage as a matrix. It
+    mirrors every sample it flips, so a label swap table swaps their paired labels.
     """
 
     kind = "geometric"
@@ -47,4 +52,7 @@ class VerticalFlip(PixelMap, BatchAugmentation):
         return matrix.expand(batch_size, 3, 3)
 
     def maps_onto_itself(self, height: int, width: int) -> bool:
+        return True
+
+    def reflects(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> bool:
         return True

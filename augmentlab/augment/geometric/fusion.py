@@ -18,6 +18,7 @@ from augmentlab.augment.geometric.warp import (
     map_through,
     warp,
 )
+from augmentlab.augment.mirror import swap_labels
 
 
 def fusable(transform: object) -> bool:
@@ -29,7 +30,9 @@ def fusable(transform: object) -> bool:
     )
 
 
-def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def fused_warp(
+    transforms: list[BatchAugmentation], images: torch.Tensor, masks: torch.Tensor, label_swap: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Consecutive warps applied as one: their maps are composed, then image and mask are sampled once.
 
     Each transform draws its per-sample choice and parameters exactly as its own ``forward``
@@ -46,10 +49,15 @@ def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks:
     instead of once per warp, and the image is interpolated once, so it is sharper; it costs one
     image and mask sampling instead of one per warp. The warps must share ``mask_fill``.
 
+    A sample is mirrored when its composed map is, i.e. when an odd number of the transforms
+    mirror it (determinants multiply): two flips cancel. With ``label_swap``, the mirror-paired
+    labels of those samples are swapped.
+
     Args:
         transforms: fusable transforms (see :func:`fusable`), at least one a warp, in pipeline order.
         images: float [B,3,H,W] in [0,1].
         masks: int64 [B,H,W].
+        label_swap: int64 [L] from :func:`~augmentlab.augment.mirror.label_swap_table`, or None.
     """
     fills = {transform.mask_fill for transform in transforms if isinstance(transform, WarpAugmentation)}
     if len(fills) != 1:
@@ -57,6 +65,8 @@ def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks:
     batch_size, _, height, width = images.shape
     device = images.device
     drawn = [transform.draw_params(batch_size, height, width, device) for transform in transforms]
+    if label_swap is not None:
+        masks = _swap_mirrored(transforms, drawn, masks, label_swap, height, width)
     points: torch.Tensor | None = None  # positions in the current frame; None: every pixel centre
     matrix: torch.Tensor | None = None  # a projective map still to apply to ``points``
     projective = False
@@ -93,3 +103,17 @@ def fused_warp(transforms: list[BatchAugmentation], images: torch.Tensor, masks:
     return warp(images, masks, points, fills.pop(), lost)
 
 
+def _swap_mirrored(
+    transforms: list[BatchAugmentation], drawn: list[dict], masks: torch.Tensor, label_swap: torch.Tensor, height: int, width: int
+) -> torch.Tensor:
+    """``masks`` with the paired labels swapped in the samples that the composed map mirrors.
+
+    Swapped before sampling, as in :meth:`BatchAugmentation.forward`: relabelling commutes with
+    moving pixels, and pixels left without a source keep their fill label.
+    """
+    mirrored: torch.Tensor | None = None
+    for transform, params in zip(transforms, drawn):
+        flips = transform.mirrored_samples(params, height, width)
+        if flips is not None:
+            mirrored = flips if mirrored is None else mirrored ^ flips
+    return masks if mirrored is None else swap_labels(masks, label_swap, mirrored)

@@ -152,6 +152,24 @@ class PixelMap:
         """True when the map takes the image onto itself, so no point enters or leaves it (flips; turns of square images)."""
         return False
 
+    def reflects(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor | bool:
+        """bool [B]: the samples whose map reverses orientation (negative determinant), such as
+        flips and the transpose; quarter turns, rotations, crops keep it. Subclasses whose answer
+        is the same for every sample may return it as a Python bool, which costs nothing."""
+        return reverses_orientation(self.source_matrix(params, batch_size, height, width, device))
+
+
+def reverses_orientation(matrix: torch.Tensor) -> torch.Tensor:
+    """bool [B]: whether each map (float [B,3,3], homogeneous) is a mirror image, i.e. its determinant is negative.
+
+    For an affine map (last row 0, 0, 1) this is the determinant of its 2×2 linear part; for a
+    projective one, the sign of its Jacobian wherever w > 0, i.e. across the image. An output to
+    source map and its inverse, the forward map, have determinants of one sign. Written out
+    elementwise rather than ``torch.linalg.det``, whose batched LU is far more work for 3×3.
+    """
+    (a, b, c), (d, e, f), (g, h, i) = (row.unbind(-1) for row in matrix.unbind(-2))
+    return a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g) < 0
+
 
 class ProjectiveWarp(PixelMap, WarpAugmentation):
     """A warp given by :meth:`source_matrix`; its sampling grid follows from the matrix."""
