@@ -354,3 +354,17 @@ def test_another_architecture_and_schedule_train_and_are_part_of_the_recipe(demo
     assert rows(folder) == [("none | ce", 0, "finished"), ("none | dice", 0, "finished")]
     deeplab = invoke(*ablate_args(demo, tmp_path, aug=None), "--dry-run")
     assert plan_folder(deeplab.stdout) != folder  # a different architecture is a different ablation
+
+
+@pytest.mark.parametrize("resize", ["stretch", "fit"])
+def test_a_non_square_size_trains_and_is_part_of_the_recipe(demo, tmp_path, resize):
+    result = invoke(*ablate_args(demo, tmp_path, aug=None), "--image-size", "32x48", "--resize", resize)
+    assert result.exit_code == 0, result.output
+    assert ("images fitted and padded, " in result.stdout) == (resize == "fit")
+    assert "1 epochs, 32×48px, batch 4" in result.stdout
+    folder = plan_folder(result.stdout)
+    assert "image_size = [\n    32,\n    48,\n]\n" in (folder / "config.toml").read_text()  # height, width
+    assert rows(folder) == [("none | ce", 0, "finished"), ("none | dice", 0, "finished")]
+    again = invoke("ablate", "--config", str(folder / "config.toml"), "--out", str(tmp_path), "--quiet")
+    assert again.exit_code == 0, again.output
+    assert f"resuming {folder}: 2 of 2 runs already finished, 0 to run" in again.stdout

@@ -137,3 +137,53 @@ def test_preview_columns_swap_the_pairs_under_hflip_and_not_under_rot90(tmp_path
     (_, _), (_, turned) = preview_columns("rot90(p=1)", samples, 1, seed=0)
     assert set(turned[0].unique().tolist()) == {0, left, right}
     assert not (turned[0, :, :8] == left).all()  # turned a quarter, not mirrored: labels keep their names
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(128, 128), ("128", 128), ("96x128", (96, 128)), ("96×128", (96, 128)), ([96, 128], (96, 128)), ("128x128", 128), ("abc", "abc"), ("1x2x3", "1x2x3")],
+)
+def test_parse_size(value: object, expected: object) -> None:
+    from augmentlab.runner.config import parse_size
+
+    assert parse_size(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "fitted"),
+    [((360, 480), (96, 128), (96, 128)), ((480, 360), (96, 128), (96, 72)), ((100, 100), (96, 128), (96, 96)), ((10, 40), (32, 32), (8, 32))],
+)
+def test_fit_keeps_the_aspect_ratio_and_pads_with_zero_and_ignore(shape: tuple[int, int], size: tuple[int, int], fitted: tuple[int, int]) -> None:
+    import torch
+
+    from augmentlab.data.images import fit_image, fit_mask, fitted_size
+
+    assert fitted_size(*shape, size) == fitted
+    image = torch.full((3, *shape), 200, dtype=torch.uint8)
+    mask = torch.ones(shape, dtype=torch.int64)
+    fit_i, fit_m = fit_image(image, size), fit_mask(mask, size, 255)
+    assert fit_i.shape == (3, *size) and fit_m.shape == size
+    h, w = fitted
+    assert (fit_i[:, :h, :w] == 200).all() and (fit_m[:h, :w] == 1).all()
+    assert int(fit_i.sum()) == 200 * 3 * h * w and int((fit_m == 255).sum()) == size[0] * size[1] - h * w
+
+
+def test_fit_padding_is_never_learned_or_scored() -> None:
+    import torch
+
+    from augmentlab.data.images import fit_mask
+    from augmentlab.losses.combo import build_loss
+    from augmentlab.runner.metrics import ConfusionMatrix
+
+    mask = fit_mask(torch.ones((10, 40), dtype=torch.int64), (32, 32), 255)[None]  # 8 rows of class 1, 24 rows of padding
+    logits = torch.randn(1, 3, 32, 32)
+    other = logits.clone()
+    other[:, :, 8:] = torch.randn(1, 3, 24, 32) * 100  # anything at all in the padding
+    loss = build_loss("ce", 3, 255)
+    assert float(loss(logits, mask)) == pytest.approx(float(loss(other, mask)), rel=1e-6)
+    scored = []
+    for prediction in (logits, other):
+        matrix = ConfusionMatrix(3, 255)
+        matrix.update(prediction.argmax(1), mask)
+        scored.append(matrix.compute().miou)
+    assert scored[0] == scored[1]

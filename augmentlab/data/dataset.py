@@ -16,6 +16,8 @@ import torch
 
 from augmentlab.data.images import (
     apply_orientation,
+    fit_image,
+    fit_mask,
     read_image,
     resize_image,
     resize_mask,
@@ -51,15 +53,18 @@ class SegmentationDataset:
         read_mask: Callable[[str], torch.Tensor],
         source_key: str,
         count_instances: Callable[[Sequence[str]], np.ndarray] | None = None,
+        resize: str = "stretch",
     ) -> None:
         self._samples = tuple(samples)
         self._count_instances = count_instances
         self.class_names = tuple(class_names)
         self.ignore_index = ignore_index
         self.size = size
+        self.resize = resize
+        """``stretch`` to ``size``, or ``fit`` inside it keeping the aspect ratio, padded with 0 and ``ignore_index``."""
         self._read_mask = read_mask
         self._source_key = source_key
-        digest = hashlib.sha256(f"{source_key}\0{size}\0".encode())
+        digest = hashlib.sha256(f"{source_key}\0{size}\0{'' if resize == 'stretch' else resize}".encode())
         for sample in self._samples:
             digest.update(sample.name.encode() + b"\0")
         self.cache_key = digest.hexdigest()
@@ -81,7 +86,9 @@ class SegmentationDataset:
             raise AugmentlabError(
                 f"image {sample.image_path} changed size since the dataset was loaded; load the dataset again"
             )
-        if self.size is not None:
+        if self.size is not None and self.resize == "fit":
+            image, mask = fit_image(image, self.size), fit_mask(mask, self.size, self.ignore_index)
+        elif self.size is not None:
             image, mask = resize_image(image, self.size), resize_mask(mask, self.size)
         return image, mask.contiguous()
 
@@ -125,6 +132,18 @@ class SegmentationDataset:
             read_mask=self._read_mask,
             source_key=self._source_key,
             count_instances=self._count_instances,
+            resize=self.resize,
+        )
+
+    def with_resize(self, resize: str) -> SegmentationDataset:
+        """The same samples reaching ``size`` by ``resize`` (``stretch`` or ``fit``)."""
+        if resize not in ("stretch", "fit"):
+            raise FieldError("resize", f"must be stretch or fit, got {resize!r}")
+        if resize == self.resize:
+            return self
+        return SegmentationDataset(
+            self._samples, class_names=self.class_names, ignore_index=self.ignore_index, size=self.size, read_mask=self._read_mask,
+            source_key=self._source_key, count_instances=self._count_instances, resize=resize,
         )
 
     def __repr__(self) -> str:

@@ -149,6 +149,30 @@ def resize_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return mask[rows][:, columns]
 
 
+def fitted_size(height: int, width: int, size: tuple[int, int]) -> tuple[int, int]:
+    """The largest (h, w) with the image's aspect ratio inside ``size``: the scale is min(H/h, W/w), each side rounded."""
+    scale = min(size[0] / height, size[1] / width)
+    return max(1, min(size[0], round(height * scale))), max(1, min(size[1], round(width * scale)))
+
+
+def fit_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """uint8 ``[3, h, w]`` → uint8 ``[3, *size]``: scaled to fit keeping its aspect ratio (bilinear, antialiased),
+    at the top left, the rest 0 (MMSegmentation's Pad puts the padding bottom and right too)."""
+    fitted = resize_image(image, fitted_size(*image.shape[-2:], size))
+    padded = torch.zeros((image.shape[0], *size), dtype=image.dtype)
+    padded[:, : fitted.shape[1], : fitted.shape[2]] = fitted
+    return padded
+
+
+def fit_mask(mask: torch.Tensor, size: tuple[int, int], ignore_index: int) -> torch.Tensor:
+    """int64 ``[h, w]`` → int64 ``size``, placed as :func:`fit_image` places its image; the padding is
+    ``ignore_index``, so it is never learned or scored."""
+    fitted = resize_mask(mask, fitted_size(*mask.shape, size))
+    padded = torch.full(size, ignore_index, dtype=mask.dtype)
+    padded[: fitted.shape[0], : fitted.shape[1]] = fitted
+    return padded
+
+
 def _nearest_sources(length: int, new_length: int) -> torch.Tensor:
     centres = (torch.arange(new_length, dtype=torch.float64) + 0.5) * (length / new_length)
     return centres.floor().long().clamp_(0, length - 1)

@@ -40,6 +40,7 @@ def load_dataset(
     crowd: str = "ignore",
     order: str = "area",
     strict: bool = False,
+    resize: str = "stretch",
 ) -> SegmentationDataset:
     """A COCO json (``data``, with its images under ``images`` or beside it), an image folder
     (``data``) with a mask folder (``masks``), or the built-in demo training data (``data=None``).
@@ -47,6 +48,8 @@ def load_dataset(
     ``crowd``, ``order`` and ``ignore_index`` are :func:`~augmentlab.data.rasterize_coco_masks`'
     options; ``classes`` names a folder dataset's classes, index 0 first. ``strict=True``
     turns skipped problems (degenerate polygons, files without a partner) into errors.
+    ``resize="fit"`` scales each image inside ``size`` keeping its aspect ratio and pads it
+    (image 0, mask ``ignore_index``) instead of stretching it.
 
     Raises:
         AugmentlabError: bad input, in one line that says what to change.
@@ -61,9 +64,9 @@ def load_dataset(
         source = scan_folder_pairs(
             data, masks, ignore_index=ignore_index, num_classes=None if classes is None else len(classes), strict=strict
         )
-        return _folder_dataset(source, folder_class_names(classes, source.max_label), size, ignore_index)
+        return _folder_dataset(source, folder_class_names(classes, source.max_label), size, ignore_index).with_resize(resize)
     coco = read_coco_source(data, classes, strict)
-    return build_coco_dataset(coco, images, size=size, ignore_index=ignore_index, crowd=crowd, order=order)
+    return build_coco_dataset(coco, images, size=size, ignore_index=ignore_index, crowd=crowd, order=order).with_resize(resize)
 
 
 def load_splits(
@@ -87,6 +90,15 @@ def load_splits(
     """
     if not 0 < val_split < 1:
         raise FieldError("val_split", f"must be between 0 and 1 (exclusive), got {val_split}")
+    train_set, val_set = _splits(data, val, val_images, val_masks, val_split, seed, **options)
+    resize = options.get("resize", "stretch")
+    return train_set.with_resize(resize), val_set.with_resize(resize)
+
+
+def _splits(
+    data: str | Path | None, val: str | Path | None, val_images: str | Path | None, val_masks: str | Path | None,
+    val_split: float, seed: int, **options: Any,
+) -> tuple[SegmentationDataset, SegmentationDataset]:
     masks = options.get("masks")
     if val_masks is not None and (val is None or masks is None):
         raise AugmentlabError(
@@ -104,7 +116,7 @@ def load_splits(
     if val is None:
         return _random_split(load_dataset(data, **options), val_split, seed)
     if masks is not None:
-        return _folder_splits(data, val, val_masks, **options)
+        return _folder_splits(data, val, val_masks, **{key: value for key, value in options.items() if key != "resize"})
     train_set = load_dataset(data, **options)
     if val_images is None:
         val_set = load_dataset(val, **options)

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from augmentlab.report.analysis import Decision
 from augmentlab.report.summary import ArmSummary, EffectSummary, Report
-from augmentlab.results.records import recipe_words
+from augmentlab.results.records import recipe_words, size_text
 
 MISSING = "—"
 GAIN, LOSS = "▲", "▼"
@@ -259,7 +259,7 @@ def _header_lines(report: Report) -> list[str]:
     return [
         f"ablation {report.name}",
         f"recipe: {recipe_words(recipe)}, {recipe.get('epochs', '?')} epochs, "
-        f"{recipe.get('image_size', '?')}px, batch {recipe.get('batch_size', '?')}, lr {recipe.get('lr', '?')}, preset {report.preset}, device {report.device}",
+        f"{size_text(recipe.get('image_size', '?'))}, batch {recipe.get('batch_size', '?')}, lr {recipe.get('lr', '?')}, preset {report.preset}, device {report.device}",
         f"data: {report.data}",
         f"seeds: {', '.join(map(str, report.seeds))}; design: {report.design}; correction: {report.correction}"
         + (f"; margin: ±{report.margin:g}" if report.margin is not None else ""),

@@ -116,7 +116,7 @@ class ArmInfo:
     loss: str
 
 
-RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "mirror_pairs": "none"}
+RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "mirror_pairs": "none", "resize": "stretch"}
 """Recipe fields added after 0.1, with the value every earlier ablation trained with: a stored recipe without one had it."""
 
 ARCH_NAMES = {
@@ -126,6 +126,13 @@ ARCH_NAMES = {
 """How plans and reports name each recipe architecture."""
 
 
+def size_text(image_size: Any) -> str:
+    """``128px`` for a square size, ``96×128px`` (height × width) otherwise; a stored list reads the same."""
+    if isinstance(image_size, (list, tuple)):
+        return f"{image_size[0]}×{image_size[1]}px"
+    return f"{image_size}px"
+
+
 def recipe_words(recipe: dict[str, Any]) -> str:
     """``DeepLabV3+ resnet18 (weights none)``, then the schedule where it is not constant: the model line of plans and reports."""
     arch = recipe.get("arch", RECIPE_ADDED_FIELDS["arch"])
@@ -133,6 +140,8 @@ def recipe_words(recipe: dict[str, Any]) -> str:
     schedule, warmup = recipe.get("schedule", "constant"), recipe.get("warmup_epochs", 0)
     if schedule != "constant" or warmup:
         text += f", {schedule} lr" + (f" after {warmup} warm-up epoch{'s' if warmup != 1 else ''}" if warmup else "")
+    if recipe.get("resize", "stretch") == "fit":
+        text += ", images fitted and padded"
     pairs = recipe.get("mirror_pairs", "none")
     if pairs not in ("none", "auto"):
         text += f", reflections swap {pairs.replace(':', '↔').replace(',', ', ')}"

@@ -193,7 +193,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     request = config.data_request(plugin_options())
     # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains;
     # the paths as given, so that a message names them as the user wrote them.
-    train, val = load_splits(config.data, **config.split_arguments(), size=request.size)
+    train, val = load_splits(config.data, **config.split_arguments(), size=request.size, **({"resize": recipe.resize} if recipe.resize != "stretch" else {}))
     config.check_losses(train.num_classes)
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     if recipe.encoder_weights not in ("imagenet", "none"):
@@ -323,7 +323,7 @@ def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ign
         class_names=list(class_names),
         arms=[ArmInfo(arm.name, str(arm.augmentation), str(arm.loss)) for arm in plan.arms],
         seeds=list(plan.seeds),
-        recipe=asdict(plan.recipe),
+        recipe=json.loads(json.dumps(asdict(plan.recipe))),  # as the store gives it back: an H×W size is a list
         device=plan.device,
         preset=plan.preset,
         data=data,

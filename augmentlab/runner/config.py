@@ -46,6 +46,24 @@ RECIPE_SECTION = "recipe"
 ARM_KEYS = ("aug", "loss")
 
 
+def _is_whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_size(value: Any) -> Any:
+    """``128`` or ``"128"`` → 128; ``"96x128"``, ``"96×128"`` or ``[96, 128]`` → (96, 128), height first, and
+    a square H×H → H; anything else is returned as given, for the check to name."""
+    if isinstance(value, str):
+        parts = value.lower().replace("×", "x").split("x")
+        if all(part.strip().isdigit() for part in parts) and len(parts) in (1, 2):
+            value = tuple(int(part) for part in parts)
+    if isinstance(value, (list, tuple)) and all(_is_whole(item) for item in value):
+        if len(value) == 1 or (len(value) == 2 and value[0] == value[1]):
+            return value[0]
+        return tuple(value)
+    return value
+
+
 def setting(default: Any, help: str, kind: str, *, section: str | None = None) -> Any:
     """A field of :class:`AblationConfig`: its default, its help (the CLI shows it), its kind (what values it takes) and its TOML table."""
     return field(default=default, metadata={"help": help, "kind": kind, "section": section})
@@ -59,6 +77,7 @@ _KINDS: dict[str, tuple[str, Any]] = {
     "text": ("text", lambda v: isinstance(v, str)),
     "path": ("a path", lambda v: isinstance(v, Path)),
     "texts": ("a list of text", lambda v: isinstance(v, tuple) and all(isinstance(item, str) for item in v)),
+    "size": ("a training size N or H×W (e.g. 128 or 96x128)", lambda v: _is_whole(v) or (isinstance(v, tuple) and len(v) == 2 and all(_is_whole(i) for i in v))),
     "ints": ("a list of whole numbers", lambda v: isinstance(v, tuple) and all(isinstance(i, int) and not isinstance(i, bool) for i in v)),
     "arms": ("a list of tables with keys aug and loss", lambda v: isinstance(v, tuple) and all(isinstance(i, Mapping) for i in v)),
 }
@@ -96,7 +115,10 @@ class AblationConfig:
     # The recipe: None takes the preset's value.
     preset: str | None = setting(None, "Recipe defaults: demo or standard (default: demo on CPU, standard on CUDA).", "text")
     epochs: int | None = setting(None, "Training epochs per run (default: from the preset).", "int", section=RECIPE_SECTION)
-    image_size: int | None = setting(None, "Training size in pixels, a multiple of 16 (default: from the preset).", "int", section=RECIPE_SECTION)
+    image_size: int | tuple[int, int] | None = setting(
+        None, "Training size: N or H×W (height first), multiples of 16 (default: from the preset).", "size", section=RECIPE_SECTION
+    )
+    resize: str | None = setting(None, "How images reach the training size: stretch, or fit (keep the aspect ratio, pad with ignore_index) (default: stretch).", "text", section=RECIPE_SECTION)
     batch_size: int | None = setting(None, "Images per step (default: from the preset).", "int", section=RECIPE_SECTION)
     lr: float | None = setting(None, "Adam learning rate (default: from the preset).", "number", section=RECIPE_SECTION)
     encoder: str | None = setting(None, "segmentation_models_pytorch encoder (default: from the preset).", "text", section=RECIPE_SECTION)
@@ -152,6 +174,8 @@ class AblationConfig:
                 coerced[spec.name] = tuple(value)
             elif kind == "texts" and spec.name in ("aug", "loss") and isinstance(value, str):
                 coerced[spec.name] = (value,)
+            elif kind == "size" and value is not None:
+                coerced[spec.name] = parse_size(value)
         for name, value in coerced.items():
             object.__setattr__(self, name, value)
 
@@ -522,7 +546,7 @@ class AblationConfig:
         Args:
             plugin_options: the driver's ``load_plugins`` keyword arguments, for workers to load the same plugins.
         """
-        size = self.recipe().image_size
+        recipe = self.recipe()
         budget = None if self.cache_memory is None else int(self.cache_memory * 2**30)
         return DataRequest(
             data=_absolute(self.data),
@@ -530,8 +554,8 @@ class AblationConfig:
             val_images=_absolute(self.val_images),
             val_masks=_absolute(self.val_masks),
             val_split=self.val_split,
-            options=self.dataset_arguments(absolute=True),
-            size=(size, size),
+            options={**self.dataset_arguments(absolute=True), **({"resize": recipe.resize} if recipe.resize != "stretch" else {})},
+            size=recipe.size,
             plugin_options=dict(plugin_options or {}),
             memory_budget_bytes=budget,
         )

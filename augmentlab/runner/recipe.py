@@ -13,10 +13,12 @@ from typing import Any
 
 from augmentlab.errors import FieldError
 from augmentlab.results.records import RECIPE_ADDED_FIELDS as ADDED_FIELDS
+from augmentlab.results.records import size_text
 
 ARCHITECTURES = ("deeplabv3plus", "deeplabv3", "unet", "unetplusplus", "fpn", "pspnet", "linknet", "manet", "pan", "upernet")
 """segmentation_models_pytorch architectures that take an encoder and give a logit per class at the input size."""
 SCHEDULES = ("constant", "poly", "cosine")
+RESIZES = ("stretch", "fit")
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class Recipe:
     """
 
     epochs: int
-    image_size: int
+    image_size: int | tuple[int, int]
+    """N for N×N, or (height, width)."""
     batch_size: int
     lr: float
     encoder: str
@@ -40,9 +43,21 @@ class Recipe:
     """Learning rate over training: constant (the reference study's), poly (power 0.9, MMSegmentation's) or cosine, per step."""
     warmup_epochs: int = 0
     """Epochs of linear warm-up from lr/100 before the schedule."""
+    resize: str = "stretch"
+    """``stretch`` every image to the training size, or ``fit`` it inside, keeping its aspect ratio, and pad (image 0, mask ignore_index)."""
     mirror_pairs: str = "auto"
     """Class pairs a reflection swaps (``auto``, ``none`` or ``A:B,C:D``); the runner resolves ``auto`` to the pairs
     once the classes are known (:func:`resolve_mirror_pairs`), so the stored recipe names them."""
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the training size."""
+        return (self.image_size, self.image_size) if isinstance(self.image_size, int) else (int(self.image_size[0]), int(self.image_size[1]))
+
+    @property
+    def size_text(self) -> str:
+        """``128px`` or ``96×128px``."""
+        return size_text(self.image_size)
 
     def identity(self) -> str:
         """The recipe's repr without the fields added after 0.1 at their defaults, so folder names of earlier recipes stay the same."""
@@ -88,8 +103,8 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
     recipe = replace(PRESETS[preset], **{key: value for key, value in overrides.items() if value is not None})
     checks = [
         ("epochs", _is_integer(recipe.epochs) and recipe.epochs >= 1, "must be a whole number ≥ 1"),
-        ("image_size", _is_integer(recipe.image_size) and recipe.image_size >= 32 and recipe.image_size % 16 == 0,
-         "must be a multiple of 16 and ≥ 32 (DeepLabV3+ downsamples by 16)"),
+        ("image_size", _valid_size(recipe.image_size), "must be N or H×W with each a multiple of 16 and ≥ 32 (the models downsample by 16)"),
+        ("resize", recipe.resize in RESIZES, f"must be one of {', '.join(RESIZES)}"),
         ("batch_size", _is_integer(recipe.batch_size) and recipe.batch_size >= 2, "must be ≥ 2 (batch norm needs two samples to train)"),
         ("lr", _is_number(recipe.lr) and recipe.lr > 0, "must be a number > 0"),
         ("weight_decay", _is_number(recipe.weight_decay) and recipe.weight_decay >= 0, "must be a number ≥ 0"),
@@ -102,7 +117,9 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
     ]
     for field_name, ok, problem in checks:
         if not ok:
-            raise FieldError(field_name, f"{problem}, got {getattr(recipe, field_name)!r}")
+            value = getattr(recipe, field_name)
+            shown = "x".join(map(str, value)) if field_name == "image_size" and isinstance(value, tuple) else repr(value)
+            raise FieldError(field_name, f"{problem}, got {shown}")
     if recipe.warmup_epochs >= recipe.epochs and recipe.warmup_epochs > 0:
         raise FieldError("warmup_epochs", f"must be fewer than epochs ({recipe.epochs}), so that the schedule has epochs to run, got {recipe.warmup_epochs}")
     check_arch(recipe.arch)
@@ -138,6 +155,11 @@ def check_arch(name: str) -> None:
     if not isinstance(name, str) or name not in ARCHITECTURES:
         close = suggest(str(name).replace("+", "plus"), ARCHITECTURES)  # unet++ → unetplusplus, deeplabv3+ → deeplabv3plus
         raise FieldError("arch", f"{name!r} is not an architecture here{close or ';'} choose one of {', '.join(ARCHITECTURES)}")
+
+
+def _valid_size(value: Any) -> bool:
+    sides = [value] if _is_integer(value) else list(value) if isinstance(value, tuple) and len(value) == 2 else []
+    return bool(sides) and all(_is_integer(side) and side >= 32 and side % 16 == 0 for side in sides)
 
 
 def _is_integer(value: Any) -> bool:

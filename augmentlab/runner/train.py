@@ -235,9 +235,9 @@ def warm_up(recipe: Recipe, num_classes: int, device: str | torch.device, cudnn_
     layout = model_layout(device)
     model = build_model(recipe.encoder, "none", num_classes, recipe.arch).to(device, memory_format=layout)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, fused=True)
-    size = recipe.image_size
-    images = torch.rand(recipe.batch_size, 3, size, size, device=device)
-    masks = torch.randint(0, num_classes, (recipe.batch_size, size, size), device=device)
+    height, width = recipe.size
+    images = torch.rand(recipe.batch_size, 3, height, width, device=device)
+    masks = torch.randint(0, num_classes, (recipe.batch_size, height, width), device=device)
     with _autocast(device, recipe.autocast):
         logits = model(normalize_images(images, layout))
     torch.nn.functional.cross_entropy(logits.float(), masks).backward()
