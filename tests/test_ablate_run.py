@@ -89,7 +89,8 @@ def test_the_resolved_config_lists_the_recipe_and_the_arms(ablation, demo):
     assert "val_split" not in resolved  # the data came with --val
     assert resolved["recipe"] == {
         "epochs": 1, "image_size": 32, "batch_size": 4, "lr": 0.001, "encoder": "resnet18", "encoder_weights": "none",
-        "weight_decay": 1e-6, "autocast": "none",
+        "weight_decay": 1e-6, "autocast": "none", "arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "resize": "stretch",
+        "mirror_pairs": "none",  # resolved for the demo's classes: none of them come in left/right pairs
     }
     assert [(arm["aug"], arm["loss"]) for arm in resolved["arms"]] == [tuple(arm.split(" | ")) for arm in ARMS]
 
