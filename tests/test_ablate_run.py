@@ -89,7 +89,7 @@ def test_the_resolved_config_lists_the_recipe_and_the_arms(ablation, demo):
     assert "val_split" not in resolved  # the data came with --val
     assert resolved["recipe"] == {
         "epochs": 1, "image_size": 32, "batch_size": 4, "lr": 0.001, "encoder": "resnet18", "encoder_weights": "none",
-        "weight_decay": 1e-6, "autocast": "none", "arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "resize": "stretch",
+        "weight_decay": 1e-6, "autocast": "none", "arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "eval_size": "native", "resize": "stretch",
         "mirror_pairs": "none",  # resolved for the demo's classes: none of them come in left/right pairs
     }
     assert [(arm["aug"], arm["loss"]) for arm in resolved["arms"]] == [tuple(arm.split(" | ")) for arm in ARMS]
@@ -349,7 +349,7 @@ def test_the_time_line_splits_start_up_from_the_runs(before, trained, wall, work
 def test_another_architecture_and_schedule_train_and_are_part_of_the_recipe(demo, tmp_path):
     result = invoke(*ablate_args(demo, tmp_path, aug=None), "--arch", "unet", "--schedule", "cosine", "--warmup-epochs", "0")
     assert result.exit_code == 0, result.output
-    assert "recipe: U-Net resnet18 (weights none), cosine lr, Adam lr" in result.stdout
+    assert "recipe: U-Net resnet18 (weights none), cosine lr, scored at each image's own size, Adam lr" in result.stdout
     folder = plan_folder(result.stdout)
     assert 'arch = "unet"\nschedule = "cosine"\nwarmup_epochs = 0\n' in (folder / "config.toml").read_text()
     assert rows(folder) == [("none | ce", 0, "finished"), ("none | dice", 0, "finished")]

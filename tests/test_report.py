@@ -217,7 +217,7 @@ def test_markdown() -> None:
     markdown = render_report(build_report(ablation([BASELINE, HFLIP, GRID], [0, 1]), two_seed_runs()), "md")
     for line in [
         "# ablation tiny",
-        "- recipe: DeepLabV3+ resnet18 (weights none), 4 epochs, 128px, batch 8, lr 0.001, preset demo, device cpu",
+        "- recipe: DeepLabV3+ resnet18 (weights none), scored at the training size, 4 epochs, 128px, batch 8, lr 0.001, preset demo, device cpu",
         "- runs: 4 finished, 1 failed, 1 missing of 6 planned",
         "- seeds: 0, 1; design: factorial; correction: holm",
         "| # | augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict | MDE | cost |",

@@ -29,7 +29,7 @@ def test_every_setting_has_help_and_a_kind():
     for spec in dataclasses.fields(AblationConfig):
         if spec.name != "sources":
             assert spec.metadata["help"].endswith((".", ")")), spec.name
-            assert spec.metadata["kind"] in ("int", "number", "bool", "text", "path", "texts", "ints", "arms"), spec.name
+            assert spec.metadata["kind"] in ("int", "number", "bool", "text", "path", "texts", "ints", "arms", "size"), spec.name
 
 
 def test_with_overrides_sets_what_is_given_and_keeps_the_rest():
@@ -66,7 +66,7 @@ def test_explicit_settings_are_written_even_at_their_defaults():
         ({"seeds": 1.5}, "seeds must be a whole number, got 1.5"),
         ({"val_split": 1.0}, "val_split must be between 0 and 1 (exclusive), got 1.0"),
         ({"epochs": 0}, "epochs must be a whole number ≥ 1, got 0"),
-        ({"image_size": 100}, "image_size must be a multiple of 16 and ≥ 32 (DeepLabV3+ downsamples by 16), got 100"),
+        ({"image_size": 100}, "image_size must be N or H×W with each a multiple of 16 and ≥ 32 (the models downsample by 16), got 100"),
         ({"batch_size": 1}, "batch_size must be ≥ 2 (batch norm needs two samples to train), got 1"),
         ({"preset": "fast"}, "preset 'fast' is not a preset; choose one of demo, standard"),
         ({"device": "tpu"}, "device 'tpu' is not a device; choose auto, cpu or cuda"),

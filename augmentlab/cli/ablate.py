@@ -50,6 +50,7 @@ def ablate(
     pooling: Annotated[Optional[str], typer.Option("--pooling", metavar="pooled|arm", help=option_help("pooling", " [default: pooled]"))] = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", help=option_help("epochs"))] = None,
     image_size: Annotated[Optional[str], typer.Option("--image-size", metavar="N|HxW", help=option_help("image_size"))] = None,
+    eval_size: Annotated[Optional[str], typer.Option("--eval-size", metavar="native|train", help=option_help("eval_size", " [default: native]"))] = None,
     resize: Annotated[Optional[str], typer.Option("--resize", metavar="stretch|fit", help=option_help("resize", " [default: stretch]"))] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help=option_help("batch_size"))] = None,
     lr: Annotated[Optional[float], typer.Option("--lr", help=option_help("lr"))] = None,
@@ -105,7 +106,7 @@ def ablate(
     base = AblationConfig.from_toml(config) if config is not None else AblationConfig()
     settings: dict[str, Any] = {
         "aug": aug, "loss": loss, "each": each, "design": design, "foldover": foldover, "seeds": seeds, "max_seeds": max_seeds,
-        "margin": margin, "correction": correction, "pooling": pooling, "epochs": epochs, "image_size": image_size, "resize": resize, "batch_size": batch_size,
+        "margin": margin, "correction": correction, "pooling": pooling, "epochs": epochs, "image_size": image_size, "eval_size": eval_size, "resize": resize, "batch_size": batch_size,
         "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights, "arch": arch, "schedule": schedule,
         "warmup_epochs": warmup_epochs, "mirror_pairs": mirror_pairs, "device": device, "preset": preset, "out": out, "name": name,
         "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),

@@ -116,7 +116,7 @@ class ArmInfo:
     loss: str
 
 
-RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "mirror_pairs": "none", "resize": "stretch"}
+RECIPE_ADDED_FIELDS: dict[str, Any] = {"arch": "deeplabv3plus", "schedule": "constant", "warmup_epochs": 0, "mirror_pairs": "none", "resize": "stretch", "eval_size": "train"}
 """Recipe fields added after 0.1, with the value every earlier ablation trained with: a stored recipe without one had it."""
 
 ARCH_NAMES = {
@@ -140,6 +140,8 @@ def recipe_words(recipe: dict[str, Any]) -> str:
     schedule, warmup = recipe.get("schedule", "constant"), recipe.get("warmup_epochs", 0)
     if schedule != "constant" or warmup:
         text += f", {schedule} lr" + (f" after {warmup} warm-up epoch{'s' if warmup != 1 else ''}" if warmup else "")
+    native = recipe.get("eval_size", "train") == "native"
+    text += ", scored at " + ("each image's own size" if native else "the training size")
     if recipe.get("resize", "stretch") == "fit":
         text += ", images fitted and padded"
     pairs = recipe.get("mirror_pairs", "none")

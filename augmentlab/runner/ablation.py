@@ -308,7 +308,7 @@ def _executor(prepared: PreparedAblation, listener: AblationListener, workers: P
         workers.versions = versions
         return workers
     device = plan.device
-    data = training_data(prepared.train, prepared.val, device, prepared.request.memory_budget_bytes)
+    data = training_data(prepared.train, prepared.val, device, prepared.request.memory_budget_bytes, prepared.request.native_eval)
     autotune = config.cudnn_benchmark_on()
     seconds = warm_up(plan.recipe, len(prepared.train.class_names), device, autotune)  # the executor's own call then has nothing to do
     if seconds:

@@ -118,6 +118,7 @@ class AblationConfig:
     image_size: int | tuple[int, int] | None = setting(
         None, "Training size: N or H×W (height first), multiples of 16 (default: from the preset).", "size", section=RECIPE_SECTION
     )
+    eval_size: str | None = setting(None, "Where validation is scored: native (each image's own size, as published numbers are) or train (the training size) (default: native).", "text", section=RECIPE_SECTION)
     resize: str | None = setting(None, "How images reach the training size: stretch, or fit (keep the aspect ratio, pad with ignore_index) (default: stretch).", "text", section=RECIPE_SECTION)
     batch_size: int | None = setting(None, "Images per step (default: from the preset).", "int", section=RECIPE_SECTION)
     lr: float | None = setting(None, "Adam learning rate (default: from the preset).", "number", section=RECIPE_SECTION)
@@ -558,6 +559,7 @@ class AblationConfig:
             size=recipe.size,
             plugin_options=dict(plugin_options or {}),
             memory_budget_bytes=budget,
+            native_eval=recipe.eval_size == "native",
         )
 
 

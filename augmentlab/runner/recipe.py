@@ -43,6 +43,8 @@ class Recipe:
     """Learning rate over training: constant (the reference study's), poly (power 0.9, MMSegmentation's) or cosine, per step."""
     warmup_epochs: int = 0
     """Epochs of linear warm-up from lr/100 before the schedule."""
+    eval_size: str = "native"
+    """``native``: validation logits upsampled to each image's own size and scored against its mask there; ``train``: at the training size."""
     resize: str = "stretch"
     """``stretch`` every image to the training size, or ``fit`` it inside, keeping its aspect ratio, and pad (image 0, mask ignore_index)."""
     mirror_pairs: str = "auto"
@@ -105,6 +107,7 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
         ("epochs", _is_integer(recipe.epochs) and recipe.epochs >= 1, "must be a whole number ≥ 1"),
         ("image_size", _valid_size(recipe.image_size), "must be N or H×W with each a multiple of 16 and ≥ 32 (the models downsample by 16)"),
         ("resize", recipe.resize in RESIZES, f"must be one of {', '.join(RESIZES)}"),
+        ("eval_size", recipe.eval_size in ("native", "train"), "must be native or train"),
         ("batch_size", _is_integer(recipe.batch_size) and recipe.batch_size >= 2, "must be ≥ 2 (batch norm needs two samples to train)"),
         ("lr", _is_number(recipe.lr) and recipe.lr > 0, "must be a number > 0"),
         ("weight_decay", _is_number(recipe.weight_decay) and recipe.weight_decay >= 0, "must be a number ≥ 0"),

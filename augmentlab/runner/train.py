@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from augmentlab.data.cache import TensorCache, derived_seed
+from augmentlab.data.native import NativeMasks
 from augmentlab.errors import first_line, one_line
 from augmentlab.registry.loading import BUILTIN_DISTRIBUTION, current_registry, env_flag
 from augmentlab.results.records import EpochRecord, RunResult, arm_name
@@ -170,7 +171,8 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
         torch.manual_seed(derived_seed(run.seed, epoch, AUGMENTATION_STREAM))
         record = _train_epoch(epoch, run, data, batch, step, progress)
         guard.check_epoch(epoch)
-        metrics = evaluate(model, data.val, len(data.class_names), data.ignore_index, recipe.batch_size, recipe.autocast)
+        metrics = evaluate(model, data.val, len(data.class_names), data.ignore_index, recipe.batch_size, recipe.autocast,
+                           data.val_native if recipe.eval_size == "native" else None)
         record.val_miou, record.val_pixel_accuracy, record.val_per_image_miou = metrics.miou, metrics.pixel_accuracy, metrics.per_image_miou
         result.history.append(record)
         if progress is not None:
@@ -292,8 +294,17 @@ def _train_epoch(epoch: int, run: RunSpec, data: TrainingData, batch: Batch, ste
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, cache: TensorCache, num_classes: int, ignore_index: int, batch_size: int, autocast: str = "none") -> SegmentationMetrics:
-    """Validation metrics of ``model`` over every sample of ``cache``, in order."""
+def evaluate(
+    model: nn.Module, cache: TensorCache, num_classes: int, ignore_index: int, batch_size: int, autocast: str = "none",
+    native: NativeMasks | None = None,
+) -> SegmentationMetrics:
+    """Validation metrics of ``model`` over every sample of ``cache``, in order.
+
+    With ``native``, each image is scored at its own size: the logits of the part of the input it
+    occupies are upsampled (bilinear) to its size and compared with its mask as read, never
+    resized. Image by image, since sizes differ; every shape is known on the host, so nothing
+    waits on the device. Without, the masks at the training size are scored.
+    """
     model.eval()
     matrix = ConfusionMatrix(num_classes, ignore_index)
     device = cache.device
@@ -301,9 +312,22 @@ def evaluate(model: nn.Module, cache: TensorCache, num_classes: int, ignore_inde
         images, masks = cache.batch(indices)
         with _autocast(device, autocast):
             logits = model(normalize_images(images, model_layout(device)))
-        matrix.update(logits.argmax(1), masks)
+        if native is None:
+            matrix.update(logits.argmax(1), masks)
+            continue
+        score_natively(matrix, logits, indices.tolist(), native)  # indices live on the CPU: arange above
     model.train()
     return matrix.compute()
+
+
+def score_natively(matrix: ConfusionMatrix, logits: torch.Tensor, indices: Sequence[int], native: NativeMasks) -> None:
+    """Add each image of a batch at its own size: the logits of its region of the input, upsampled
+    bilinearly (align_corners=False, as MMSegmentation's resize) to its shape, against its mask."""
+    for row, index in enumerate(indices):
+        height, width = native.regions[index]
+        region = logits[row : row + 1, :, :height, :width].float()
+        upsampled = torch.nn.functional.interpolate(region, size=native.shapes[index], mode="bilinear", align_corners=False)
+        matrix.update(upsampled.argmax(1), native.mask(index)[None])
 
 
 class StepTimer:

@@ -16,6 +16,7 @@ import torch
 
 from augmentlab.data.cache import TensorCache
 from augmentlab.data.dataset import SegmentationDataset
+from augmentlab.data.native import NativeMasks
 
 if TYPE_CHECKING:
     from augmentlab.runner.executors.base import DataRequest
@@ -31,16 +32,24 @@ class TrainingData:
     ignore_index: int
     class_frequencies: list[float]
     """Training pixels per class, for the losses that weight classes (``ce(weight=auto)``)."""
+    val_native: NativeMasks | None = None
+    """The validation masks at each image's own size, when the recipe scores natively."""
 
 
-def training_data(train: SegmentationDataset, val: SegmentationDataset, device: str, memory_budget_bytes: int | None = None) -> TrainingData:
-    """Decode both splits once onto the training device; every run of the ablation shares them."""
+def training_data(
+    train: SegmentationDataset, val: SegmentationDataset, device: str, memory_budget_bytes: int | None = None, native: bool = False,
+) -> TrainingData:
+    """Decode both splits once onto the training device; every run of the ablation shares them.
+
+    With ``native``, the validation masks are also kept at each image's own size, for scoring there.
+    """
     return TrainingData(
         train=TensorCache.build(train, device, memory_budget_bytes=memory_budget_bytes),
         val=TensorCache.build(val, device, memory_budget_bytes=memory_budget_bytes),
         class_names=tuple(train.class_names),
         ignore_index=train.ignore_index,
         class_frequencies=[float(count) for count in train.class_stats().pixel_counts],
+        val_native=NativeMasks.build(val, device) if native and val.size is not None else None,
     )
 
 
@@ -52,7 +61,7 @@ def load_training_data(request: DataRequest, device: str) -> TrainingData:
     key = (repr(request), device)
     if key not in _loaded:
         train, val = request.load_splits()
-        _loaded[key] = training_data(train, val, device, request.memory_budget_bytes)
+        _loaded[key] = training_data(train, val, device, request.memory_budget_bytes, request.native_eval)
     return _loaded[key]
 
 

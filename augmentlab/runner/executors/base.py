@@ -58,6 +58,8 @@ class DataRequest:
     plugin_options: dict[str, Any] = field(default_factory=dict)
     """``load_plugins`` keyword arguments of the driver (strict, disable, autoload)."""
     memory_budget_bytes: int | None = None
+    native_eval: bool = False
+    """Keep the validation masks at each image's own size too, for native-resolution scoring."""
 
     def load_splits(self) -> tuple[SegmentationDataset, SegmentationDataset]:
         """Read (and check) both splits, as the driver did."""
