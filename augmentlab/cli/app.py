@@ -22,7 +22,7 @@ try:  # recent typer raises the exceptions of its own copy of click
 except ImportError:  # pragma: no cover - older typer uses click itself
     from click import exceptions as click_errors
 
-from augmentlab.cli import ablate, bench, data, plugins, preview, report
+from augmentlab.cli import ablate, bench, data, export, plugins, preview, report
 from augmentlab.cli.options import flag, invocation
 from augmentlab.errors import AugmentlabError
 from augmentlab.registry.loading import configure_plugins
@@ -104,6 +104,7 @@ def root(
 app.command("plugins")(plugins.plugins)
 app.command("ablate")(ablate.ablate)
 app.command("report")(report.report)
+app.command("export")(export.export)
 app.command("preview")(preview.preview)
 app.add_typer(data.data_app, name="data")
 app.add_typer(bench.bench_app, name="bench")
