@@ -41,6 +41,9 @@ def write_atomically(path: str | Path, write: Writer, *, what: str = "", fsync: 
     except OSError as error:
         raise cannot_write(path, error, what) from None
     try:
+        # mkstemp creates 0600; a report is meant to be shared, so give it what open() would: 0666 less the umask.
+        if hasattr(os, "fchmod"):  # POSIX; Windows files take no such mode
+            os.fchmod(descriptor, 0o666 & ~_umask())
         with os.fdopen(descriptor, "wb") as file:
             write(file)
             file.flush()
@@ -97,3 +100,10 @@ def cannot_write(path: Path, error: OSError, what: str = "") -> AugmentlabError:
     else:
         advice = "check the folder"
     return AugmentlabError(f"cannot write {name}: {reason} (errno {error.errno}); {advice}")
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

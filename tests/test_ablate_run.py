@@ -63,7 +63,7 @@ def test_an_ablation_trains_every_arm_and_writes_its_store_and_files(ablation):
     assert "runs: 4 finished, 0 failed, 0 missing of 4 planned" in stdout
     assert rows(folder, "arm, seed, status, error") == sorted((arm, 0, "finished", None) for arm in ARMS)
     assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("results.sqlite")) == [
-        ".lock", "command.txt", "config.toml", "report.csv", "report.json", "report.md", "report.png",
+        ".lock", "command.txt", "config.toml", "report.csv", "report.html", "report.json", "report.md", "report.png",
     ]
     assert (folder / "report.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert (folder / "report.md").read_text().startswith(f"# ablation {folder.name}\n")

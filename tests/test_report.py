@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -289,7 +292,7 @@ def test_print_report_draws_tables() -> None:
 
 def test_write_report_files(tmp_path: Path) -> None:
     paths = write_report_files(build_report(ablation([BASELINE, HFLIP, GRID], [0, 1]), two_seed_runs()), tmp_path)
-    assert paths == [tmp_path / name for name in ("report.md", "report.csv", "report.json", "report.png")]
+    assert paths == [tmp_path / name for name in ("report.md", "report.csv", "report.json", "report.png", "report.html")]
     assert all(path.stat().st_size > 0 for path in paths)
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -345,4 +348,63 @@ def test_a_screening_report_gives_each_factor_its_main_effect(tmp_path: Path) ->
         "least squares of mIoU on 5 factors and seed, residual from 2 seeds and the spare columns: t with 9 df; Holm over 5 comparisons"
     )
     assert [arm["verdict"] for arm in as_json["arms"]] == ["baseline"] + ["design run"] * 7
-    assert write_report_files(report, tmp_path)[-1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    write_report_files(report, tmp_path)
+    assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_html_is_one_self_contained_page_with_every_table(tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    write_report_files(build_report(ablation([BASELINE, HFLIP, GRID], [0, 1]), two_seed_runs()), tmp_path)
+    page = (tmp_path / "report.html").read_text()
+
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[str] = []
+            self.sources: list[str] = []
+            self.headings: list[str] = []
+            self._in_h2 = False
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.tags.append(tag)
+            self._in_h2 = tag == "h2"
+            self.sources += [value for name, value in attrs if name in ("src", "href")]
+
+        def handle_data(self, data: str) -> None:
+            if self._in_h2:
+                self.headings.append(data)
+                self._in_h2 = False
+
+    parsed = Collect()
+    parsed.feed(page)
+    assert parsed.headings == ["Arms", "Cost", "Per-class IoU", "Notes"]
+    assert parsed.tags.count("table") == 3
+    assert len(parsed.sources) == 1 and parsed.sources[0].startswith("data:image/png;base64,")  # nothing fetched from elsewhere
+    png = (tmp_path / "report.png").read_bytes()
+    assert parsed.sources[0] == "data:image/png;base64," + base64.b64encode(png).decode()
+    assert '<td class="number">+0.0700 [-0.0571, +0.1971]</td>' in page
+    assert "hflip | ce" not in page.split("<h2>Arms</h2>")[0]  # the header lists the recipe, not arms
+    assert "none \\| ce" not in page  # markdown escaping stays out of html
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="a real browser: apt-get install chromium")
+def test_report_html_renders_in_a_real_headless_browser(tmp_path: Path) -> None:
+    write_report_files(build_report(ablation([BASELINE, HFLIP, GRID], [0, 1]), two_seed_runs()), tmp_path)
+    screenshot = tmp_path / "shot.png"
+    done = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={screenshot}", "--window-size=1200,1600",
+         (tmp_path / "report.html").as_uri()],
+        capture_output=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    from PIL import Image
+
+    with Image.open(screenshot) as image:
+        assert image.size == (1200, 1600)
+        histogram = image.convert("L").histogram()
+    inked = sum(histogram[:200]) / sum(histogram)
+    assert inked > 0.02  # text, table rules and the embedded plot are drawn, not a blank page

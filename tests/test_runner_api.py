@@ -69,7 +69,7 @@ def test_it_writes_the_same_folder_the_command_line_does(finished):
     config, report, _ = finished
     folder = config.out / report.name
     assert sorted(path.name for path in folder.iterdir() if not path.name.startswith("results.sqlite")) == [
-        ".lock", "command.txt", "config.toml", "report.csv", "report.json", "report.md", "report.png",
+        ".lock", "command.txt", "config.toml", "report.csv", "report.html", "report.json", "report.md", "report.png",
     ]
     assert json.loads((folder / "report.json").read_text())["arms"][1]["verdict"] == report.arms[1].verdict
     assert (folder / "command.txt").read_text().endswith(f"  {PYTHON_COMMAND}\n")

@@ -1,4 +1,4 @@
-"""The report's files beside an ablation's results (report.md, report.csv, report.json, report.png), and a folder's report read back."""
+"""The report's files beside an ablation's results (report.md, .csv, .json, .png and .html), and a folder's report read back."""
 
 from __future__ import annotations
 
@@ -8,21 +8,22 @@ from augmentlab.atomic import write_text_atomically
 from augmentlab.errors import StoreError
 from augmentlab.report.plot import write_plot
 from augmentlab.report.summary import Report, build_report
-from augmentlab.report.text import FORMATS, render_report
+from augmentlab.report.text import FORMATS, render_html, render_report
 from augmentlab.results.lock import FolderLock
 from augmentlab.results.pending import pending_results
 from augmentlab.results.store import ResultStore
 
 PLOT_FILE = "report.png"
+HTML_FILE = "report.html"
 
 
 def report_paths(folder: Path) -> list[Path]:
-    """Where :func:`write_report_files` writes: report.md, report.csv, report.json, then report.png."""
-    return [folder / f"report.{fmt}" for fmt in FORMATS] + [folder / PLOT_FILE]
+    """Where :func:`write_report_files` writes: report.md, report.csv, report.json, report.png, then report.html."""
+    return [folder / f"report.{fmt}" for fmt in FORMATS] + [folder / PLOT_FILE, folder / HTML_FILE]
 
 
 def write_report_files(report: Report, folder: Path) -> list[Path]:
-    """Write report.md, report.csv, report.json and report.png into ``folder`` (which must exist); returns their paths.
+    """Write report.md, report.csv, report.json, report.png and report.html (self-contained) into ``folder`` (which must exist); returns their paths.
 
     Each file is written atomically: a kill or a full disk leaves the old file or the new one.
 
@@ -31,10 +32,11 @@ def write_report_files(report: Report, folder: Path) -> list[Path]:
     """
     if not folder.is_dir():
         raise ValueError(f"report folder {folder} does not exist; create it or give the ablation's output folder")
-    *text_paths, plot_path = report_paths(folder)
+    *text_paths, plot_path, html_path = report_paths(folder)
     for fmt, path in zip(FORMATS, text_paths):
         write_text_atomically(path, render_report(report, fmt), what="the report")
     write_plot(report, plot_path)
+    write_text_atomically(html_path, render_html(report, plot_path.read_bytes()), what="the report")  # the plot inside, one file to share
     return report_paths(folder)
 
 

@@ -8,7 +8,9 @@ json and csv carry the unformatted numbers.
 from __future__ import annotations
 
 import csv
+import base64
 import dataclasses
+import html
 import io
 import json
 import math
@@ -350,6 +352,48 @@ def _csv(report: Report) -> str:
         delta = [getattr(arm.delta, name) if arm.delta else None for name in delta_fields]
         writer.writerow(_without_nan([*(getattr(arm, name) for name in scalar_fields), *delta, *arm.per_class_iou]))
     return buffer.getvalue()
+
+
+_HTML_STYLE = """
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f2328; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; }
+h1 { font-size: 1.5rem; margin-bottom: .3rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+ul.header { color: #57606a; padding-left: 1.2rem; margin-top: 0; }
+table { border-collapse: collapse; margin: .5rem 0; font-variant-numeric: tabular-nums; }
+th, td { border-bottom: 1px solid #d0d7de; padding: .3rem .6rem; white-space: nowrap; }
+th { background: #f6f8fa; text-align: left; } td.number, th.number { text-align: right; }
+p.caption { color: #57606a; font-size: .85rem; max-width: 1000px; margin-top: .2rem; }
+.green { color: #1a7f37; font-weight: 600; } .red { color: #cf222e; font-weight: 600; } .blue { color: #0969da; font-weight: 600; }
+img { max-width: 100%; border: 1px solid #d0d7de; }
+"""
+
+
+def render_html(report: Report, plot_png: bytes | None = None) -> str:
+    """The report as one self-contained HTML page: the header, every table with its caption, the notes,
+    and ``plot_png`` (report.png's bytes) embedded, so the file can be shared or attached on its own."""
+    title, *details = _header_lines(report)
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f"<title>{html.escape(title)}</title>", f"<style>{_HTML_STYLE}</style>", "</head>", "<body>",
+        f"<h1>{html.escape(title)}</h1>", '<ul class="header">', *(f"<li>{html.escape(line)}</li>" for line in details), "</ul>",
+    ]
+    if plot_png is not None:
+        encoded = base64.b64encode(plot_png).decode("ascii")
+        parts.append(f'<img alt="Δ mIoU with intervals and per-class IoU" src="data:image/png;base64,{encoded}">')
+    for table in _tables(report):
+        parts += [f"<h2>{html.escape(table.title)}</h2>", "<table>", "<thead><tr>"]
+        parts += [f'<th class="{"label" if index < table.label_columns else "number"}">{html.escape(header)}</th>' for index, header in enumerate(table.headers)]
+        parts.append("</tr></thead><tbody>")
+        for row in table.rows:
+            cells = []
+            for index, cell in enumerate(row):
+                classes = " ".join(name for name in ("label" if index < table.label_columns else "number", cell.style) if name)
+                cells.append(f'<td class="{classes}">{html.escape(cell.text)}</td>')
+            parts.append("<tr>" + "".join(cells) + "</tr>")
+        parts += ["</tbody></table>", f'<p class="caption">{html.escape(table.caption)}</p>']
+    if report.notes:
+        parts += ["<h2>Notes</h2>", "<ul>", *(f"<li>{html.escape(note)}</li>" for note in report.notes), "</ul>"]
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
 
 
 _RENDERERS: dict[str, Callable[[Report], str]] = {"md": _markdown, "csv": _csv, "json": _json}
