@@ -155,7 +155,7 @@ def test_cli_prints_the_table_and_writes_json(demo, tmp_path: Path) -> None:
         (["--aug", "hflip,cutmix"], "error: augmentation 'cutmix' has no albumentations equivalent"),
         (["--aug", "elastc"], "error: --aug in spec 'elastc'"),
         (["--loss", "cee"], "error: --loss in spec 'cee'"),
-        (["--image-size", "40"], "error: --image-size must be a multiple of 16"),
+        (["--image-size", "40"], "error: --image-size must be N or H×W with each a multiple of 16"),
         (["--batch-size", "16"], "error: --batch-size 16 is larger than the 8 training images"),
         (["--device", "tpu"], "error: --device 'tpu' is not a device"),
     ],

@@ -350,8 +350,10 @@ def test_lr_factor(schedule, warmup, expected):
 def test_recipe_identity_keeps_earlier_folder_names():
     from augmentlab.runner.recipe import PRESETS
 
-    demo = replace(PRESETS["demo"], mirror_pairs="none")  # as the runner resolves it for classes without left/right pairs
+    # As the runner resolves it for classes without left/right pairs, and scored at the training size as 0.1 did:
+    demo = replace(PRESETS["demo"], mirror_pairs="none", eval_size="train")
     assert demo.identity() == (
         "Recipe(epochs=3, image_size=128, batch_size=8, lr=0.001, encoder='resnet18', encoder_weights='none', weight_decay=1e-06, autocast='none')"
     )
     assert "arch='unet'" in replace(demo, arch="unet").identity()
+    assert replace(demo, eval_size="native").identity().endswith("autocast='none', eval_size='native')")  # other scores, another folder
