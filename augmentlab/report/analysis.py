@@ -27,6 +27,7 @@ planned looks (Bonferroni): every look tests at α / looks, whichever look a com
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,13 +140,49 @@ def finished_by_arm_and_seed(runs: Iterable[RunResult]) -> dict[str, dict[int, R
     return finished
 
 
-def _least_squares(design: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Coefficients, their unscaled covariance (X'X)⁺, the residual variance and its degrees of freedom."""
+@dataclass(frozen=True)
+class _Fit:
+    """A least-squares fit: coefficients, their unscaled covariance (X'X)⁺, X'X, the residual variance and its degrees of freedom."""
+
+    coefficients: np.ndarray
+    unscaled: np.ndarray
+    gram: np.ndarray
+    variance: float
+    df: int
+    columns: int
+
+
+def _least_squares(design: np.ndarray, values: np.ndarray) -> _Fit:
     coefficients, _, rank, _ = np.linalg.lstsq(design, values, rcond=None)
     residual = values - design @ coefficients
     df = len(values) - int(rank)
     variance = float(residual @ residual) / df if df > 0 else math.nan
-    return coefficients, np.linalg.pinv(design.T @ design), variance, df
+    gram = design.T @ design
+    return _Fit(coefficients, np.linalg.pinv(gram), gram, variance, df, design.shape[1])
+
+
+# Every comparison of a family is a contrast of the same fit: the fits are cached by their rows,
+# so a family of m comparisons fits once, not m times (a 23-factor screen asked for 23 identical fits).
+
+
+@functools.lru_cache(maxsize=16)
+def _arm_seed_fit(rows: tuple[tuple[str, int, float], ...]) -> _Fit:
+    """mIoU on one column per arm (in sorted order) and seed as block, over ``(arm, seed, mIoU)`` rows."""
+    names = sorted({arm for arm, _, _ in rows})
+    arm_columns = np.array([[1.0 if arm == name else 0.0 for name in names] for arm, _, _ in rows])
+    design = np.hstack([arm_columns, _seed_columns([seed for _, seed, _ in rows])])
+    return _least_squares(design, np.array([miou for _, _, miou in rows]))
+
+
+@functools.lru_cache(maxsize=16)
+def _factor_seed_fit(rows: tuple[tuple[tuple[int, ...], int, float], ...]) -> _Fit:
+    """mIoU on an intercept, every factor's ±1 level and seed as block, over ``(levels, seed, mIoU)`` rows."""
+    design = np.hstack([
+        np.ones((len(rows), 1)),
+        np.array([levels for levels, _, _ in rows], dtype=np.float64),
+        _seed_columns([seed for _, seed, _ in rows]),
+    ])
+    return _least_squares(design, np.array([miou for _, _, miou in rows]))
 
 
 def _seed_columns(seeds: Sequence[int]) -> np.ndarray:
@@ -166,19 +203,16 @@ def pooled_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> 
     if not arms or any(arm not in finished for arm in arms):
         return None
     names = sorted(finished)
-    rows = [(arm, seed, run.miou) for arm in names for seed, run in sorted(finished[arm].items())]
-    arm_columns = np.array([[1.0 if arm == name else 0.0 for name in names] for arm, _, _ in rows])
-    design = np.hstack([arm_columns, _seed_columns([seed for _, seed, _ in rows])])
-    coefficients, unscaled, variance, df = _least_squares(design, np.array([miou for _, _, miou in rows]))
-    contrast = np.zeros(design.shape[1])
+    fit = _arm_seed_fit(tuple((arm, seed, run.miou) for arm in names for seed, run in sorted(finished[arm].items())))
+    df = fit.df
+    contrast = np.zeros(fit.columns)
     for arm in arms:
         contrast[names.index(arm)] = weights[arm]
-    gram = design.T @ design
-    if not np.allclose(contrast @ unscaled @ gram, contrast, atol=1e-9):
+    if not np.allclose(contrast @ fit.unscaled @ fit.gram, contrast, atol=1e-9):
         return None  # not estimable: the arms share no seed, directly or through other arms
     seeds = {seed for arm in arms for seed in finished[arm]}
-    estimate = float(contrast @ coefficients)
-    se = math.sqrt(variance * float(contrast @ unscaled @ contrast)) if df > 0 else math.nan
+    estimate = float(contrast @ fit.coefficients)
+    se = math.sqrt(fit.variance * float(contrast @ fit.unscaled @ contrast)) if df > 0 else math.nan
     method = f"two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over {len(names)} arms: t with {df} df"
     per_seed = se * math.sqrt(len(seeds)) if df > 0 else None
     return Estimate(estimate, se, df if df > 0 else None, method, len(seeds), df > 0, per_seed_sd=per_seed, df_per_seed=len(names) - 1)
@@ -206,22 +240,18 @@ def factor_estimate(factor: int, levels: Mapping[str, Sequence[int]], runs: Iter
         levels: each design run's arm name → its ±1 level of every factor.
     """
     finished = finished_by_arm_and_seed(runs)
-    rows = [(arm, seed, run.miou) for arm in levels if arm in finished for seed, run in sorted(finished[arm].items())]
+    rows = tuple((tuple(levels[arm]), seed, run.miou) for arm in levels if arm in finished for seed, run in sorted(finished[arm].items()))
     if not rows:
         return None
-    design = np.hstack([
-        np.ones((len(rows), 1)),
-        np.array([levels[arm] for arm, _, _ in rows], dtype=np.float64),
-        _seed_columns([seed for _, seed, _ in rows]),
-    ])
-    coefficients, unscaled, variance, df = _least_squares(design, np.array([miou for _, _, miou in rows]))
+    fit = _factor_seed_fit(rows)
+    df = fit.df
     index = 1 + factor
     seeds = len({seed for _, seed, _ in rows})
     spare = "the spare columns" if seeds == 1 else f"{seeds} seeds and the spare columns"
-    method = f"least squares of mIoU on {design.shape[1] - 1 - (seeds - 1)} factors and seed, residual from {spare}: t with {df} df"
-    se = 2 * math.sqrt(variance * unscaled[index, index]) if df > 0 else math.nan
+    method = f"least squares of mIoU on {fit.columns - 1 - (seeds - 1)} factors and seed, residual from {spare}: t with {df} df"
+    se = 2 * math.sqrt(fit.variance * fit.unscaled[index, index]) if df > 0 else math.nan
     per_seed = se * math.sqrt(seeds) if df > 0 else None
-    return Estimate(2 * float(coefficients[index]), se, df if df > 0 else None, method, seeds, df > 0, per_seed_sd=per_seed, df_per_seed=len(levels) - 1)
+    return Estimate(2 * float(fit.coefficients[index]), se, df if df > 0 else None, method, seeds, df > 0, per_seed_sd=per_seed, df_per_seed=len(levels) - 1)
 
 
 def bootstrap_estimate(weights: Mapping[str, float], runs: Iterable[RunResult], *, samples: int = 2000, seed: int = 0) -> Estimate | None:
