@@ -193,7 +193,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     request = config.data_request(plugin_options())
     # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains;
     # the paths as given, so that a message names them as the user wrote them.
-    train, val = load_splits(config.data, **config.split_arguments(), size=request.size, **({"resize": recipe.resize} if recipe.resize != "stretch" else {}))
+    train, val = load_splits(config.data, **config.split_arguments(), size=request.size, resize=recipe.resize)
     config.check_losses(train.num_classes)
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     if recipe.encoder_weights not in ("imagenet", "none"):
@@ -245,6 +245,7 @@ def _train_looks(prepared: PreparedAblation, info: AblationInfo, store: ResultSt
     that fail now count as ended, so that the looks go on without them.
     """
     config, plan, folder = prepared.config, prepared.plan, prepared.folder
+    arms = {arm.name: arm for arm in info.arms}
     tried: set[tuple[str, int]] = set()
     executor: Executor | None = None
     first_run_at: float | None = None
@@ -267,8 +268,8 @@ def _train_looks(prepared: PreparedAblation, info: AblationInfo, store: ResultSt
                 executor = _executor(prepared, listener, workers)
                 first_run_at = time.perf_counter()
                 keep_room(folder)
-            specs = [RunSpec(arm_info.augmentation, arm_info.loss, seed, plan.recipe, plan.device, config.compile, config.cudnn_benchmark_on())
-                     for arm_name, seed in wanted for arm_info in info.arms if arm_info.name == arm_name]
+            specs = [RunSpec(arms[name].augmentation, arms[name].loss, seed, plan.recipe, plan.device, config.compile, config.cudnn_benchmark_on())
+                     for name, seed in wanted]
             listener.runs_started(len(specs))
             try:
                 execute(specs, executor, store, listener)

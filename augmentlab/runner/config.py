@@ -71,7 +71,7 @@ def setting(default: Any, help: str, kind: str, *, section: str | None = None) -
 
 _KINDS: dict[str, tuple[str, Any]] = {
     # kind: (what the message says it must be, predicate)
-    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "int": ("a whole number", _is_whole),
     "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
     "text": ("text", lambda v: isinstance(v, str)),
@@ -555,7 +555,7 @@ class AblationConfig:
             val_images=_absolute(self.val_images),
             val_masks=_absolute(self.val_masks),
             val_split=self.val_split,
-            options={**self.dataset_arguments(absolute=True), **({"resize": recipe.resize} if recipe.resize != "stretch" else {})},
+            options={**self.dataset_arguments(absolute=True), "resize": recipe.resize},
             size=recipe.size,
             plugin_options=dict(plugin_options or {}),
             memory_budget_bytes=budget,

@@ -53,7 +53,7 @@ class DataRequest:
     val_masks: str | None = None
     val_split: float = 0.2
     options: dict[str, Any] = field(default_factory=dict)
-    """The other ``load_splits`` keyword arguments (images, masks, ignore_index, classes, strict)."""
+    """The other ``load_splits`` keyword arguments (images, masks, ignore_index, classes, strict, resize)."""
     size: tuple[int, int] | None = None
     plugin_options: dict[str, Any] = field(default_factory=dict)
     """``load_plugins`` keyword arguments of the driver (strict, disable, autoload)."""
