@@ -325,3 +325,9 @@ def test_a_margin_closes_comparisons_with_no_effect() -> None:
     path = replay(arm_comparisons(info, info.analysis, {"samples": 200}), ["base", "big", "zero"], results, info.analysis)
     assert path.outcomes["zero"].decision.verdict == "no effect beyond ±0.1"
     assert len(results) < 3 * 6
+
+
+def test_no_spread_from_seed_to_seed_needs_no_more_than_two_seeds() -> None:
+    estimate = Estimate(0.0, 0.0, 7, "test", 2, True, per_seed_sd=0.0, df_per_seed=7)
+    decision = decide({"x": estimate})["x"]
+    assert seeds_to_detect(decision, estimate, target=0.01) == 2  # was None, which the report read as "more than 200 seeds"

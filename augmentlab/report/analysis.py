@@ -385,8 +385,10 @@ def seeds_to_detect(decision: Decision, estimate: Estimate, target: float, power
 
     The spread from seed to seed is the observed one; each seed adds ``estimate.df_per_seed`` residual degrees of freedom.
     """
-    if estimate.per_seed_sd is None or estimate.df is None or not math.isfinite(estimate.per_seed_sd) or estimate.per_seed_sd == 0:
+    if estimate.per_seed_sd is None or estimate.df is None or not math.isfinite(estimate.per_seed_sd):
         return None
+    if estimate.per_seed_sd == 0:
+        return 2  # no spread from seed to seed: the fewest seeds that measure one detect any effect
     gamma = 1 - decision.confidence
     for seeds in range(2, most + 1):
         df = max(1.0, estimate.df + (seeds - estimate.n) * estimate.df_per_seed)

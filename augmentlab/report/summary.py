@@ -179,7 +179,13 @@ def build_report(info: AblationInfo, results: list[RunResult], *, bootstrap_samp
         ]
     else:
         effects = _factorial_effects(info, results, settings, bootstrap)
-    planned = sum(path.seeds.values())
+    runs = RunCounts(
+        planned=sum(path.seeds.values()),
+        finished=sum(arm.seeds_finished for arm in arms),
+        failed=sum(arm.seeds_failed for arm in arms),
+        missing=sum(arm.seeds_missing for arm in arms),
+        fixed_plan=len(info.arms) * (settings.max_seeds or len(info.seeds)),
+    )
     return Report(
         name=info.name,
         recipe=dict(info.recipe),
@@ -192,16 +198,10 @@ def build_report(info: AblationInfo, results: list[RunResult], *, bootstrap_samp
         design=settings.design,
         correction=settings.correction,
         margin=settings.margin,
-        runs=RunCounts(
-            planned=planned,
-            finished=sum(arm.seeds_finished for arm in arms),
-            failed=sum(arm.seeds_failed for arm in arms),
-            missing=sum(arm.seeds_missing for arm in arms),
-            fixed_plan=len(info.arms) * (settings.max_seeds or len(info.seeds)),
-        ),
+        runs=runs,
         arms=arms,
         effects=effects,
-        notes=_notes(info, runs_by_arm, arms, comparisons, path, bool(baseline_runs)),
+        notes=_notes(info, runs_by_arm, arms, comparisons, path, runs, bool(baseline_runs)),
     )
 
 
@@ -296,7 +296,6 @@ def _summarize_arm(
         delta, verdict, stopped = _outcome(path, arm.name)
     planned = path.seeds.get(arm.name, len(info.seeds))
     recorded = {run.seed for run in runs if run.status in ("finished", "failed")}
-    seconds = _mean_of([run.train_seconds for run in finished])
     return ArmSummary(
         arm=arm.name,
         augmentation=arm.augmentation,
@@ -314,7 +313,7 @@ def _summarize_arm(
         verdict=verdict,
         stopped=stopped,
         cost_ratio=_ratio(_mean_of([_steady_seconds(run) for run in finished]), baseline_seconds),
-        train_seconds_mean=seconds,
+        train_seconds_mean=_mean_of([run.train_seconds for run in finished]),
         images_per_second_mean=_mean_of([run.images_per_second for run in finished]),
         data_ms_per_step_mean=_mean_of([run.data_ms_per_step for run in finished]),
         model_ms_per_step_mean=_mean_of([run.model_ms_per_step for run in finished]),
@@ -336,12 +335,12 @@ def _extreme_classes(deltas: Sequence[float | None], class_names: Sequence[str])
 
 def _notes(
     info: AblationInfo, runs_by_arm: dict[str, list[RunResult]], arms: Sequence[ArmSummary], comparisons: Sequence[Comparison],
-    path: Replay, baseline_found: bool,
+    path: Replay, runs: RunCounts, baseline_found: bool,
 ) -> list[str]:
     """How the verdicts were reached and what more seeds would buy; why numbers are missing; failed and missing runs."""
     settings = info.analysis
     notes = [] if baseline_found else [f"the baseline {info.baseline.name} has no finished run, so no Δ, verdict or per-class Δ is shown"]
-    notes += _design_notes(info, path, comparisons)
+    notes += _design_notes(info, path, comparisons, runs)
     notes += _power_notes(info, comparisons, path)
     if baseline_found and settings.design != "screen":
         notes += [
@@ -356,17 +355,15 @@ def _notes(
     return notes
 
 
-def _design_notes(info: AblationInfo, path: Replay, comparisons: Sequence[Comparison]) -> list[str]:
+def _design_notes(info: AblationInfo, path: Replay, comparisons: Sequence[Comparison], runs: RunCounts) -> list[str]:
     settings = info.analysis
     notes = []
     if settings.design == "screen":
         notes.append(screening_text(settings))
     if settings.looks > 1:
-        trained = sum(path.seeds.values())
-        fixed = len(info.arms) * settings.max_seeds
         state = "" if path.complete else f" so far ({len(path.next_runs)} more planned for the next look)"
         notes.append(
-            f"sequential seeds: {trained} runs{state}, where {settings.max_seeds} seeds for every arm would take {fixed}; "
+            f"sequential seeds: {runs.planned} runs{state}, where {settings.max_seeds} seeds for every arm would take {runs.fixed_plan}; "
             f"each look tests at α/{settings.looks} (Bonferroni over {settings.looks} planned looks, from {settings.first_seeds} to {settings.max_seeds} seeds)"
         )
         notes += [f"stopped: {label}: {path.outcomes[label].reason}" for label in [comparison.label for comparison in comparisons] if label in path.outcomes]

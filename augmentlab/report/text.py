@@ -7,8 +7,8 @@ json and csv carry the unformatted numbers.
 
 from __future__ import annotations
 
-import csv
 import base64
+import csv
 import dataclasses
 import html
 import io
