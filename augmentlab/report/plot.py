@@ -13,10 +13,10 @@ import numpy as np
 
 from augmentlab.atomic import write_atomically
 from augmentlab.report.summary import ArmSummary, Report
-from augmentlab.report.text import miou_text, number_text, percent_text
+from augmentlab.report.text import miou_text, number_text, percent_text, verdict_style
 
-VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "no effect": "tab:blue"}
-"""Bar colours by verdict prefix; every other verdict (within noise, val-only) is grey."""
+MATPLOTLIB_COLOURS = {"green": "tab:green", "red": "tab:red", "blue": "tab:blue"}
+"""The tables' verdict colours (:func:`~augmentlab.report.text.verdict_style`) in matplotlib's palette; other verdicts are grey."""
 
 
 def write_plot(report: Report, path: Path) -> Path:
@@ -81,7 +81,7 @@ def _few_ticks(axes: Any) -> None:
 
 
 def _verdict_colour(verdict: str | None) -> str:
-    return next((colour for prefix, colour in VERDICT_COLOURS.items() if (verdict or "").startswith(prefix)), "tab:gray")
+    return MATPLOTLIB_COLOURS.get(verdict_style(verdict) or "", "tab:gray")
 
 
 def _plot_effect_bars(axes: Any, report: Report) -> None:

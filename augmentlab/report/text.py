@@ -144,9 +144,13 @@ class _Table:
     label_columns: int
 
 
+def verdict_style(verdict: str | None) -> str | None:
+    """The colour a verdict is shown in (green better, red worse, blue no effect beyond ±δ); None for the others."""
+    return next((style for prefix, style in VERDICT_STYLES.items() if (verdict or "").startswith(prefix)), None)
+
+
 def _verdict_cell(verdict_text: str | None) -> _Cell:
-    style = next((style for prefix, style in VERDICT_STYLES.items() if (verdict_text or "").startswith(prefix)), None)
-    return _Cell(verdict_text or MISSING, style)
+    return _Cell(verdict_text or MISSING, verdict_style(verdict_text))
 
 
 def _mde_text(interval: Decision | None) -> str:
