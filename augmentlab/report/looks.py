@@ -141,9 +141,10 @@ def replay(
     outcomes: dict[str, Outcome] = {}
     kept = 0  # closed without a rejection (no effect beyond the margin): they stay in the family
     look = 1
+    position = {arm: index for index, arm in enumerate(arms)}
     for look in range(1, looks + 1):
         needed = {(arm, seed) for arm in arms for seed in range(seeds[arm])}
-        missing = sorted(needed - done, key=lambda key: (list(arms).index(key[0]), key[1]))
+        missing = sorted(needed - done, key=lambda key: (position[key[0]], key[1]))
         used = [run for run in results if run.key in needed]
         estimates = {label: estimate for label in open_labels if (estimate := by_label[label].estimate(used)) is not None}
         decisions = decide(estimates, alpha=settings.alpha, correction=settings.correction, margin=settings.margin, looks=looks, kept=kept)
