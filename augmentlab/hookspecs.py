@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from augmentlab.registry.registrations import Augmentation, Loss
+    from augmentlab.registry.registrations import Augmentation, Loss, ResultSink
 
 PROJECT_NAME = "augmentlab"
 
@@ -72,6 +72,38 @@ def augmentlab_register_losses() -> list[Loss]:
       with weight 0.8);
     - the factory takes ``num_classes`` and ``ignore_index``;
     - every other factory parameter has a default, and there is no ``*args`` or ``**kwargs``.
+
+    :return: a list of registrations, possibly empty.
+
+    Called once per plugin; all results are collected.
+    """
+
+
+@hookspec
+def augmentlab_result_sinks() -> list[ResultSink]:
+    """Return the result sinks this plugin provides: places an ablation's results go besides its store.
+
+    Each :class:`~augmentlab.registry.ResultSink` names a factory whose keyword parameters, each
+    with a default, are the sink's options (``--track-opt NAME.KEY=VALUE``, or a ``[track.NAME]``
+    table of a config file). The factory returns an :class:`augmentlab.tracking.Sink`, which
+    the driver process tells, in this order:
+
+    - ``ablation_started(start)``: the plan is stored; ``start`` holds the ablation's info, its
+      folder, a stable id and every run the store already holds (a resumed ablation, or one
+      tracked for the first time: a sink adds what it lacks, and never twice);
+    - ``run_ended(result)``: one run ended, finished or failed; the whole ``RunResult`` with its
+      per-epoch history, already in the store;
+    - ``report_built(report, files)``: the report and its files are written;
+    - ``close()``: always last, also after an error or Ctrl-C.
+
+    The store is written first and stays the source of truth. A sink that raises is reported in
+    one line naming it (the traceback goes to the folder's ``sinks.log``), hears nothing more in
+    that ablation, and the ablation goes on.
+
+    Rules, checked at load time:
+
+    - the name is lowercase snake_case;
+    - every factory parameter has a default, and there is no ``*args`` or ``**kwargs``.
 
     :return: a list of registrations, possibly empty.
 

@@ -23,6 +23,7 @@ LAYERS = [
     ("data",),
     ("results",),
     ("report",),
+    ("tracking",),
     ("runner",),
     ("diagnostics",),
     ("cli",),

@@ -9,6 +9,7 @@
 from augmentlab.registry.api import (
     available_augmentations,
     available_losses,
+    available_sinks,
     resolve_augmentation_set,
     resolve_loss_spec,
 )
@@ -24,6 +25,8 @@ from augmentlab.registry.registrations import (
     Loss,
     LossInfo,
     PluginInfo,
+    ResultSink,
+    SinkInfo,
 )
 from augmentlab.registry.spec import (
     AugmentationSet,
@@ -44,9 +47,12 @@ __all__ = [
     "LossSpec",
     "LossTerm",
     "PluginInfo",
+    "ResultSink",
+    "SinkInfo",
     "PluginRegistry",
     "available_augmentations",
     "available_losses",
+    "available_sinks",
     "current_registry",
     "load_plugins",
     "parse_augmentation_set",

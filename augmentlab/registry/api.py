@@ -10,7 +10,7 @@ from typing import Mapping
 
 from augmentlab.errors import SpecError
 from augmentlab.registry.loading import current_registry
-from augmentlab.registry.registrations import AugmentationInfo, LossInfo
+from augmentlab.registry.registrations import AugmentationInfo, LossInfo, SinkInfo
 from augmentlab.registry.spec import (
     AugmentationSet,
     LossSpec,
@@ -29,6 +29,11 @@ def available_augmentations() -> Mapping[str, AugmentationInfo]:
 def available_losses() -> Mapping[str, LossInfo]:
     """Every loss the loaded plugins provide, by spec name."""
     return current_registry().losses
+
+
+def available_sinks() -> Mapping[str, SinkInfo]:
+    """Every result sink the loaded plugins provide, by the name ``--track`` takes."""
+    return current_registry().sinks
 
 
 def resolve_augmentation_set(spec: str | AugmentationSet) -> AugmentationSet:

@@ -16,7 +16,7 @@ import inspect
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
@@ -31,11 +31,14 @@ from augmentlab.registry.registrations import (
     AUGMENTATION_NAME,
     LOSS_HOST_ARGUMENTS,
     LOSS_NAME,
+    SINK_NAME,
     Augmentation,
     AugmentationInfo,
     Loss,
     LossInfo,
     PluginInfo,
+    ResultSink,
+    SinkInfo,
     first_doc_line,
     spec_parameters,
 )
@@ -56,6 +59,7 @@ class PluginRegistry:
     plugins: tuple[PluginInfo, ...]
     augmentations: Mapping[str, AugmentationInfo]
     losses: Mapping[str, LossInfo]
+    sinks: Mapping[str, SinkInfo] = field(default_factory=lambda: MappingProxyType({}))
 
 
 def get_plugin_manager() -> pluggy.PluginManager:
@@ -219,6 +223,21 @@ def describe_loss(provider: str, registration: Loss) -> LossInfo:
     )
 
 
+def describe_sink(provider: str, registration: ResultSink) -> SinkInfo:
+    """The host's view of a result-sink registration, after checking the rules of ``augmentlab_result_sinks``.
+
+    Raises:
+        ValueError: a rule is broken; the message completes "registers sink NAME whose factory …".
+    """
+    return SinkInfo(
+        name=registration.name,
+        provider=provider,
+        doc=registration.doc or first_doc_line(registration.factory),
+        defaults=MappingProxyType(spec_parameters(registration.factory)),
+        factory=registration.factory,
+    )
+
+
 def load_plugins(
     *,
     strict: bool | None = None,
@@ -257,17 +276,20 @@ def load_plugins(
     for name in sorted(disabled - loader.records.keys()):
         logger.warning("no plugin named '%s' is installed, so there is nothing to disable", name)
 
-    # Both hooks are called before anything is indexed, so that a plugin failing in either one
+    # All hooks are called before anything is indexed, so that a plugin failing in either one
     # is skipped whole: a failed plugin provides nothing.
     augmentation_registrations = loader.collect("augmentlab_register_augmentations")
     loss_registrations = loader.collect("augmentlab_register_losses")
+    sink_registrations = loader.collect("augmentlab_result_sinks")
     augmentations = loader.index("augmentation", augmentation_registrations, Augmentation, AUGMENTATION_NAME, describe_augmentation)
     losses = loader.index("loss", loss_registrations, Loss, LOSS_NAME, describe_loss)
+    sinks = loader.index("sink", sink_registrations, ResultSink, SINK_NAME, describe_sink)
     failed = {name for name, record in loader.records.items() if record.status == "failed"}
     _current = PluginRegistry(
         plugins=tuple(loader.records.values()),
         augmentations=MappingProxyType({name: info for name, info in augmentations.items() if info.provider not in failed}),
         losses=MappingProxyType({name: info for name, info in losses.items() if info.provider not in failed}),
+        sinks=MappingProxyType({name: info for name, info in sinks.items() if info.provider not in failed}),
     )
     return _current
 

@@ -1,8 +1,9 @@
 """What plugins register, and what the host knows about each registration.
 
-A plugin returns :class:`Augmentation` and :class:`Loss` registrations from its hooks. The host
-adds the provider and turns them into :class:`AugmentationInfo` / :class:`LossInfo`, which
-``available_augmentations()`` and ``available_losses()`` expose. Documentation and parameter
+A plugin returns :class:`Augmentation`, :class:`Loss` and :class:`ResultSink` registrations from
+its hooks. The host adds the provider and turns them into :class:`AugmentationInfo` /
+:class:`LossInfo` / :class:`SinkInfo`, which ``available_augmentations()``, ``available_losses()``
+and ``available_sinks()`` expose. Documentation and parameter
 defaults are read from the factory itself, so a plugin cannot show one default and use another.
 """
 
@@ -18,6 +19,7 @@ AUGMENTATION_KINDS: tuple[str, ...] = ("geometric", "photometric", "mix")
 
 # A loss name never ends in a digit, so that a trailing weight (`ce0.8`) parses without ambiguity.
 AUGMENTATION_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+SINK_NAME = AUGMENTATION_NAME
 LOSS_NAME = re.compile(r"[a-z](?:[a-z0-9_]*[a-z_])?\Z")
 
 # Parameters a factory receives from the host rather than from the spec.
@@ -55,6 +57,24 @@ class Loss:
         factory: callable ``factory(num_classes, ignore_index=255, **params)`` returning an
             ``nn.Module`` that maps (logits float [B,C,H,W], target int64 [B,H,W]) to a scalar.
             It may also accept ``class_frequencies``. Every spec parameter needs a default.
+        doc: one-line description; defaults to the first line of the factory's docstring.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    doc: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultSink:
+    """Registration of one result sink: where an ablation's results go besides its own store (MLflow, TensorBoard, …).
+
+    Attributes:
+        name: what ``--track NAME`` selects, lowercase snake_case (``mlflow``).
+        factory: callable taking the sink's options as keywords, each with a default
+            (``--track-opt NAME.KEY=VALUE`` or a ``[track.NAME]`` table sets them), and returning
+            an :class:`augmentlab.tracking.Sink`. It is called before anything trains, so that a
+            bad option or a missing package stops the ablation at once: check there, connect later.
         doc: one-line description; defaults to the first line of the factory's docstring.
     """
 
@@ -111,6 +131,17 @@ class LossInfo:
     defaults: Mapping[str, Any]
     factory: Callable[..., Any] = field(repr=False, compare=False)
     accepts_class_frequencies: bool = False
+
+
+@dataclass(frozen=True)
+class SinkInfo:
+    """A registered result sink as the host sees it (see :class:`ResultSink`)."""
+
+    name: str
+    provider: str
+    doc: str
+    defaults: Mapping[str, Any]
+    factory: Callable[..., Any] = field(repr=False, compare=False)
 
 
 def first_doc_line(obj: Any) -> str:
