@@ -7,6 +7,7 @@ or the setting's default.
 from __future__ import annotations
 
 import signal
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -86,6 +87,8 @@ def ablate(
     gpus_per_run: Annotated[Optional[float], typer.Option("--gpus-per-run", help=option_help("gpus_per_run"))] = None,
     cpus_per_run: Annotated[Optional[float], typer.Option("--cpus-per-run", help=option_help("cpus_per_run"))] = None,
     cache_memory: Annotated[Optional[float], typer.Option("--cache-memory", metavar="GiB", help=option_help("cache_memory"))] = None,
+    track: Annotated[Optional[list[str]], typer.Option("--track", metavar="SINK", help="Also send the results to a result sink: mlflow, tensorboard or a plugin's (`augmentlab plugins` lists them). Repeatable; replaces the file's [track] sinks.")] = None,
+    track_opt: Annotated[Optional[list[str]], typer.Option("--track-opt", metavar="SINK.KEY=VALUE", help="An option of a tracked sink, e.g. mlflow.experiment=waste. Repeatable.")] = None,
 ) -> None:
     """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
 
@@ -111,6 +114,7 @@ def ablate(
         "warmup_epochs": warmup_epochs, "mirror_pairs": mirror_pairs, "device": device, "preset": preset, "out": out, "name": name,
         "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),
         "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory,
+        "track": tracked_sinks(base.track, track, track_opt),
         **data_settings(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict),
     }
     if base.arms and (aug is not None or loss is not None):
@@ -136,6 +140,33 @@ def ablate(
     if report.runs.failed:
         console.print(failure_line(report, folder), markup=False)
         raise typer.Exit(EXIT_RUN_FAILED)
+
+
+def tracked_sinks(
+    from_file: Mapping[str, Mapping[str, Any]] | None, names: Sequence[str] | None, options: Sequence[str] | None
+) -> dict[str, dict[str, Any]] | None:
+    """The ``track`` setting from ``--track`` and ``--track-opt`` over a config file's ``[track.NAME]`` tables.
+
+    ``--track`` lists the sinks, in place of the file's (a sink named in both keeps the file's
+    options); each ``--track-opt SINK.KEY=VALUE`` sets one option of a tracked sink. None: neither
+    option was given, so the file's setting stands.
+
+    Raises:
+        FieldError: a malformed ``--track-opt``, or one for a sink that is not tracked.
+    """
+    if not names and not options:
+        return None
+    file_sinks = {name: dict(values) for name, values in (from_file or {}).items()}
+    sinks = {name.strip(): file_sinks.get(name.strip(), {}) for name in names} if names else file_sinks
+    for text in options or ():
+        target, equals, value = text.partition("=")
+        sink, dot, key = target.strip().partition(".")
+        if not (equals and dot and sink and key.strip()):
+            raise FieldError("track_opt", f"{text!r} must read SINK.KEY=VALUE, e.g. mlflow.experiment=waste")
+        if sink not in sinks:
+            raise FieldError("track_opt", f"{text!r} sets an option of sink '{sink}', which is not tracked; add --track {sink}")
+        sinks[sink][key.strip()] = value
+    return sinks
 
 
 def device_numbers(devices: str | None) -> tuple[int, ...] | None:

@@ -16,7 +16,7 @@ from augmentlab.registry.spec import format_value
 def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")] = False,
 ) -> None:
-    """List the loaded plugins, and every augmentation and loss with its provider and defaults."""
+    """List the loaded plugins, and every augmentation, loss and result sink with its provider and defaults."""
     registry = current_registry()
     if as_json:
         typer.echo(json.dumps(_registry_as_json(registry), indent=2))
@@ -45,6 +45,13 @@ def plugins(
         table.add_row(info.name, info.provider, _format_defaults(info.defaults), info.doc)
     console.print(table)
 
+    table = Table(title="Result sinks (--track SINK, --track-opt SINK.KEY=VALUE)", title_justify="left")
+    for column in ("name", "provider", "options", "description"):
+        table.add_column(column, overflow="fold")
+    for info in sorted(registry.sinks.values(), key=lambda info: info.name):
+        table.add_row(info.name, info.provider, _format_defaults(info.defaults), info.doc)
+    console.print(table)
+
 
 def _format_defaults(defaults: dict[str, Any]) -> str:
     return ", ".join(f"{key}={format_value(tuple(value) if isinstance(value, list) else value)}" for key, value in defaults.items())
@@ -67,5 +74,9 @@ def _registry_as_json(registry: PluginRegistry) -> dict[str, Any]:
         "losses": [
             {"name": i.name, "provider": i.provider, "doc": i.doc, "defaults": {k: _jsonable(v) for k, v in i.defaults.items()}}
             for i in registry.losses.values()
+        ],
+        "sinks": [
+            {"name": i.name, "provider": i.provider, "doc": i.doc, "options": {k: _jsonable(v) for k, v in i.defaults.items()}}
+            for i in registry.sinks.values()
         ],
     }

@@ -349,6 +349,13 @@ class ResultStore:
         rows = self._read("SELECT info FROM ablation WHERE id = 1")
         return None if not rows else AblationInfo.from_dict(json.loads(rows[0]["info"]))
 
+    def created_at(self) -> str:
+        """When :meth:`begin` first stored the ablation (UTC, ISO 8601): with the folder's name, what tells two ablations of one name apart."""
+        rows = self._read("SELECT created_at FROM ablation WHERE id = 1")
+        if not rows:
+            raise AugmentlabError(f"{self.folder} holds no ablation: `augmentlab ablate` stopped before it stored its plan; run it again")
+        return rows[0]["created_at"]
+
     def info(self) -> AblationInfo:
         """The ablation's info as :meth:`begin` stored it."""
         stored = self._stored_info()

@@ -58,6 +58,7 @@ from augmentlab.runner.progress import AblationListener
 from augmentlab.runner.recipe import resolve_mirror_pairs
 from augmentlab.runner.train import RunProgress, RunSpec, run_versions, warm_up
 from augmentlab.runner.training_data import training_data
+from augmentlab.tracking.base import AblationStart, SinkSet
 
 PYTHON_COMMAND = "augmentlab.run_ablation(...) from Python"
 """What command.txt records for an ablation started from Python rather than the command line."""
@@ -224,21 +225,31 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise AugmentlabError(Param("out"), f" {folder.parent}: cannot create {folder}: {error.strerror or error}") from None
-    with FolderLock(folder), ResultStore(folder) as store:
-        info = store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
-        folded = store.fold_pending()
-        free_room(folder)  # a reserve left by a killed ablation; the runs below keep room again
-        if folded:
-            listener.notice(f"{folded} result(s) that could not be stored before are now in {store.path}")
-        write_command(folder, command)
-        write_resolved_config(folder, config, plan, prepared.request)
-        _train_looks(prepared, info, store, listener, workers)
-        report = build_report(store.info(), store.results())
-    write_report_files(report, folder)
-    return report
+    sinks = SinkSet(config.result_sinks(), listener.warning, folder)
+    try:
+        with FolderLock(folder), ResultStore(folder) as store:
+            info = store.begin(ablation_info(plan, folder.name, prepared.train.class_names, prepared.train.ignore_index, prepared.data_text))
+            folded = store.fold_pending()
+            free_room(folder)  # a reserve left by a killed ablation; the runs below keep room again
+            if folded:
+                listener.notice(f"{folded} result(s) that could not be stored before are now in {store.path}")
+            write_command(folder, command)
+            write_resolved_config(folder, config, plan, prepared.request)
+            if sinks:
+                stored = tuple(result for result in store.results() if result.status != "running")
+                sinks.ablation_started(AblationStart(info, folder, f"{folder.name}@{store.created_at()}", stored, command))
+            _train_looks(prepared, info, store, listener, workers, sinks)
+            report = build_report(store.info(), store.results())
+        files = write_report_files(report, folder)
+        sinks.report_built(report, files)
+        return report
+    finally:
+        sinks.close()
 
 
-def _train_looks(prepared: PreparedAblation, info: AblationInfo, store: ResultStore, listener: AblationListener, workers: ProcessExecutor | None) -> None:
+def _train_looks(
+    prepared: PreparedAblation, info: AblationInfo, store: ResultStore, listener: AblationListener, workers: ProcessExecutor | None, sinks: SinkSet
+) -> None:
     """Train what the design's next look needs, look after look, until the stored results complete its path.
 
     A fixed design has one look. Runs that failed before this invocation are tried again; those
@@ -272,7 +283,7 @@ def _train_looks(prepared: PreparedAblation, info: AblationInfo, store: ResultSt
                      for name, seed in wanted]
             listener.runs_started(len(specs))
             try:
-                execute(specs, executor, store, listener)
+                execute(specs, executor, store, listener, sinks)
             except KeyboardInterrupt as stop:
                 raise AblationInterrupted(folder, len(store.finished()), sum(path.seeds.values()), getattr(stop, "signal", signal.SIGINT)) from None
             tried.update(wanted)
@@ -333,8 +344,8 @@ def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ign
     )
 
 
-def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener) -> None:
-    """Train ``runs`` with ``executor``, recording each in ``store`` as it ends.
+def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener, sinks: SinkSet | None = None) -> None:
+    """Train ``runs`` with ``executor``, recording each in ``store`` as it ends, then telling ``sinks``.
 
     A finished run whose row cannot be written (a full disk, a lock that is not released, an I/O
     error) is saved to the folder's ``pending/`` instead, and nothing new is started; the runs in
@@ -361,6 +372,9 @@ def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, lis
             failure.append(error)
             kept_in = keep_pending(store.folder, result)
             listener.notice(f"{result.arm} seed {result.seed}: its result could not be written to {store.path} ({error}); it is kept in {kept_in}")
+        else:
+            if sinks is not None:
+                sinks.run_ended(result)  # after the store: a sink only ever hears what is stored
         listener.run_done(result)
 
     with startup_objects_frozen():

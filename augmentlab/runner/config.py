@@ -41,6 +41,7 @@ from augmentlab.runner.recipe import (
     build_recipe,
     resolve_device,
 )
+from augmentlab.tracking.base import Sink, build_sinks
 
 RECIPE_SECTION = "recipe"
 ARM_KEYS = ("aug", "loss")
@@ -80,6 +81,8 @@ _KINDS: dict[str, tuple[str, Any]] = {
     "size": ("a training size N or H×W (e.g. 128 or 96x128)", lambda v: _is_whole(v) or (isinstance(v, tuple) and len(v) == 2 and all(_is_whole(i) for i in v))),
     "ints": ("a list of whole numbers", lambda v: isinstance(v, tuple) and all(isinstance(i, int) and not isinstance(i, bool) for i in v)),
     "arms": ("a list of tables with keys aug and loss", lambda v: isinstance(v, tuple) and all(isinstance(i, Mapping) for i in v)),
+    "track": ("a table of sink tables, such as [track.mlflow] with its options", lambda v: isinstance(v, Mapping) and all(
+        isinstance(name, str) and isinstance(options, Mapping) and all(isinstance(key, str) for key in options) for name, options in v.items())),
 }
 
 
@@ -161,6 +164,9 @@ class AblationConfig:
     cache_memory: float | None = setting(
         None, "Most device memory in GiB the decoded dataset may take; over it, batches come from pinned host memory (default on CUDA: half the free memory).", "number"
     )
+    track: Mapping[str, Mapping[str, Any]] | None = setting(
+        None, "Result sinks the runs also go to, by name, each with its options: ['mlflow'] or {'mlflow': {'experiment': 'waste'}} ([track.mlflow] in a file).", "track"
+    )
     sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
     """Where each value read from a file came from: field name → (file, key as the file spells it)."""
 
@@ -177,6 +183,9 @@ class AblationConfig:
                 coerced[spec.name] = (value,)
             elif kind == "size" and value is not None:
                 coerced[spec.name] = parse_size(value)
+            elif kind == "track" and isinstance(value, (str, list, tuple)):
+                names = (value,) if isinstance(value, str) else value  # track=["mlflow"]: sinks at their defaults
+                coerced[spec.name] = {name: {} for name in names} if all(isinstance(name, str) for name in names) else value
         for name, value in coerced.items():
             object.__setattr__(self, name, value)
 
@@ -286,6 +295,7 @@ class AblationConfig:
         self.recipe()
         self.planned_arms()
         self.check_augmentations()
+        self.result_sinks()
 
     def check_kinds(self) -> None:
         """Every setting holds a value of its kind (a whole number, a list of text, …) or None where None is allowed."""
@@ -495,6 +505,15 @@ class AblationConfig:
             where = self.sources.get(field_name)
             raise (error.for_setting(field_name) if where is None else error.for_setting(label, where[0])) from None
 
+    def result_sinks(self) -> list[tuple[str, Sink]]:
+        """A sink for each entry of ``track``, built (so checked: its name, options and package) but not yet told anything.
+
+        Raises:
+            FieldError: an unknown sink or option, a bad value, or a sink whose package is not installed.
+        """
+        with self._located():
+            return build_sinks(self.track)
+
     def worker_slots(self) -> list[str]:
         """The device of each run at once: ``parallel`` copies of each of ``devices`` (or of the training device)."""
         device = self.resolved_device()[0]
@@ -578,6 +597,8 @@ def _absolute(path: Path | None) -> str | None:
 def _toml_value(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, Mapping):
+        return {key: _toml_value(item) for key, item in value.items()}
     if isinstance(value, tuple):
         return [_toml_value(item) for item in value]
     return value

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -41,6 +42,13 @@ class AblationListener:
 
     def notice(self, line: str) -> None:
         """One line of information: the preset and device, the data, a resumed folder, a warm-up."""
+
+    def warning(self, line: str) -> None:
+        """One line about something that went wrong while the ablation goes on (a result sink that raised).
+
+        This base issues it as a :class:`RuntimeWarning`, so that a silent run from Python still shows it.
+        """
+        warnings.warn(line, RuntimeWarning, stacklevel=2)
 
     def planned(self, plan: AblationPlan, folder: Path) -> None:
         """The plan is checked and the data loaded; nothing has trained yet."""
@@ -95,6 +103,9 @@ class ConsoleProgress(AblationListener):
 
     def notice(self, line: str) -> None:
         self._print(line)
+
+    def warning(self, line: str) -> None:
+        self._print(line, style="yellow")
 
     def planned(self, plan: AblationPlan, folder: Path) -> None:
         title = f"{plan_line(plan)} → {folder}"
