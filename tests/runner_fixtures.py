@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from augmentlab.cli.app import app
 from augmentlab.data.demo.generator import DemoPaths, generate_demo_dataset
+from augmentlab.runner.config import AblationConfig
 from augmentlab.runner.recipe import Recipe
 
 TRAIN_IMAGES, VAL_IMAGES = 16, 8
@@ -23,6 +24,12 @@ TINY_RECIPE = Recipe(epochs=1, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, lr=
 def tiny_demo(folder: Path) -> DemoPaths:
     """16 train and 8 val demo images of 64×64 in ``folder``: enough for four steps an epoch, in well under a second."""
     return generate_demo_dataset(folder, train_images=TRAIN_IMAGES, val_images=VAL_IMAGES, size=(64, 64))
+
+
+def tiny_config(paths: DemoPaths, out: Path, **values) -> AblationConfig:
+    """From Python, a one-seed ablation of hflip against the baseline on ``paths``, with ``values`` on top."""
+    settings = {"aug": ["hflip"], "seeds": 1, "epochs": 1, "image_size": IMAGE_SIZE, "batch_size": BATCH_SIZE, "device": "cpu", **values}
+    return AblationConfig(out=out, data=paths.train_json, val=paths.val_json, images=paths.images, **settings)
 
 
 def data_options(paths: DemoPaths) -> list[str]:

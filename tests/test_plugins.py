@@ -212,6 +212,33 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
             """
             import augmentlab
             @augmentlab.hookimpl
+            def augmentlab_result_sinks():
+                return [augmentlab.ResultSink("W&B", lambda project="x": None)]
+            """,
+            "registers the invalid sink name 'W&B' (use lowercase snake_case)",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
+            def augmentlab_result_sinks():
+                return [augmentlab.ResultSink("wandb", lambda project, entity="": None)]
+            """,
+            "registers sink 'wandb' whose factory parameter 'project' has no default; every spec parameter needs one (see the rules in augmentlab/hookspecs.py)",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
+            def augmentlab_result_sinks():
+                return [augmentlab.ResultSink("wandb", lambda **options: None)]
+            """,
+            "registers sink 'wandb' whose factory takes *options; list each spec parameter explicitly with its default (see the rules in augmentlab/hookspecs.py)",
+        ),
+        (
+            """
+            import augmentlab
+            @augmentlab.hookimpl
             def augmentlab_register_augmentations(unknown_argument):
                 return []
             """,

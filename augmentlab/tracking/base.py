@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from augmentlab.atomic import cannot_write
-from augmentlab.errors import AugmentlabError, FieldError, one_line
+from augmentlab.errors import AugmentlabError, FieldError, first_line, one_line
 from augmentlab.registry.loading import current_registry
 from augmentlab.registry.registrations import SinkInfo
 from augmentlab.registry.spec import suggest
@@ -126,7 +126,7 @@ def build_sinks(track: Mapping[str, Mapping[str, Any]] | None) -> list[tuple[str
         except AugmentlabError as error:
             raise FieldError("track", f"sink '{name}': {error}") from None
         except (ValueError, TypeError) as error:
-            raise FieldError("track", f"sink '{name}' ({info.provider}) refused its options: {one_line(error)}") from None
+            raise FieldError("track", f"sink '{name}' ({info.provider}) refused its options: {first_line(error)}") from None
         if not isinstance(sink, Sink):
             raise FieldError("track", f"sink '{name}' ({info.provider}) returned {type(sink).__name__}, not an augmentlab.tracking.Sink; its factory must return one")
         sinks.append((name, sink))

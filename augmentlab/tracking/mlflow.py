@@ -69,6 +69,17 @@ def default_uri(out: Path) -> str:
     return "sqlite:///" + str((out / DEFAULT_DATABASE).resolve())
 
 
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: ``mlartifacts/`` beside a local SQLite store; None (the server's choice) otherwise.
+
+    MLflow's own default for a SQLite store is ``./mlruns`` under the current directory, which
+    scatters artifacts wherever ``augmentlab`` happens to run.
+    """
+    if not uri.startswith("sqlite:///") or uri == "sqlite:///:memory:":
+        return None
+    return (Path(uri.removeprefix("sqlite:///")).parent / DEFAULT_ARTIFACTS).resolve().as_uri()
+
+
 class MlflowSink(Sink):
     """Log an ablation to MLflow (see the module's docstring for what goes where).
 
@@ -151,9 +162,7 @@ class MlflowSink(Sink):
         client = MlflowClient(tracking_uri=uri)
         found = client.get_experiment_by_name(self.experiment)
         if found is None:
-            local = not (self.uri or os.environ.get("MLFLOW_TRACKING_URI"))
-            location = (out / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
-            self.experiment_id = client.create_experiment(self.experiment, artifact_location=location)
+            self.experiment_id = client.create_experiment(self.experiment, artifact_location=artifact_location(uri))
         else:
             if found.lifecycle_stage != "active":
                 raise ValueError(f"experiment {self.experiment!r} is deleted in {uri}; restore it or choose another with --track-opt mlflow.experiment=NAME")

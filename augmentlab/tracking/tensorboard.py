@@ -37,7 +37,7 @@ _NOT_IN_SLUG = re.compile(r"[^A-Za-z0-9_.=+-]+")
 
 def run_folder_name(index: int, arm: str, seed: int) -> str:
     """The directory of one run: ``01-hflip-ce-seed0`` (the arm's number in the tables, its name, the seed)."""
-    slug = _NOT_IN_SLUG.sub("-", arm.replace(" | ", "-")).strip("-") or "arm"
+    slug = re.sub("-{2,}", "-", _NOT_IN_SLUG.sub("-", arm.replace(" | ", "-"))).strip("-") or "arm"
     return f"{index:02d}-{slug}-seed{seed}"
 
 
