@@ -29,7 +29,7 @@ def test_every_setting_has_help_and_a_kind():
     for spec in dataclasses.fields(AblationConfig):
         if spec.name != "sources":
             assert spec.metadata["help"].endswith((".", ")")), spec.name
-            assert spec.metadata["kind"] in ("int", "number", "bool", "text", "path", "texts", "ints", "arms", "size"), spec.name
+            assert spec.metadata["kind"] in ("int", "number", "bool", "text", "path", "texts", "ints", "arms", "size", "track"), spec.name
 
 
 def test_with_overrides_sets_what_is_given_and_keeps_the_rest():

@@ -85,8 +85,8 @@ def test_per_epoch_metrics_and_final_metrics_are_the_stored_values(tracked):
         assert history["loss/ce"] == [(epoch.epoch + 1, epoch.loss_terms["ce"]) for epoch in stored.history]
         metrics = child.data.metrics
         assert metrics["miou"] == stored.miou and metrics["pixel_accuracy"] == stored.pixel_accuracy
-        assert {key: value for key, value in metrics.items() if key.startswith("iou/")} == {
-            f"iou/{name}": iou for name, iou in zip(report.class_names, stored.per_class_iou) if iou is not None
+        assert {key: value for key, value in metrics.items() if key.startswith("per_class_iou/")} == {
+            f"per_class_iou/{name}": iou for name, iou in zip(report.class_names, stored.per_class_iou) if iou is not None
         }
 
 
@@ -134,6 +134,8 @@ def test_uri_and_experiment_come_from_the_command_line(demo, tmp_path, monkeypat
                     "--track-opt", "mlflow.experiment=waste")
     assert result.exit_code == 0, result.output
     assert len(runs_of(uri, "waste", role="run")) == 4 and runs_of(uri, "augmentlab") == []
+    (parent,) = runs_of(uri, "waste", role="ablation")
+    assert f"tracking with mlflow: experiment 'waste' at {uri}, parent run {parent.info.run_id} (to look: mlflow ui --backend-store-uri {uri})\n" in result.output
     assert not (tmp_path / "runs" / "mlflow.db").exists()
     assert (tmp_path / "mlartifacts").is_dir() and not (tmp_path / ".." / "mlruns").exists()  # beside the store, not wherever it ran
 

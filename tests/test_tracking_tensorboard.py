@@ -65,7 +65,7 @@ def test_scalars_per_epoch_are_the_stored_history(tracked):
         assert scalars[tag] == [(epoch.epoch + 1, pytest.approx(getattr(epoch, field), rel=1e-6)) for epoch in stored.history]
     assert scalars["train/loss/ce"] == [(epoch.epoch + 1, pytest.approx(epoch.loss_terms["ce"], rel=1e-6)) for epoch in stored.history]
     assert scalars["final/miou"] == [(2, pytest.approx(stored.miou, rel=1e-6))]
-    assert {tag.removeprefix("final/iou/") for tag in scalars if tag.startswith("final/iou/")} == {
+    assert {tag.removeprefix("per_class_iou/") for tag in scalars if tag.startswith("per_class_iou/")} == {
         name for name, iou in zip(report.class_names, stored.per_class_iou) if iou is not None
     }
 
@@ -89,6 +89,7 @@ def test_a_shared_logdir_gets_a_folder_per_ablation(demo, tmp_path):
     result = invoke(*ablate_args(demo, tmp_path / "runs", aug="vflip", loss="dice"), "--track", "tensorboard", "--track-opt", f"tensorboard.logdir={tmp_path / 'tb'}")
     assert result.exit_code == 0, result.output
     (ablation,) = (tmp_path / "tb").iterdir()
+    assert f"tracking with tensorboard: events in {ablation} (to look: tensorboard --logdir {ablation})\n" in result.output
     assert (tmp_path / "runs" / ablation.name).is_dir()
     assert sorted(path.name for path in ablation.iterdir()) == ["00-none-ce-seed0", "01-none-dice-seed0", "02-vflip-ce-seed0", "03-vflip-dice-seed0"]
 

@@ -238,6 +238,8 @@ def _train_and_report(prepared: PreparedAblation, listener: AblationListener, wo
             if sinks:
                 stored = tuple(result for result in store.results() if result.status != "running")
                 sinks.ablation_started(AblationStart(info, folder, f"{folder.name}@{store.created_at()}", stored, command))
+                for line in sinks.where():
+                    listener.notice(line)
             _train_looks(prepared, info, store, listener, workers, sinks)
             report = build_report(store.info(), store.results())
         files = write_report_files(report, folder)

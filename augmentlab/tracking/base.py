@@ -65,6 +65,10 @@ class Sink:
     def close(self) -> None:
         """The last call: release connections and flush files."""
 
+    def where(self) -> str:
+        """After :meth:`ablation_started`: where the results go and how to look at them, for the one line the command line prints ("" says nothing)."""
+        return ""
+
 
 def finite(value: Any) -> bool:
     """Whether ``value`` is a number a tracker can plot: not None, NaN or infinite (a diverged epoch's loss is NaN)."""
@@ -155,6 +159,19 @@ class SinkSet:
     def ablation_started(self, start: AblationStart) -> None:
         self.folder = start.folder
         self._tell("ablation_started", "at the ablation's start", start)
+
+    def where(self) -> list[str]:
+        """A line per sink still listening: ``tracking with NAME: …`` in the sink's words."""
+        lines = []
+        for name, sink in self.sinks:
+            if name not in self.failed:
+                try:
+                    text = sink.where()
+                except Exception:  # noqa: BLE001 - a description is not worth a failure
+                    text = ""
+                if text:
+                    lines.append(f"tracking with {name}: {text}")
+        return lines
 
     def run_ended(self, result: RunResult) -> None:
         self._tell("run_ended", f"for {result.arm} seed {result.seed}", result)

@@ -7,7 +7,7 @@ active-run stack belongs to the user's own code in a notebook). What goes where:
   report is built, the report's headline as tags;
 - each child run: params ``arm``, ``aug``, ``loss``, ``seed`` and the recipe; per-epoch metrics
   (``train_loss``, ``loss/<term>``, ``val_miou``, …) with step = the epoch, 1-based; final metrics
-  ``miou``, ``pixel_accuracy``, ``per_image_miou`` and ``iou/<class>``; the verdict and Δ of its arm
+  ``miou``, ``pixel_accuracy``, ``per_image_miou`` and ``per_class_iou/<class>``; the verdict and Δ of its arm
   as tags once the report is built.
 
 Runs are found again by tags (``augmentlab.ablation_id``, ``augmentlab.arm``, ``augmentlab.seed``), so
@@ -41,6 +41,7 @@ TAG_ROLE = "augmentlab.role"
 TAG_ARM = "augmentlab.arm"
 TAG_ARM_INDEX = "augmentlab.arm_index"
 TAG_SEED = "augmentlab.seed"
+EXPERIMENT_KIND = "mlflow.experimentKind"
 DEFAULT_DATABASE = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
 
@@ -153,6 +154,13 @@ class MlflowSink(Sink):
             # A parent that never saw its report was interrupted or failed; a resume sets it running again.
             self.client.set_terminated(self.parent_id, "FINISHED" if self.reported else "KILLED")
 
+    def where(self) -> str:
+        if self.client is None:
+            return ""
+        uri = self.client.tracking_uri
+        look = f"mlflow ui --backend-store-uri {uri}" if uri.startswith("sqlite:") else uri
+        return f"experiment {self.experiment!r} at {uri}, parent run {self.parent_id} (to look: {look})"
+
     # --- MLflow --------------------------------------------------------------------------------
 
     def _connect(self, out: Path) -> None:
@@ -162,7 +170,8 @@ class MlflowSink(Sink):
         client = MlflowClient(tracking_uri=uri)
         found = client.get_experiment_by_name(self.experiment)
         if found is None:
-            self.experiment_id = client.create_experiment(self.experiment, artifact_location=artifact_location(uri))
+            # The kind tag opens MLflow 3's UI on its model-training view (runs, metrics, charts), not the GenAI one.
+            self.experiment_id = client.create_experiment(self.experiment, artifact_location=artifact_location(uri), tags={EXPERIMENT_KIND: "custom_model_development"})
         else:
             if found.lifecycle_stage != "active":
                 raise ValueError(f"experiment {self.experiment!r} is deleted in {uri}; restore it or choose another with --track-opt mlflow.experiment=NAME")
@@ -253,7 +262,7 @@ def _metrics(result: RunResult, class_names: Sequence[str]) -> Iterable[Metric]:
     final = {"miou": result.miou, "pixel_accuracy": result.pixel_accuracy, "per_image_miou": result.per_image_miou,
              "best_epoch": None if result.best_epoch is None else result.best_epoch + 1, "train_seconds": result.train_seconds,
              "peak_memory_bytes": result.peak_memory_bytes,
-             **{f"iou/{name}": iou for name, iou in zip(class_names, result.per_class_iou)}}
+             **{f"per_class_iou/{name}": iou for name, iou in zip(class_names, result.per_class_iou)}}
     for key, value in final.items():
         if finite(value):
             yield Metric(metric_name(key), float(value), now, step)

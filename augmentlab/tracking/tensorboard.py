@@ -4,7 +4,7 @@ Each run's directory holds, at step = the epoch (1-based):
 
 - ``train/loss``, ``train/loss/<term>``, ``val/miou``, ``val/pixel_accuracy``, ``val/per_image_miou``,
   ``speed/images_per_second``, ``speed/epoch_seconds``;
-- once the run finished, ``final/miou``, ``final/pixel_accuracy``, ``final/per_image_miou`` and ``final/iou/<class>``
+- once the run finished, ``final/miou``, ``final/pixel_accuracy``, ``final/per_image_miou`` and ``per_class_iou/<class>``
   (the best epoch's), at the last step;
 - an HParams session: ``arm``, ``arm_index``, ``aug``, ``loss`` and ``seed`` as hparams. Only the sessions
   are written, no experiment summary, so that TensorBoard's HParams tab builds one table of every
@@ -61,6 +61,9 @@ class TensorBoardSink(Sink):
         for result in start.stored:
             self.run_ended(result)
 
+    def where(self) -> str:
+        return "" if self.root is None else f"events in {self.root} (to look: tensorboard --logdir {self.root})"
+
     def run_ended(self, result: RunResult) -> None:
         if result.status == "running" or self.info is None or self.root is None:
             return
@@ -94,7 +97,7 @@ class TensorBoardSink(Sink):
         if result.status == "finished":
             step = max(len(result.history), 1)
             values: dict[str, Any] = {"final/miou": result.miou, "final/pixel_accuracy": result.pixel_accuracy, "final/per_image_miou": result.per_image_miou,
-                                      **{f"final/iou/{name}": iou for name, iou in zip(self.info.class_names, result.per_class_iou)}}
+                                      **{f"per_class_iou/{name}": iou for name, iou in zip(self.info.class_names, result.per_class_iou)}}
             final = {tag: float(value) for tag, value in values.items() if finite(value)}
             for tag, value in final.items():
                 writer.add_scalar(tag, value, step)

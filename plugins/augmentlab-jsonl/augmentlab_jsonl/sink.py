@@ -88,6 +88,9 @@ class JsonLinesSink(Sink):
         self._write({"event": "run", **record})
         self.written[result.key] = result.status
 
+    def where(self) -> str:
+        return "" if self.path is None else f"one line per run in {self.path}"
+
     def report_built(self, report: Report, files: Sequence[Path]) -> None:
         arms = [{"arm": arm.arm, "miou_mean": arm.miou_mean, "seeds_finished": arm.seeds_finished, "verdict": arm.verdict,
                  "delta": None if arm.delta is None else {key: value for key, value in asdict(arm.delta).items() if key in ("estimate", "low", "high", "confidence", "method")}}
