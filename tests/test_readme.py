@@ -1,4 +1,4 @@
-"""README's examples run as written: the plugin guide's geometric transform, and CI's test command."""
+"""README's examples run as written: the plugin guide's geometric transform and result sink, and CI's test command."""
 
 from __future__ import annotations
 
@@ -50,6 +50,23 @@ def test_the_guides_warp_shears_rows_about_the_centre(shear):
     # row 0 lies 2 rows above the centre: it reads 1 px to the right, row 4 one px to the left
     assert out_masks[0, 0].tolist() == [1, 2, 3, 4, 255] and out_masks[0, 2].tolist() == [0, 1, 2, 3, 4]
     assert out_masks[0, 4].tolist() == [255, 0, 1, 2, 3]
+
+
+def test_the_guides_sink_is_a_plugin_that_adds_each_run_once(install_distribution, tmp_path):
+    from runner_fixtures import tiny_config, tiny_demo
+
+    import augmentlab
+
+    install_distribution("augmentlab-csv", {"csv_sink_plugin": block_after("<!-- sink-example -->")}, {"csv": "csv_sink_plugin"})
+    augmentlab.load_plugins()
+    assert augmentlab.available_sinks()["csv"].doc == "One CSV row per finished run: ablation, arm, seed, mIoU."
+    target = tmp_path / "all.csv"
+    config = tiny_config(tiny_demo(tmp_path / "demo"), tmp_path / "runs", track={"csv": {"path": str(target)}})
+    report = augmentlab.run_ablation(config)
+    augmentlab.run_ablation(config.with_overrides(seeds=2))
+    lines = target.read_text().splitlines()
+    assert [line.split(",")[1:3] for line in lines] == [["none | ce", "0"], ["hflip | ce", "0"], ["none | ce", "1"], ["hflip | ce", "1"]]
+    assert lines[0].split(",")[3] == str(report.arm(0).miou_mean)
 
 
 def test_ci_runs_the_readme_test_command():
