@@ -78,9 +78,11 @@ def test_it_writes_the_same_folder_the_command_line_does(finished):
 def test_the_listener_hears_the_plan_each_run_and_the_end(finished):
     _, report, listener = finished
     kinds = [event[0] for event in listener.events]
-    assert kinds == ["notice", "notice", "planned", "runs_started", "run_done", "run_done", "runs_ended"]
-    assert listener.events[2] == ("planned", 2, report.name)
-    assert listener.events[4:] == [("run_done", "none | ce", "finished"), ("run_done", "hflip | ce", "finished"), ("runs_ended", 2, 1)]
+    assert kinds == ["notice", "notice", "notice", "notice", "planned", "runs_started", "run_done", "run_done", "runs_ended"]
+    assert listener.events[2:4] == [("notice", "train split: 16 images decode to 64 KiB: decoded once into host memory, the CPU's own"),
+                                    ("notice", "val split: 8 images decode to 32 KiB: decoded once into host memory, the CPU's own")]
+    assert listener.events[4] == ("planned", 2, report.name)
+    assert listener.events[6:] == [("run_done", "none | ce", "finished"), ("run_done", "hflip | ce", "finished"), ("runs_ended", 2, 1)]
 
 
 def test_running_the_same_config_again_trains_nothing_and_reports_the_same(finished):

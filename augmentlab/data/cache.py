@@ -201,17 +201,12 @@ class TensorCache:
             ValueError: ``epoch`` or ``seed`` is not an integer ≥ 0, or ``batch_size`` not one ≥ 1.
             AugmentlabError: ``drop_last`` and the dataset is smaller than one batch.
         """
-        check_integer("epoch", epoch, low=0)
-        check_integer("seed", seed, low=0)
+        return epoch_batches(len(self), epoch, seed, batch_size, drop_last, self.images.device)
+
+    def in_order(self, batch_size: int) -> list[torch.Tensor]:
+        """Every sample in order, cut into batches of ``batch_size`` (validation): int64 index tensors on the CPU."""
         check_integer("batch_size", batch_size, low=1)
-        if drop_last and batch_size > len(self):
-            raise FieldError("batch_size", f"{batch_size} is larger than the dataset's {len(self)} samples, so an epoch has no full batch; lower it or use more images")
-        generator = torch.Generator().manual_seed(derived_seed(seed, epoch))
-        order = torch.randperm(len(self), generator=generator).to(self.images.device)
-        batches = list(order.split(batch_size))
-        if drop_last and len(batches[-1]) < batch_size:
-            batches.pop()
-        return batches
+        return list(torch.arange(len(self)).split(batch_size))
 
     def release(self) -> None:
         """Free the tensors; any later use of this cache raises. :func:`clear_tensor_caches` calls it."""
@@ -221,6 +216,26 @@ class TensorCache:
         if self._images is None or self._masks is None:
             raise RuntimeError("this TensorCache was released by clear_tensor_caches(); call TensorCache.build again")
         return self._images, self._masks
+
+
+def epoch_batches(count: int, epoch: int, seed: int, batch_size: int, drop_last: bool, device: torch.device) -> list[torch.Tensor]:
+    """One epoch's batches of ``0..count-1``: a permutation drawn from ``(seed, epoch)`` on a CPU generator, cut into batches, on ``device``.
+
+    Raises:
+        ValueError: ``epoch`` or ``seed`` is not an integer ≥ 0, or ``batch_size`` not one ≥ 1.
+        AugmentlabError: ``drop_last`` and fewer than ``batch_size`` samples.
+    """
+    check_integer("epoch", epoch, low=0)
+    check_integer("seed", seed, low=0)
+    check_integer("batch_size", batch_size, low=1)
+    if drop_last and batch_size > count:
+        raise FieldError("batch_size", f"{batch_size} is larger than the dataset's {count} samples, so an epoch has no full batch; lower it or use more images")
+    generator = torch.Generator().manual_seed(derived_seed(seed, epoch))
+    order = torch.randperm(count, generator=generator).to(device)
+    batches = list(order.split(batch_size))
+    if drop_last and len(batches[-1]) < batch_size:
+        batches.pop()
+    return batches
 
 
 def clear_tensor_caches() -> None:

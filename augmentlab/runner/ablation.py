@@ -33,6 +33,7 @@ from typing import Any
 from augmentlab.atomic import cannot_write, write_text_atomically
 from augmentlab.data import load_splits
 from augmentlab.data.dataset import SegmentationDataset
+from augmentlab.data.stream import placement
 from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.registry.loading import current_registry, plugin_options
 from augmentlab.report.files import write_report_files
@@ -209,6 +210,8 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     listener.notice(f"preset: {preset} ({how}); device: {device}{tuning}")
     source = config.data or "built-in demo data (synthetic)"
     listener.notice(f"data: {source}: {len(train)} train / {len(val)} val images, {train.num_classes} classes")
+    for name, split in (("train", train), ("val", val)):  # where each will live, before anything is decoded
+        listener.notice(placement(split, device, request.memory_budget_bytes).describe(name, len(split)))
     listener.planned(plan, folder)
     check_batch_fits(recipe.batch_size, len(train))
     data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"

@@ -308,14 +308,14 @@ def evaluate(
     model.eval()
     matrix = ConfusionMatrix(num_classes, ignore_index)
     device = cache.device
-    for indices in torch.arange(len(cache)).split(batch_size):
+    for indices in cache.in_order(batch_size):  # a streamed split starts decoding them now
         images, masks = cache.batch(indices)
         with _autocast(device, autocast):
             logits = model(normalize_images(images, model_layout(device)))
         if native is None:
             matrix.update(logits.argmax(1), masks)
             continue
-        score_natively(matrix, logits, indices.tolist(), native)  # indices live on the CPU: arange above
+        score_natively(matrix, logits, indices.tolist(), native)  # in_order's indices live on the CPU
     model.train()
     return matrix.compute()
 

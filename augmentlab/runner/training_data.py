@@ -17,6 +17,7 @@ import torch
 from augmentlab.data.cache import TensorCache
 from augmentlab.data.dataset import SegmentationDataset
 from augmentlab.data.native import NativeMasks
+from augmentlab.data.stream import StreamingSource, placement
 
 if TYPE_CHECKING:
     from augmentlab.runner.executors.base import DataRequest
@@ -26,8 +27,8 @@ if TYPE_CHECKING:
 class TrainingData:
     """What every run of an ablation trains and validates on, built once and shared."""
 
-    train: TensorCache
-    val: TensorCache
+    train: TensorCache | StreamingSource
+    val: TensorCache | StreamingSource
     class_names: tuple[str, ...]
     ignore_index: int
     class_frequencies: list[float]
@@ -39,18 +40,25 @@ class TrainingData:
 def training_data(
     train: SegmentationDataset, val: SegmentationDataset, device: str, memory_budget_bytes: int | None = None, native: bool = False,
 ) -> TrainingData:
-    """Decode both splits once onto the training device; every run of the ablation shares them.
+    """Decode both splits once onto the training device (or into host memory, or stream them: :func:`~augmentlab.data.stream.placement`); every run shares them.
 
     With ``native``, the validation masks are also kept at each image's own size, for scoring there.
     """
     return TrainingData(
-        train=TensorCache.build(train, device, memory_budget_bytes=memory_budget_bytes),
-        val=TensorCache.build(val, device, memory_budget_bytes=memory_budget_bytes),
+        train=split_source(train, device, memory_budget_bytes),
+        val=split_source(val, device, memory_budget_bytes),
         class_names=tuple(train.class_names),
         ignore_index=train.ignore_index,
         class_frequencies=[float(count) for count in train.class_stats().pixel_counts],
         val_native=NativeMasks.build(val, device) if native and val.size is not None else None,
     )
+
+
+def split_source(dataset: SegmentationDataset, device: str, memory_budget_bytes: int | None = None) -> TensorCache | StreamingSource:
+    """A decoded cache of ``dataset`` where it fits host memory; a stream decoded batch by batch where it does not."""
+    if placement(dataset, device, memory_budget_bytes).where == "stream":
+        return StreamingSource(dataset, device)
+    return TensorCache.build(dataset, device, memory_budget_bytes=memory_budget_bytes)
 
 
 _loaded: dict[tuple[str, str], TrainingData] = {}

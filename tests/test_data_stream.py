@@ -1,0 +1,133 @@
+"""Splits larger than memory: where a split lives is decided before decoding, and a streamed split gives the cache's batches exactly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from runner_fixtures import tiny_config, tiny_demo
+
+import augmentlab
+from augmentlab.data import stream
+from augmentlab.data.cache import TensorCache
+from augmentlab.data.stream import StreamingSource, decoded_bytes, placement
+from augmentlab.runner import AblationListener
+from augmentlab.runner.training_data import split_source
+
+MiB = 2**20
+
+
+@pytest.fixture(scope="module")
+def demo_split():
+    return augmentlab.load_dataset(None, size=(32, 48))
+
+
+class Lines(AblationListener):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def notice(self, line):
+        self.lines.append(line)
+
+
+def test_the_decoded_size_is_known_before_decoding(demo_split):
+    assert decoded_bytes(demo_split) == len(demo_split) * 32 * 48 * 4  # uint8 RGB and a one-byte mask
+    assert decoded_bytes(augmentlab.load_dataset(None)) is None  # each image's own size: known once decoded
+
+
+@pytest.mark.parametrize(
+    "host_bytes, where, line",
+    [
+        (None, "device", "train split: 160 images decode to 960 KiB: decoded once into host memory, the CPU's own"),
+        (10 * MiB, "device", "train split: 160 images decode to 960 KiB: decoded once into host memory, the CPU's own"),
+        (MiB // 2, "stream", "train split: 160 images decode to 960 KiB: over the 512 KiB host budget (50% of the available memory), so streamed: "
+                             "3 DataLoader workers decode each batch as it is needed"),
+    ],
+)
+def test_a_split_over_the_host_budget_is_streamed(demo_split, monkeypatch, host_bytes, where, line):
+    monkeypatch.setattr(stream.os, "cpu_count", lambda: 4)
+    decided = placement(demo_split, "cpu", host_bytes=host_bytes)
+    assert decided.where == where
+    assert decided.describe("train", len(demo_split)) == line
+
+
+@pytest.mark.parametrize(("cores", "words"), [(2, "1 DataLoader worker decodes"), (1, "the training process decodes"), (32, "8 DataLoader workers decode")])
+def test_the_stream_line_counts_the_workers(demo_split, monkeypatch, cores, words):
+    monkeypatch.setattr(stream.os, "cpu_count", lambda: cores)
+    assert placement(demo_split, "cpu", host_bytes=0).reason.endswith(f"so streamed: {words} each batch as it is needed")
+
+
+def test_the_host_budget_is_half_of_what_is_available(monkeypatch):
+    assert 0 < stream.available_host_bytes() < 2**50  # this machine's MemAvailable
+    monkeypatch.setattr(stream, "available_host_bytes", lambda: 8 * 2**30)
+    assert stream.host_budget() == 4 * 2**30
+    monkeypatch.setattr(stream, "available_host_bytes", lambda: None)
+    assert stream.host_budget() is None
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize(("epoch", "seed", "batch_size", "drop_last"), [(0, 0, 8, True), (3, 1, 7, False)])
+def test_a_streamed_epoch_is_the_caches_epoch_batch_for_batch(demo_split, workers, epoch, seed, batch_size, drop_last):
+    cache = TensorCache.build(demo_split, "cpu")
+    streamed = StreamingSource(demo_split, "cpu", workers=workers)
+    expected, got = cache.epoch_order(epoch, seed, batch_size, drop_last), streamed.epoch_order(epoch, seed, batch_size, drop_last)
+    assert [batch.tolist() for batch in got] == [batch.tolist() for batch in expected]
+    for indices in got:
+        images, masks = streamed.batch(indices)
+        cached_images, cached_masks = cache.batch(indices)
+        assert images.dtype == torch.float32 and masks.dtype == torch.int64
+        assert torch.equal(images, cached_images) and torch.equal(masks, cached_masks)
+
+
+def test_validation_batches_come_in_order_and_a_batch_asked_out_of_turn_is_decoded_here(demo_split):
+    cache = TensorCache.build(demo_split, "cpu")
+    streamed = StreamingSource(demo_split, "cpu", workers=2)
+    batches = streamed.in_order(50)
+    assert [len(batch) for batch in batches] == [50, 50, 50, 10] and [b.tolist() for b in batches] == [b.tolist() for b in cache.in_order(50)]
+    stray = torch.tensor([5, 1, 159])
+    assert torch.equal(streamed.batch(stray)[1], cache.batch(stray)[1])  # not the batch the workers hold next
+    for indices in batches:
+        assert torch.equal(streamed.batch(indices)[0], cache.batch(indices)[0])
+
+
+class Broken:
+    """A dataset whose sample 3 has a mask of the wrong size."""
+
+    cache_key, ignore_index, size = "broken", 255, (8, 8)
+
+    def __len__(self):
+        return 6
+
+    def __getitem__(self, index):
+        return torch.zeros(3, 8, 8, dtype=torch.uint8), torch.zeros((8, 8) if index != 3 else (4, 8), dtype=torch.int64)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_bad_sample_in_a_stream_is_its_own_one_line_error_not_a_workers_traceback(workers):
+    streamed = StreamingSource(Broken(), "cpu", workers=workers)
+    batches = streamed.in_order(6)
+    with pytest.raises(ValueError) as error:
+        streamed.batch(batches[0])
+    assert str(error.value) == "sample 3: the mask must be an integer tensor of the image's size [8, 8], got torch.int64 [4, 8]"
+
+
+def test_split_source_streams_only_over_the_budget(demo_split, monkeypatch):
+    assert isinstance(split_source(demo_split, "cpu"), TensorCache)
+    monkeypatch.setattr(stream, "host_budget", lambda: 1024)
+    assert isinstance(split_source(demo_split, "cpu"), StreamingSource)
+
+
+def test_a_streamed_ablation_says_so_and_trains_exactly_what_the_cached_one_does(tmp_path, monkeypatch):
+    demo = tiny_demo(tmp_path / "demo")
+    cached = augmentlab.run_ablation(tiny_config(demo, tmp_path / "cached"))
+    monkeypatch.setattr(stream, "host_budget", lambda: 1024)
+    monkeypatch.setattr(stream, "stream_workers", lambda: 0)  # workers give the same batches (above) and take a second to fork
+    lines = Lines()
+    streamed = augmentlab.run_ablation(tiny_config(demo, tmp_path / "streamed"), progress=lines)
+    assert [line for line in lines.lines if " split: " in line] == [
+        "train split: 16 images decode to 64 KiB: over the 1 KiB host budget (50% of the available memory), so streamed: "
+        "the training process decodes each batch as it is needed",
+        "val split: 8 images decode to 32 KiB: over the 1 KiB host budget (50% of the available memory), so streamed: "
+        "the training process decodes each batch as it is needed",
+    ]
+    assert [arm.miou_mean for arm in streamed.arms] == [arm.miou_mean for arm in cached.arms]
+    assert [arm.per_class_iou for arm in streamed.arms] == [arm.per_class_iou for arm in cached.arms]
