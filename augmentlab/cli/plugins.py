@@ -31,26 +31,24 @@ def plugins(
         table.add_row(plugin.name, plugin.version, plugin.distribution, f"[{style}]{status}[/]")
     console.print(table)
 
-    table = Table(title="Augmentations", title_justify="left")
-    for column in ("name", "kind", "provider", "defaults", "description"):
-        table.add_column(column, overflow="fold")
-    for info in sorted(registry.augmentations.values(), key=lambda info: (info.kind, info.name)):
-        table.add_row(info.name, info.kind, info.provider, _format_defaults(info.defaults), info.doc)
-    console.print(table)
+    augmentations = sorted(registry.augmentations.values(), key=lambda info: (info.kind, info.name))
+    console.print(_named_table("Augmentations", ("name", "kind", "provider", "defaults", "description"),
+                               [(i.name, i.kind, i.provider, _format_defaults(i.defaults), i.doc) for i in augmentations]))
+    losses = sorted(registry.losses.values(), key=lambda info: info.name)
+    console.print(_named_table("Losses", ("name", "provider", "defaults", "description"),
+                               [(i.name, i.provider, _format_defaults(i.defaults), i.doc) for i in losses]))
+    sinks = sorted(registry.sinks.values(), key=lambda info: info.name)
+    console.print(_named_table("Result sinks (--track SINK, --track-opt SINK.KEY=VALUE)", ("name", "provider", "options", "description"),
+                               [(i.name, i.provider, _format_defaults(i.defaults), i.doc) for i in sinks]))
 
-    table = Table(title="Losses", title_justify="left")
-    for column in ("name", "provider", "defaults", "description"):
-        table.add_column(column, overflow="fold")
-    for info in sorted(registry.losses.values(), key=lambda info: info.name):
-        table.add_row(info.name, info.provider, _format_defaults(info.defaults), info.doc)
-    console.print(table)
 
-    table = Table(title="Result sinks (--track SINK, --track-opt SINK.KEY=VALUE)", title_justify="left")
-    for column in ("name", "provider", "options", "description"):
+def _named_table(title: str, columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in columns:
         table.add_column(column, overflow="fold")
-    for info in sorted(registry.sinks.values(), key=lambda info: info.name):
-        table.add_row(info.name, info.provider, _format_defaults(info.defaults), info.doc)
-    console.print(table)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 def _format_defaults(defaults: dict[str, Any]) -> str:
