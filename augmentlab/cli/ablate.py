@@ -87,7 +87,7 @@ def ablate(
     gpus_per_run: Annotated[Optional[float], typer.Option("--gpus-per-run", help=option_help("gpus_per_run"))] = None,
     cpus_per_run: Annotated[Optional[float], typer.Option("--cpus-per-run", help=option_help("cpus_per_run"))] = None,
     cache_memory: Annotated[Optional[float], typer.Option("--cache-memory", metavar="GiB", help=option_help("cache_memory"))] = None,
-    track: Annotated[Optional[list[str]], typer.Option("--track", metavar="SINK", help="Also send the results to a result sink: mlflow, tensorboard or a plugin's (`augmentlab plugins` lists them). Repeatable; replaces the file's [track] sinks.")] = None,
+    track: Annotated[Optional[list[str]], typer.Option("--track", metavar="SINK", help="Also send the results to a result sink: mlflow, tensorboard or a plugin's (`augmentlab plugins` lists them). Repeatable; replaces the sinks of a config file's track tables.")] = None,
     track_opt: Annotated[Optional[list[str]], typer.Option("--track-opt", metavar="SINK.KEY=VALUE", help="An option of a tracked sink, e.g. mlflow.experiment=waste. Repeatable.")] = None,
 ) -> None:
     """Train the fixed DeepLabV3+ baseline with each plugin set over several seeds and compare them.
