@@ -44,15 +44,15 @@ def test_the_decoded_size_is_known_before_decoding(demo_split):
     ],
 )
 def test_a_split_over_the_host_budget_is_streamed(demo_split, monkeypatch, host_bytes, where, line):
-    monkeypatch.setattr(stream.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(stream.torch, "get_num_threads", lambda: 4)
     decided = placement(demo_split, "cpu", host_bytes=host_bytes)
     assert decided.where == where
     assert decided.describe("train", len(demo_split)) == line
 
 
-@pytest.mark.parametrize(("cores", "words"), [(2, "1 DataLoader worker decodes"), (1, "the training process decodes"), (32, "8 DataLoader workers decode")])
-def test_the_stream_line_counts_the_workers(demo_split, monkeypatch, cores, words):
-    monkeypatch.setattr(stream.os, "cpu_count", lambda: cores)
+@pytest.mark.parametrize(("threads", "words"), [(2, "1 DataLoader worker decodes"), (1, "the training process decodes"), (32, "8 DataLoader workers decode")])
+def test_the_stream_line_counts_the_workers_from_this_process_s_threads(demo_split, monkeypatch, threads, words):
+    monkeypatch.setattr(stream.torch, "get_num_threads", lambda: threads)
     assert placement(demo_split, "cpu", host_bytes=0).reason.endswith(f"so streamed: {words} each batch as it is needed")
 
 

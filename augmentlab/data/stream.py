@@ -121,10 +121,13 @@ def placement(dataset: CacheableDataset, device: torch.device | str, memory_budg
 
 
 def stream_workers() -> int:
-    """DataLoader workers for a streamed split: the cores but one, at most 8; none inside a daemonic process, which cannot start them."""
+    """DataLoader workers for a streamed split: this process's share of the cores but one, at most 8; none in a daemonic process, which cannot start them.
+
+    The share is torch's thread count, which ``--parallel`` workers set to the cores over the workers, so K processes do not start K times the workers.
+    """
     if multiprocessing.current_process().daemon:
         return 0
-    return max(0, min(8, (os.cpu_count() or 1) - 1))
+    return max(0, min(8, torch.get_num_threads() - 1))
 
 
 class _Samples(torch.utils.data.Dataset):
