@@ -8,7 +8,7 @@
 # minutes on one H100-class GPU.
 #
 # Run from the repository root, with augmentlab and the example plugin installed:
-#   python3 -m pip install --no-deps --no-build-isolation -e . -e ./plugins/augmentlab-example
+#   python3 -m pip install --no-deps --no-build-isolation -e . -e ./plugins/augmentlab-example -e ./plugins/augmentlab-jsonl
 #   bash benchmarks/gpu_check.sh
 # On a machine without network access, carry the missing packages as wheels (kornia, kornia-rs,
 # segmentation-models-pytorch, pycocotools, pluggy, typer, pytest-benchmark; albumentations,
@@ -38,7 +38,7 @@ PY
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "gpu_check: tests on CUDA"
-timeout 240 "$python" -m pytest --device cuda -q -p no:cacheprovider tests plugins/augmentlab-example/tests > "$out/tests.log" 2>&1
+timeout 240 "$python" -m pytest --device cuda -q -p no:cacheprovider tests plugins/augmentlab-example/tests plugins/augmentlab-jsonl/tests > "$out/tests.log" 2>&1
 tests_status=$?
 tail -n 1 "$out/tests.log"
 
@@ -65,6 +65,11 @@ echo "gpu_check: training comparison against the classic pipeline"
 "$python" -m augmentlab bench train --aug "$reference" --device cuda --encoder resnet50 --image-size 512 --batch-size 16 \
     --workers 8 --epochs 3 --json "$out/train.json" > "$out/train.txt" 2>&1 \
     || echo "gpu_check: the training comparison failed, see $out/train.txt"
+
+# What streaming a split larger than memory costs at 512x512: DataLoader workers against the cache.
+echo "gpu_check: streaming throughput"
+timeout 120 "$python" benchmarks/stream_throughput.py --device cuda --images 160 > "$out/stream.json" 2> "$out/stream.txt" \
+    || echo "gpu_check: the streaming benchmark failed, see $out/stream.txt"
 
 # A demo-sized ablation (4 arms × 2 seeds), one run at a time and then 4 at once on the one GPU,
 # both with the demo preset's default (no cuDNN timing); then one at a time with the timing, to
@@ -131,7 +136,8 @@ def speed(value):
 device = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
 summary = {"started": started, "device": device, "torch": torch.__version__,
            "tests": {"status": tests_status, "result": tests_line}, "augment": load("augment.json"),
-           "pipeline": load("pipeline.json"), "losses": None, "train": load("train.json"), "ablation": load("ablate.json")}
+           "pipeline": load("pipeline.json"), "losses": None, "train": load("train.json"), "ablation": load("ablate.json"),
+           "stream": load("stream.json")}
 losses = load("losses.json")
 if losses:
     summary["losses"] = {b["param"]: b["stats"]["median"] * 1e3 for b in losses["benchmarks"]}
@@ -153,6 +159,10 @@ if summary["ablation"]:
     a = summary["ablation"]
     lines += ["", f"## Mini ablation (4 arms x 2 seeds, demo preset): sequential {a['sequential_s']:.1f} s, --parallel 4 {a['parallel_s']:.1f} s"
               f" ({a['sequential_s'] / a['parallel_s']:.2f}x); sequential with --cudnn-benchmark {a['sequential_cudnn_benchmark_s']:.1f} s"]
+if summary["stream"]:
+    st = summary["stream"]
+    lines += ["", f"## Streaming at {st['size']}x{st['size']}, batch {st['batch']}: cache {st['cached_images_per_second']:.0f} img/s,"
+              f" streamed {st['streamed_images_per_second']:.0f} img/s with {st['workers']} workers"]
 (out / "summary.md").write_text("\n".join(lines) + "\n")
 print(f"gpu_check: summary in {out}/summary.md")
 PY
