@@ -205,8 +205,7 @@ class TensorCache:
 
     def in_order(self, batch_size: int) -> list[torch.Tensor]:
         """Every sample in order, cut into batches of ``batch_size`` (validation): int64 index tensors on the CPU."""
-        check_integer("batch_size", batch_size, low=1)
-        return list(torch.arange(len(self)).split(batch_size))
+        return in_order_batches(len(self), batch_size)
 
     def release(self) -> None:
         """Free the tensors; any later use of this cache raises. :func:`clear_tensor_caches` calls it."""
@@ -236,6 +235,16 @@ def epoch_batches(count: int, epoch: int, seed: int, batch_size: int, drop_last:
     if drop_last and len(batches[-1]) < batch_size:
         batches.pop()
     return batches
+
+
+def in_order_batches(count: int, batch_size: int) -> list[torch.Tensor]:
+    """``0..count-1`` in order, cut into batches of ``batch_size``: int64 index tensors on the CPU.
+
+    Raises:
+        ValueError: ``batch_size`` is not an integer ≥ 1.
+    """
+    check_integer("batch_size", batch_size, low=1)
+    return list(torch.arange(count).split(batch_size))
 
 
 def clear_tensor_caches() -> None:

@@ -35,9 +35,9 @@ from augmentlab.data.cache import (
     CacheableDataset,
     _check_sample,
     _device_budget,
-    _mebibytes,
     _resolve_device,
     epoch_batches,
+    in_order_batches,
 )
 from augmentlab.tensors import constant
 
@@ -180,7 +180,7 @@ class StreamingSource:
         self._samples = _Samples(dataset, self.image_size)
         self._queue: deque[torch.Tensor] = deque()
         self._loader: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
-        logger.info(f"streaming {len(dataset)} samples of {size[0]}×{size[1]} px ({_mebibytes(self.nbytes)} decoded) with {self.workers} workers")
+        logger.info(f"streaming {len(dataset)} samples of {size[0]}×{size[1]} px ({_size_text(self.nbytes)} decoded) with {self.workers} workers")
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -191,7 +191,7 @@ class StreamingSource:
 
     def in_order(self, batch_size: int) -> list[torch.Tensor]:
         """Every sample in order, in batches (validation), with the workers started on them."""
-        return self._start(list(torch.arange(len(self)).split(batch_size)))
+        return self._start(in_order_batches(len(self), batch_size))
 
     def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The samples at ``indices`` on the training device: images float32 ``[B, 3, H, W]`` in ``[0, 1]``, masks int64 ``[B, H, W]``."""

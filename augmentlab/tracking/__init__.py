@@ -14,8 +14,10 @@ from augmentlab.tracking.base import (
     AblationStart,
     Sink,
     SinkSet,
+    arm_number,
     build_sinks,
     sink_options,
+    worth_logging,
 )
 
-__all__ = ["SINK_LOG", "AblationStart", "Sink", "SinkSet", "build_sinks", "sink_options"]
+__all__ = ["SINK_LOG", "AblationStart", "Sink", "SinkSet", "arm_number", "build_sinks", "sink_options", "worth_logging"]

@@ -75,6 +75,20 @@ def finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def worth_logging(logged: str | None, result: RunResult) -> bool:
+    """Whether a sink that already holds this run's (arm, seed) with status ``logged`` (None: not at all) should log ``result``.
+
+    A run still running is not logged; a finished one never twice; a failure does not replace an
+    earlier failure, but a finished retry replaces it. Every sink resumes by this one rule.
+    """
+    return result.status != "running" and logged != "finished" and not (logged == "failed" and result.status == "failed")
+
+
+def arm_number(info: AblationInfo, arm: str) -> int:
+    """The arm's number in the report's tables (0 is the baseline); one past the last for an arm the plan lacks."""
+    return next((index for index, planned in enumerate(info.arms) if planned.name == arm), len(info.arms))
+
+
 def sink_options(info: SinkInfo, given: Mapping[str, Any]) -> dict[str, Any]:
     """``given`` checked against the sink's options and converted to the type of each default (text from the command line).
 
@@ -180,9 +194,7 @@ class SinkSet:
         self._tell("report_built", "with the report", report, list(files))
 
     def close(self) -> None:
-        for name, sink in self.sinks:
-            if name not in self.failed:
-                self._call(name, sink, "close", "when closing")
+        self._tell("close", "when closing")
 
     def _tell(self, method: str, when: str, *arguments: Any) -> None:
         for name, sink in self.sinks:

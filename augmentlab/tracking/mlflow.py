@@ -29,12 +29,18 @@ from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.tracking import MlflowClient
 
 from augmentlab.results.records import AblationInfo, RunResult
-from augmentlab.tracking.base import AblationStart, Sink, finite
+from augmentlab.tracking.base import (
+    AblationStart,
+    Sink,
+    arm_number,
+    finite,
+    worth_logging,
+)
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
 
-    from augmentlab.report.summary import Report
+    from augmentlab.report.summary import ArmSummary, Report
 
 TAG_ABLATION = "augmentlab.ablation_id"
 TAG_ROLE = "augmentlab.role"
@@ -118,28 +124,21 @@ class MlflowSink(Sink):
             self.run_ended(result)
 
     def run_ended(self, result: RunResult) -> None:
-        if result.status == "running":
-            return
         existing = self.children.get(result.key)
+        # A child that did not finish (failed, or left running or killed by a crash) counts as failed.
+        logged = None if existing is None else "finished" if existing.info.status == "FINISHED" else "failed"
+        if not worth_logging(logged, result):
+            return  # already there: never twice; a failure again does not replace the first
         if existing is not None:
-            if existing.info.status == "FINISHED" or result.status == "failed":
-                return  # already there: never twice; a failure again does not replace the first
             self._client().delete_run(existing.info.run_id)  # a failure the retry replaces
         self.children[result.key] = self._log_child(result)
 
     def report_built(self, report: Report, files: Sequence[Path]) -> None:
         client = self._client()
-        for index, arm in enumerate(report.arms):
-            tags = {"augmentlab.verdict": arm.verdict or "none"}
-            if arm.delta is not None:
-                tags |= {
-                    "augmentlab.delta": f"{arm.delta.estimate:+.4f}",
-                    "augmentlab.delta_interval": f"[{arm.delta.low:+.4f}, {arm.delta.high:+.4f}] at {arm.delta.confidence:.1%}",
-                    "augmentlab.delta_method": arm.delta.method,
-                }
-            for (name, _), run in self.children.items():
-                if name == arm.arm:
-                    self._log(run.info.run_id, tags=tags)
+        verdicts = {arm.arm: _verdict_tags(arm) for arm in report.arms}
+        for (name, _), run in self.children.items():
+            if name in verdicts:
+                self._log(run.info.run_id, tags=verdicts[name])
         for path in files:
             if Path(path).is_file():
                 client.log_artifact(self.parent_id, str(path))
@@ -215,7 +214,7 @@ class MlflowSink(Sink):
     def _log_child(self, result: RunResult) -> Run:
         info = self.info
         assert info is not None
-        index = next((i for i, arm in enumerate(info.arms) if arm.name == result.arm), -1)
+        index = arm_number(info, result.arm)
         tags = {"mlflow.parentRunId": self.parent_id, TAG_ABLATION: self.ablation_id, TAG_ROLE: "run",
                 TAG_ARM: result.arm, TAG_ARM_INDEX: str(index), TAG_SEED: str(result.seed), "augmentlab.status": result.status}
         if result.error:
@@ -239,6 +238,18 @@ class MlflowSink(Sink):
             client.log_batch(run_id, tags=chunk)
         for chunk in _chunks(list(metrics), _MAX_METRICS_PER_BATCH):
             client.log_batch(run_id, metrics=chunk)
+
+
+def _verdict_tags(arm: ArmSummary) -> dict[str, str]:
+    """The tags of an arm's children: its verdict, and its Δ with the interval and the method where it has one."""
+    tags = {"augmentlab.verdict": arm.verdict or "none"}
+    if arm.delta is not None:
+        tags |= {
+            "augmentlab.delta": f"{arm.delta.estimate:+.4f}",
+            "augmentlab.delta_interval": f"[{arm.delta.low:+.4f}, {arm.delta.high:+.4f}] at {arm.delta.confidence:.1%}",
+            "augmentlab.delta_method": arm.delta.method,
+        }
+    return tags
 
 
 def _recipe_params(info: AblationInfo) -> dict[str, Any]:

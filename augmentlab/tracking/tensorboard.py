@@ -28,7 +28,13 @@ from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
 from augmentlab.results.records import AblationInfo, RunResult
-from augmentlab.tracking.base import AblationStart, Sink, finite
+from augmentlab.tracking.base import (
+    AblationStart,
+    Sink,
+    arm_number,
+    finite,
+    worth_logging,
+)
 
 FOLDER = "tensorboard"
 MARKER = "augmentlab.json"
@@ -67,10 +73,9 @@ class TensorBoardSink(Sink):
     def run_ended(self, result: RunResult) -> None:
         if result.status == "running" or self.info is None or self.root is None:
             return
-        index = next((i for i, arm in enumerate(self.info.arms) if arm.name == result.arm), len(self.info.arms))
+        index = arm_number(self.info, result.arm)
         folder = self.root / run_folder_name(index, result.arm, result.seed)
-        written = _written_status(folder)
-        if written == "finished" or (written == "failed" and result.status == "failed"):
+        if not worth_logging(_written_status(folder), result):
             return  # already there: never twice
         if folder.exists():
             shutil.rmtree(folder)  # a failed run's events, or events without their marker (killed while writing)

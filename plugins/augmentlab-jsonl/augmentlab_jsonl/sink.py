@@ -25,7 +25,7 @@ from typing import Any
 
 from augmentlab.report import Report
 from augmentlab.results import RunResult
-from augmentlab.tracking import AblationStart, Sink
+from augmentlab.tracking import AblationStart, Sink, worth_logging
 
 FILE_NAME = "results.jsonl"
 LEFT_OUT = ("image_intersections", "image_unions", "traceback")
@@ -79,8 +79,7 @@ class JsonLinesSink(Sink):
             self.run_ended(result)
 
     def run_ended(self, result: RunResult) -> None:
-        before = self.written.get(result.key)
-        if result.status == "running" or before == "finished" or (before == "failed" and result.status == "failed"):
+        if not worth_logging(self.written.get(result.key), result):  # the host's resume rule: never a run twice
             return
         record = {key: value for key, value in result.to_dict().items() if key not in LEFT_OUT}
         if not self.history:
