@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from augmentlab_jsonl.sink import FILE_NAME, read_lines
 from typer.testing import CliRunner
 
 import augmentlab
 from augmentlab.cli.app import app
 from augmentlab.data.demo.generator import generate_demo_dataset
 from augmentlab.errors import FieldError
+
+# Imported here, not with the others, so that without the distribution the module skips (see conftest.py) rather than failing to collect.
+sink = pytest.importorskip("augmentlab_jsonl.sink", reason="augmentlab-jsonl is not installed: pip install -e plugins/augmentlab-jsonl")
+FILE_NAME, read_lines = sink.FILE_NAME, sink.read_lines
 
 TINY = ["--seeds", "1", "--epochs", "1", "--image-size", "32", "--batch-size", "4", "--device", "cpu", "--quiet"]
 
