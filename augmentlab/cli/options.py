@@ -15,6 +15,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from augmentlab.errors import AugmentlabError, FieldError, Param
 from augmentlab.runner.config import AblationConfig
@@ -26,8 +27,8 @@ def flag(param: Param) -> str:
 
 
 def option_help(name: str, extra: str = "") -> str:
-    """The help of the AblationConfig setting ``name``, shared by the option that sets it."""
-    return AblationConfig().help(name) + extra
+    """The help of the AblationConfig setting ``name``, shared by the option that sets it (escaped, so that rich shows ``augmentlab[ray]`` as written)."""
+    return escape(AblationConfig().help(name) + extra)
 
 
 @dataclass

@@ -18,7 +18,7 @@ def report(
     fmt: Annotated[Optional[str], typer.Option("--format", metavar="md|csv|json", help="Print the report in this format instead of tables.")] = None,
     run: Annotated[Optional[str], typer.Option("--run", metavar="ARM:SEED", help="Print one run's outcome and, for a failed run, its full traceback; ARM is the arm's number in the report (#1) or its name.")] = None,
 ) -> None:
-    """Print an ablation's report from its result store alone, and write report.md/.csv/.json/.png beside it."""
+    """Print an ablation's report from its result store alone, and write report.md/.csv/.json/.png/.html beside it."""
     from augmentlab.report import (
         FORMATS,
         print_report,
