@@ -1,4 +1,4 @@
-"""`augmentlab ablate --parallel K`: runs in worker processes land in the same store, and a dying worker is handled.
+"""`augmentlab ablate --parallel K`: runs in worker processes land in the same store (streamed splits too), and a dying worker is handled.
 
 Each test spawns real worker processes (each imports torch), so they are few and train tiny runs.
 """
@@ -30,9 +30,12 @@ def demo(tmp_path_factory):
 def test_parallel_runs_land_in_one_store_as_the_sequential_ones_do(demo, tmp_path):
     sequential = invoke(*ablate_args(demo, tmp_path / "sequential"))
     assert sequential.exit_code == 0, sequential.output
-    parallel = invoke(*ablate_args(demo, tmp_path / "parallel"), "--parallel", "2")
+    # Under 1 KiB of host memory for each worker: each streams both splits, as a split larger than
+    # the machine's memory would be; the batches, and so the runs, are the cached ones.
+    parallel = invoke(*ablate_args(demo, tmp_path / "parallel"), "--parallel", "2", "--host-memory", "0.000001")
     assert parallel.exit_code == 0, parallel.output
     assert "2 runs at a time, in worker processes on cpu" in parallel.stdout
+    assert "train split: 16 images decode to 64 KiB: over the 1 KiB host budget (host_memory), so streamed: the training process decodes" in parallel.stdout
     assert re.search(r"^time: \d+\.\d s before the first run; 4 runs trained for \d+\.\d s in \d+\.\d s on 2 workers \(\d+\.\d× overlap\)$", parallel.stdout, re.M)
     expected = [("hflip | ce", 0, "finished"), ("hflip | dice", 0, "finished"), ("none | ce", 0, "finished"), ("none | dice", 0, "finished")]
     folder = plan_folder(parallel.stdout)

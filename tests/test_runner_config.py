@@ -128,7 +128,20 @@ def test_the_data_request_has_absolute_paths_and_the_training_size(tmp_path, mon
     monkeypatch.chdir(tmp_path)
     request = AblationConfig(data=Path("train.json"), images=Path("photos"), image_size=64, cache_memory=0.5).data_request({"strict": True})
     assert (request.data, request.options["images"], request.size) == (str(tmp_path / "train.json"), str(tmp_path / "photos"), (64, 64))
-    assert (request.plugin_options, request.memory_budget_bytes) == ({"strict": True}, 2**29)
+    assert (request.plugin_options, request.memory_budget_bytes, request.host_memory_bytes) == ({"strict": True}, 2**29, None)
+    assert (request.device_copies, request.host_copies) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("settings", "copies"),
+    [
+        ({}, (1, 1)),
+        ({"parallel": 3}, (3, 3)),  # three workers, each with its own copy, on one device and one machine
+    ],
+)
+def test_the_data_request_says_how_many_processes_share_the_memory(settings, copies):
+    request = AblationConfig(device="cpu", host_memory=1.5, **settings).data_request()
+    assert (request.device_copies, request.host_copies, request.host_memory_bytes) == (*copies, 3 * 2**29)
 
 
 def test_factorial_and_each_arms_start_with_the_baseline():

@@ -87,6 +87,7 @@ def ablate(
     gpus_per_run: Annotated[Optional[float], typer.Option("--gpus-per-run", help=option_help("gpus_per_run"))] = None,
     cpus_per_run: Annotated[Optional[float], typer.Option("--cpus-per-run", help=option_help("cpus_per_run"))] = None,
     cache_memory: Annotated[Optional[float], typer.Option("--cache-memory", metavar="GiB", help=option_help("cache_memory"))] = None,
+    host_memory: Annotated[Optional[float], typer.Option("--host-memory", metavar="GiB", help=option_help("host_memory"))] = None,
     track: Annotated[Optional[list[str]], typer.Option("--track", metavar="SINK", help="Also send the results to a result sink: mlflow, tensorboard or a plugin's (`augmentlab plugins` lists them). Repeatable; replaces the sinks of a config file's track tables.")] = None,
     track_opt: Annotated[Optional[list[str]], typer.Option("--track-opt", metavar="SINK.KEY=VALUE", help="An option of a tracked sink, e.g. mlflow.experiment=waste. Repeatable.")] = None,
 ) -> None:
@@ -113,7 +114,7 @@ def ablate(
         "lr": lr, "encoder": encoder, "encoder_weights": encoder_weights, "arch": arch, "schedule": schedule,
         "warmup_epochs": warmup_epochs, "mirror_pairs": mirror_pairs, "device": device, "preset": preset, "out": out, "name": name,
         "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),
-        "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory,
+        "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory, "host_memory": host_memory,
         "track": tracked_sinks(base.track, track, track_opt),
         **data_settings(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict),
     }

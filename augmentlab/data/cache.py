@@ -12,7 +12,7 @@ training device is CUDA, and each batch is gathered on the host and copied with
 ``non_blocking=True``.
 
 Every arm of an ablation shares one cache: :meth:`TensorCache.build` returns the same object for
-the same ``(dataset.cache_key, device, memory_budget_bytes)`` until :func:`clear_tensor_caches`.
+the same ``(dataset.cache_key, device, memory_budget_bytes, on_device)`` until :func:`clear_tensor_caches`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ DEVICE_BUDGET_FRACTION = 0.5
 
 _MASK_DTYPES = (torch.uint8, torch.int16, torch.int32, torch.int64)
 
-_caches: dict[tuple[str, str, int | None], "TensorCache"] = {}
+_caches: dict[tuple[str, str, int | None, bool | None], "TensorCache"] = {}
 
 
 class CacheableDataset(Protocol):
@@ -92,7 +92,7 @@ class TensorCache:
 
     @classmethod
     def build(
-        cls, dataset: CacheableDataset, device: torch.device | str, *, memory_budget_bytes: int | None = None
+        cls, dataset: CacheableDataset, device: torch.device | str, *, memory_budget_bytes: int | None = None, on_device: bool | None = None
     ) -> TensorCache:
         """Decode every sample of ``dataset`` once; the same call again returns the same cache.
 
@@ -101,6 +101,8 @@ class TensorCache:
             device: the training device.
             memory_budget_bytes: the most the cache may take on ``device``; None: half the free
                 memory on CUDA, unlimited on the CPU. A cache over budget stays in host memory.
+            on_device: where the cache goes, decided already (:func:`~augmentlab.data.stream.place_splits`);
+                None: by the budget, once decoded.
 
         Raises:
             AugmentlabError: the dataset is empty, or its samples differ in size.
@@ -109,17 +111,18 @@ class TensorCache:
         if memory_budget_bytes is not None:
             check_integer("memory_budget_bytes", memory_budget_bytes, low=0)
         device = _resolve_device(device)
-        key = (dataset.cache_key, str(device), memory_budget_bytes)
+        key = (dataset.cache_key, str(device), memory_budget_bytes, on_device)
         if key not in _caches:
-            _caches[key] = cls._decode(dataset, device, memory_budget_bytes)
+            _caches[key] = cls._decode(dataset, device, memory_budget_bytes, on_device)
         return _caches[key]
 
     @classmethod
-    def _decode(cls, dataset: CacheableDataset, device: torch.device, memory_budget_bytes: int | None) -> TensorCache:
+    def _decode(cls, dataset: CacheableDataset, device: torch.device, memory_budget_bytes: int | None, on_device: bool | None) -> TensorCache:
         images, masks = _decode_samples(dataset)
         nbytes = images.nbytes + masks.nbytes
         budget = _device_budget(device) if memory_budget_bytes is None else memory_budget_bytes
-        on_device = budget is None or nbytes <= budget
+        if on_device is None:
+            on_device = budget is None or nbytes <= budget
         if on_device:
             images, masks = images.to(device), masks.to(device)
         elif device.type == "cuda":

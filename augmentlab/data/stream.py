@@ -1,11 +1,12 @@
 """Where a split lives while an ablation trains, and the streaming path for a split larger than memory.
 
-:func:`placement` decides, before anything is decoded, from the split's estimated decoded size:
+:func:`place_splits` decides, before anything is decoded, from each split's estimated decoded size:
 
 - ``device``: it fits the device budget (half the free CUDA memory, or ``cache_memory``): decoded
   once onto the GPU (:class:`~augmentlab.data.cache.TensorCache`);
-- ``host``: it fits host memory but not the device: decoded once into pinned host memory, each batch
-  copied to the GPU as it is drawn;
+- ``host``: it fits the host budget (half the memory this process may still take, within its
+  cgroup's limit, or ``host_memory``) but not the device: decoded once into pinned host memory, each
+  batch copied to the GPU as it is drawn;
 - ``stream``: it fits neither (full COCO-Stuff at 512² is about 90 GB of uint8). Nothing is decoded
   up front: :class:`StreamingSource` has ``torch.utils.data.DataLoader`` workers decode and resize
   each epoch's batches, in the epoch's own order, into pinned memory, a few batches ahead; the GPU
@@ -13,7 +14,8 @@
 
 :class:`StreamingSource` serves the same calls as a ``TensorCache`` (``epoch_order``, ``in_order``,
 ``batch``), with the same permutation for the same ``(seed, epoch)``, so an arm trains on the same
-batches whichever way its data arrives. A streamed epoch decodes every image again, so it is only
+batches whichever way its data arrives. The splits share the budgets, and so do the worker
+processes of ``--parallel``, each of which holds its own copy. A streamed epoch decodes every image again, so it is only
 as fast as the workers: the Cost table's data ms/step shows when they starve the GPU.
 """
 
@@ -23,8 +25,9 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,6 +41,7 @@ from augmentlab.data.cache import (
     _resolve_device,
     epoch_batches,
     in_order_batches,
+    mask_storage_dtype,
 )
 from augmentlab.tensors import constant
 
@@ -50,34 +54,111 @@ PREFETCH_BATCHES = 4
 """Batches each streaming worker decodes ahead of the step loop."""
 
 
-def available_host_bytes() -> int | None:
-    """Host memory available to new allocations without swapping (Linux's ``MemAvailable``), or None where it cannot be read."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as file:
-            for line in file:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+_NO_LIMIT = 2**60
+"""A cgroup v1 memory limit at or above this is the kernel's "unlimited" (``PAGE_COUNTER_MAX`` pages)."""
+
+
+def available_host_bytes(proc: Path = Path("/proc"), cgroups: Path = CGROUP_ROOT) -> int | None:
+    """Host memory this process can still take without swapping or being killed, or None where it cannot be read.
+
+    Linux's ``MemAvailable``, or less where a memory cgroup caps this process below what the
+    machine has: a container's limit, a SLURM job's ``--mem``. ``/proc/meminfo`` shows the whole
+    machine even there, so a split sized by it alone would get the job OOM-killed. Each cgroup from
+    this process's own up to the root is read (v2 ``memory.max``, v1 ``memory.limit_in_bytes``), and
+    the room left under the tightest is its limit less the usage that cannot be reclaimed (the usage
+    less the inactive page cache, the working set that container runtimes report).
+    """
+    known = [room for room in (_mem_available(proc / "meminfo"), _cgroup_room(proc / "self" / "cgroup", cgroups)) if room is not None]
+    if known:
+        return min(known)
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
     except (OSError, ValueError, AttributeError):
         return None
 
 
+def _mem_available(meminfo: Path) -> int | None:
+    try:
+        with open(meminfo, encoding="ascii") as file:
+            for line in file:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_room(membership: Path, cgroups: Path) -> int | None:
+    """The room left under the tightest memory cgroup this process is in, or None without a limit."""
+    try:
+        lines = membership.read_text(encoding="ascii").splitlines()
+    except (OSError, ValueError):
+        return None
+    rooms = []
+    for line in lines:
+        number, controllers, path = (line.split(":", 2) + ["", ""])[:3]
+        if number == "0" and not controllers:  # the v2 unified hierarchy
+            files = (cgroups, "memory.max", "memory.current", "inactive_file")
+        elif "memory" in controllers.split(","):  # v1
+            files = (cgroups / "memory", "memory.limit_in_bytes", "memory.usage_in_bytes", "total_inactive_file")
+        else:
+            continue
+        root, limit, usage, inactive = files
+        # From this process's own cgroup up to the root: a parent's limit binds its children. Inside a
+        # container the path may name the host's hierarchy, absent here; the root is then its own.
+        parts = [part for part in path.strip().split("/") if part]
+        for depth in range(len(parts), -1, -1):
+            rooms.append(_room(root.joinpath(*parts[:depth]), limit, usage, inactive))
+    known = [room for room in rooms if room is not None]
+    return min(known) if known else None
+
+
+def _room(folder: Path, limit_name: str, usage_name: str, inactive_name: str) -> int | None:
+    try:
+        limit_text = (folder / limit_name).read_text(encoding="ascii").strip()
+        if limit_text == "max":
+            return None
+        limit = int(limit_text)
+        if limit >= _NO_LIMIT:
+            return None
+        usage = int((folder / usage_name).read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+    inactive = 0
+    try:
+        for line in (folder / "memory.stat").read_text(encoding="ascii").splitlines():
+            key, _, value = line.partition(" ")
+            if key == inactive_name:
+                inactive = int(value)
+    except (OSError, ValueError):
+        pass
+    return max(0, limit - max(0, usage - inactive))
+
+
 def host_budget() -> int | None:
-    """The most a decoded split may take in host memory: half of what is available; None: unknown, so unlimited."""
+    """The most the decoded splits may take in host memory: half of what is available; None: unknown, so unlimited."""
     available = available_host_bytes()
     return None if available is None else int(available * HOST_BUDGET_FRACTION)
 
 
 def decoded_bytes(dataset: CacheableDataset) -> int | None:
-    """The decoded size of ``dataset``: uint8 RGB and a one-byte mask per pixel at its training size; None without one (sizes differ)."""
+    """The decoded size of ``dataset``: uint8 RGB and the narrowest mask dtype per pixel at its training size; None without one (sizes differ)."""
     size = getattr(dataset, "size", None)
     if size is None:
         return None
     height, width = size
-    return len(dataset) * height * width * 4
+    return len(dataset) * height * width * (3 + mask_bytes(dataset))
+
+
+def mask_bytes(dataset: CacheableDataset) -> int:
+    """Bytes per mask pixel in the cache: one for up to 255 classes with an ignore index in 0..255, more beyond (as the cache stores them)."""
+    classes = getattr(dataset, "num_classes", None)
+    if classes is None:
+        return 1
+    ignore = dataset.ignore_index
+    return mask_storage_dtype(min(0, ignore), max(classes - 1, ignore)).itemsize
 
 
 @dataclass(frozen=True)
@@ -95,39 +176,91 @@ class Placement:
         return f"{name} split: {count} images decode to {size}: {self.reason}"
 
 
-def placement(dataset: CacheableDataset, device: torch.device | str, memory_budget_bytes: int | None = None, host_bytes: int | None = -1) -> Placement:
-    """Where ``dataset`` will live when trained on ``device``: on it, in (pinned) host memory, or streamed.
+def placement(dataset: CacheableDataset, device: torch.device | str, memory_budget_bytes: int | None = None, host_bytes: int | None = None) -> Placement:
+    """Where ``dataset`` alone will live when trained on ``device``: :func:`place_splits` of one split."""
+    return place_splits([dataset], device, memory_budget_bytes, host_bytes)[0]
+
+
+def place_splits(
+    splits: Sequence[CacheableDataset],
+    device: torch.device | str,
+    memory_budget_bytes: int | None = None,
+    host_bytes: int | None = None,
+    *,
+    device_copies: int = 1,
+    host_copies: int = 1,
+    threads: int | None = None,
+) -> list[Placement]:
+    """Where each of ``splits`` will live when trained on ``device``: on it, in (pinned) host memory, or streamed.
+
+    The splits share the budgets: each is placed, in turn, in what the ones before it left.
 
     Args:
-        memory_budget_bytes: the device budget (None: half the free CUDA memory; unlimited on the CPU).
-        host_bytes: the host budget (-1: :func:`host_budget`; None: unlimited).
+        memory_budget_bytes: the device budget of this process (None: half the free CUDA memory,
+            shared by ``device_copies``; unlimited on the CPU).
+        host_bytes: the host budget of this process (None: :func:`host_budget`, shared by
+            ``host_copies``; unlimited where the available memory cannot be read).
+        device_copies: processes that each decode their own copy onto this device (``--parallel``).
+        host_copies: processes on this machine that each hold their own copy.
+        threads: the torch threads of the process that will train (None: this one's), for the
+            streaming workers it would start.
     """
     device = _resolve_device(device)
-    nbytes = decoded_bytes(dataset)
-    host = host_budget() if host_bytes == -1 else host_bytes
-    if nbytes is None:
-        return Placement("device" if device.type == "cpu" else "host", None, "sizes differ, so it is decoded first and placed then")
-    budget = memory_budget_bytes if memory_budget_bytes is not None else _device_budget(device)
-    if device.type != "cpu" and (budget is None or nbytes <= budget):
-        share = f"{DEVICE_BUDGET_FRACTION:.0%} of the free memory" if memory_budget_bytes is None else "cache_memory"
-        return Placement("device", nbytes, f"decoded once onto {device} (within {_size_text(budget)}, {share})" if budget is not None else f"decoded once onto {device}")
-    if host is None or nbytes <= host:
-        if device.type == "cpu":
-            return Placement("device", nbytes, "decoded once into host memory, the CPU's own")
-        return Placement("host", nbytes, f"over the {_size_text(budget)} budget on {device}, so decoded once into pinned host memory and copied batch by batch")
-    over = f"over the {_size_text(budget)} budget on {device} and " if device.type != "cpu" else ""
-    return Placement("stream", nbytes, f"{over}over the {_size_text(host)} host budget ({HOST_BUDGET_FRACTION:.0%} of the available memory), "
-                     f"so streamed: {_decoders(stream_workers())} each batch as it is needed")
+    shared = " shared by {} worker processes"
+    if memory_budget_bytes is not None:
+        budget, budget_words = memory_budget_bytes, "cache_memory"
+    else:
+        free = _device_budget(device)
+        budget = None if free is None else free // device_copies
+        budget_words = f"{DEVICE_BUDGET_FRACTION:.0%} of the free memory" + ("," + shared.format(device_copies) if device_copies > 1 else "")
+    if host_bytes is None:
+        available = host_budget()
+        host = None if available is None else available // host_copies
+        host_words = f"{HOST_BUDGET_FRACTION:.0%} of the available memory" + ("," + shared.format(host_copies) if host_copies > 1 else "")
+    else:
+        host, host_words = host_bytes, "host_memory"
+    placed: list[Placement] = []
+    device_taken = host_taken = 0
+    for dataset in splits:
+        nbytes = decoded_bytes(dataset)
+        device_left = None if budget is None else max(0, budget - device_taken)
+        host_left = None if host is None else max(0, host - host_taken)
+        device_text = _budget_text(device_left, device_taken, f"budget on {device}", budget_words)
+        host_text = _budget_text(host_left, host_taken, "host budget", host_words)
+        if nbytes is None:
+            placed.append(Placement("device" if device.type == "cpu" else "host", None, "sizes differ, so it is decoded first and placed then"))
+        elif device.type != "cpu" and (device_left is None or nbytes <= device_left):
+            device_taken += nbytes
+            within = f", within {device_text}" if device_left is not None else ""
+            placed.append(Placement("device", nbytes, f"decoded once onto {device}{within}"))
+        elif host_left is None or nbytes <= host_left:
+            host_taken += nbytes
+            if device.type == "cpu":
+                placed.append(Placement("device", nbytes, "decoded once into host memory, the CPU's own"))
+            else:
+                placed.append(Placement("host", nbytes, f"over {device_text}, so decoded once into pinned host memory and copied batch by batch"))
+        else:
+            over = f"over {device_text} and " if device.type != "cpu" else ""
+            placed.append(Placement("stream", nbytes, f"{over}over {host_text}, so streamed: {_decoders(stream_workers(threads))} each batch as it is needed"))
+    return placed
 
 
-def stream_workers() -> int:
-    """DataLoader workers for a streamed split: this process's share of the cores but one, at most 8; none in a daemonic process, which cannot start them.
+def _budget_text(left: int | None, taken: int, budget: str, words: str) -> str:
+    """``the 512 KiB host budget (…)``, or what is left of it once an earlier split took its share."""
+    if taken:
+        return f"the {_size_text(left)} left of the {budget} ({words}) once the other split is in"
+    return f"the {_size_text(left)} {budget} ({words})"
 
-    The share is torch's thread count, which ``--parallel`` workers set to the cores over the workers, so K processes do not start K times the workers.
+
+def stream_workers(threads: int | None = None) -> int:
+    """DataLoader workers for a streamed split: the training process's share of the cores but one, at most 8; none in a daemonic process, which cannot start them.
+
+    The share is torch's thread count (``threads``, or this process's), which ``--parallel`` workers
+    set to the cores over the workers, so K processes do not start K times the workers.
     """
     if multiprocessing.current_process().daemon:
         return 0
-    return max(0, min(8, torch.get_num_threads() - 1))
+    return max(0, min(8, (torch.get_num_threads() if threads is None else threads) - 1))
 
 
 class _Samples(torch.utils.data.Dataset):

@@ -33,7 +33,7 @@ from typing import Any
 from augmentlab.atomic import cannot_write, write_text_atomically
 from augmentlab.data import load_splits
 from augmentlab.data.dataset import SegmentationDataset
-from augmentlab.data.stream import placement
+from augmentlab.data.stream import place_splits
 from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.registry.loading import current_registry, plugin_options
 from augmentlab.report.files import write_report_files
@@ -52,7 +52,7 @@ from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 from augmentlab.results.store import ResultStore
 from augmentlab.runner.config import AblationConfig
 from augmentlab.runner.executors.base import DataRequest, Executor, StopRuns
-from augmentlab.runner.executors.process import ProcessExecutor
+from augmentlab.runner.executors.process import ProcessExecutor, worker_threads
 from augmentlab.runner.executors.sequential import SequentialExecutor
 from augmentlab.runner.plan import AblationPlan, check_batch_fits
 from augmentlab.runner.progress import AblationListener
@@ -210,8 +210,13 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     listener.notice(f"preset: {preset} ({how}); device: {device}{tuning}")
     source = config.data or "built-in demo data (synthetic)"
     listener.notice(f"data: {source}: {len(train)} train / {len(val)} val images, {train.num_classes} classes")
-    for name, split in (("train", train), ("val", val)):  # where each will live, before anything is decoded
-        listener.notice(placement(split, device, request.memory_budget_bytes).describe(name, len(split)))
+    # Where each will live, before anything is decoded; the process that trains decides again with
+    # the same budgets (a worker's own), since the free memory may have changed by then.
+    threads = worker_threads(request.host_copies) if request.host_copies > 1 else None
+    placed = place_splits([train, val], device, request.memory_budget_bytes, request.host_memory_bytes,
+                          device_copies=request.device_copies, host_copies=request.host_copies, threads=threads)
+    for name, split, where in zip(("train", "val"), (train, val), placed):
+        listener.notice(where.describe(name, len(split)))
     listener.planned(plan, folder)
     check_batch_fits(recipe.batch_size, len(train))
     data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
@@ -325,7 +330,8 @@ def _executor(prepared: PreparedAblation, listener: AblationListener, workers: P
         workers.versions = versions
         return workers
     device = plan.device
-    data = training_data(prepared.train, prepared.val, device, prepared.request.memory_budget_bytes, prepared.request.native_eval)
+    request = prepared.request
+    data = training_data(prepared.train, prepared.val, device, request.memory_budget_bytes, request.native_eval, host_bytes=request.host_memory_bytes)
     autotune = config.cudnn_benchmark_on()
     seconds = warm_up(plan.recipe, len(prepared.train.class_names), device, autotune)  # the executor's own call then has nothing to do
     if seconds:

@@ -164,6 +164,10 @@ class AblationConfig:
     cache_memory: float | None = setting(
         None, "Most device memory in GiB the decoded dataset may take; over it, batches come from pinned host memory (default on CUDA: half the free memory).", "number"
     )
+    host_memory: float | None = setting(
+        None, "Most host memory in GiB the decoded dataset may take in each training process; over it, a split is streamed from disk "
+        "(default: half the memory this process may still take, within its cgroup's limit, shared by the parallel workers).", "number"
+    )
     track: Mapping[str, Mapping[str, Any]] | None = setting(
         None, "Result sinks the runs also go to, by name, each with its options: ['mlflow'] or {'mlflow': {'experiment': 'waste'}} ([track.mlflow] in a file).", "track"
     )
@@ -334,6 +338,7 @@ class AblationConfig:
             ("gpus_per_run", self.gpus_per_run is None or self.gpus_per_run >= 0, "must be ≥ 0"),
             ("cpus_per_run", self.cpus_per_run is None or self.cpus_per_run >= 0, "must be ≥ 0"),
             ("cache_memory", self.cache_memory is None or self.cache_memory >= 0, "must be ≥ 0 GiB"),
+            ("host_memory", self.host_memory is None or self.host_memory >= 0, "must be ≥ 0 GiB"),
         ]
         for name, ok, problem in checks:
             if not ok:
@@ -568,6 +573,9 @@ class AblationConfig:
         """
         recipe = self.recipe()
         budget = None if self.cache_memory is None else int(self.cache_memory * 2**30)
+        # Each local worker decodes its own copy, so the automatic budgets are shared among those on
+        # one device and on this machine; a Ray worker's machine is its own, with one copy each.
+        slots = [self.resolved_device()[0]] if self.ray_options() is not None else self.worker_slots()
         return DataRequest(
             data=_absolute(self.data),
             val=_absolute(self.val),
@@ -578,6 +586,9 @@ class AblationConfig:
             size=recipe.size,
             plugin_options=dict(plugin_options or {}),
             memory_budget_bytes=budget,
+            host_memory_bytes=None if self.host_memory is None else int(self.host_memory * 2**30),
+            device_copies=max(slots.count(slot) for slot in slots),
+            host_copies=len(slots),
             native_eval=recipe.eval_size == "native",
         )
 

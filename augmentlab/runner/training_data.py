@@ -17,7 +17,7 @@ import torch
 from augmentlab.data.cache import TensorCache
 from augmentlab.data.dataset import SegmentationDataset
 from augmentlab.data.native import NativeMasks
-from augmentlab.data.stream import StreamingSource, placement
+from augmentlab.data.stream import Placement, StreamingSource, place_splits
 
 if TYPE_CHECKING:
     from augmentlab.runner.executors.base import DataRequest
@@ -38,15 +38,25 @@ class TrainingData:
 
 
 def training_data(
-    train: SegmentationDataset, val: SegmentationDataset, device: str, memory_budget_bytes: int | None = None, native: bool = False,
+    train: SegmentationDataset,
+    val: SegmentationDataset,
+    device: str,
+    memory_budget_bytes: int | None = None,
+    native: bool = False,
+    *,
+    host_bytes: int | None = None,
+    device_copies: int = 1,
+    host_copies: int = 1,
 ) -> TrainingData:
-    """Decode both splits once onto the training device (or into host memory, or stream them: :func:`~augmentlab.data.stream.placement`); every run shares them.
+    """Decode both splits once onto the training device (or into host memory, or stream them), where :func:`~augmentlab.data.stream.place_splits` puts them; every run shares them.
 
     With ``native``, the validation masks are also kept at each image's own size, for scoring there.
+    The budgets and copies are :func:`~augmentlab.data.stream.place_splits`'s.
     """
+    placed = place_splits([train, val], device, memory_budget_bytes, host_bytes, device_copies=device_copies, host_copies=host_copies)
     return TrainingData(
-        train=split_source(train, device, memory_budget_bytes),
-        val=split_source(val, device, memory_budget_bytes),
+        train=split_source(train, device, placed[0], memory_budget_bytes),
+        val=split_source(val, device, placed[1], memory_budget_bytes),
         class_names=tuple(train.class_names),
         ignore_index=train.ignore_index,
         class_frequencies=[float(count) for count in train.class_stats().pixel_counts],
@@ -54,11 +64,12 @@ def training_data(
     )
 
 
-def split_source(dataset: SegmentationDataset, device: str, memory_budget_bytes: int | None = None) -> TensorCache | StreamingSource:
-    """A decoded cache of ``dataset`` where it fits host memory; a stream decoded batch by batch where it does not."""
-    if placement(dataset, device, memory_budget_bytes).where == "stream":
+def split_source(dataset: SegmentationDataset, device: str, placed: Placement, memory_budget_bytes: int | None = None) -> TensorCache | StreamingSource:
+    """``dataset`` where ``placed`` puts it: a decoded cache on the device or in host memory, or a stream decoded batch by batch."""
+    if placed.where == "stream":
         return StreamingSource(dataset, device)
-    return TensorCache.build(dataset, device, memory_budget_bytes=memory_budget_bytes)
+    on_device = None if placed.nbytes is None else placed.where == "device"  # an unknown size is placed once decoded
+    return TensorCache.build(dataset, device, memory_budget_bytes=memory_budget_bytes, on_device=on_device)
 
 
 _loaded: dict[tuple[str, str], TrainingData] = {}
@@ -69,7 +80,10 @@ def load_training_data(request: DataRequest, device: str) -> TrainingData:
     key = (repr(request), device)
     if key not in _loaded:
         train, val = request.load_splits()
-        _loaded[key] = training_data(train, val, device, request.memory_budget_bytes, request.native_eval)
+        _loaded[key] = training_data(
+            train, val, device, request.memory_budget_bytes, request.native_eval,
+            host_bytes=request.host_memory_bytes, device_copies=request.device_copies, host_copies=request.host_copies,
+        )
     return _loaded[key]
 
 

@@ -58,6 +58,13 @@ class DataRequest:
     plugin_options: dict[str, Any] = field(default_factory=dict)
     """``load_plugins`` keyword arguments of the driver (strict, disable, autoload)."""
     memory_budget_bytes: int | None = None
+    """The device budget of each process for the decoded splits (None: half the free memory, shared by ``device_copies``)."""
+    host_memory_bytes: int | None = None
+    """The host budget of each process, over which a split is streamed (None: half the available memory, shared by ``host_copies``)."""
+    device_copies: int = 1
+    """Processes that each decode their own copy of the splits onto one device (``--parallel``)."""
+    host_copies: int = 1
+    """Processes on one machine that each hold their own copy."""
     native_eval: bool = False
     """Keep the validation masks at each image's own size too, for native-resolution scoring."""
 

@@ -73,7 +73,7 @@ class ProcessExecutor:
         slots, self._jobs = context.Queue(), context.Queue()
         for slot in self.slots:
             slots.put(slot)
-        threads = max(1, (os.cpu_count() or 1) // len(self.slots))
+        threads = worker_threads(len(self.slots))
         self._pool = concurrent.futures.ProcessPoolExecutor(
             len(self.slots), mp_context=context, initializer=_init_worker, initargs=(os.getpid(), slots, self.plugin_options, threads, self._jobs)
         )
@@ -200,6 +200,11 @@ def _init_worker(driver: int, slots: Any, plugin_options: dict[str, Any], thread
             warm_up(recipe, len(data.class_names), _worker_slot, cudnn_benchmark)
     except Exception as error:  # raised again by the first run, which reports it like the driver would
         _worker_error = error
+
+
+def worker_threads(workers: int) -> int:
+    """Each of ``workers`` local worker processes trains with its share of the cores, so that they do not oversubscribe them."""
+    return max(1, (os.cpu_count() or 1) // workers)
 
 
 def die_with_parent(parent: int) -> None:
