@@ -65,3 +65,27 @@ def test_native_masks_pack_mixed_sizes_as_views() -> None:
     assert native.mask(1).data_ptr() == native.flat.data_ptr() + 15  # a view, no copy
     fitted = NativeMasks.build(dataset.with_resize("fit"), "cpu")
     assert fitted.regions == ((2, 4), (4, 4))  # 3×5 fitted into 4×4: scale 0.8 → 2.4 ≈ 2 rows, 4 columns
+
+
+@pytest.mark.parametrize(
+    ("classes", "ignore_index", "labels", "dtype"),
+    [(2, 255, [0, 1, 255], torch.uint8), (300, 255, [0, 299], torch.int16), (40000, 255, [39999], torch.int32), (2, 65535, [65535], torch.int32)],
+)
+def test_native_masks_take_the_narrowest_type_the_labels_allow(classes, ignore_index, labels, dtype) -> None:
+    from augmentlab.data.dataset import Sample, SegmentationDataset
+
+    masks = {"a": torch.tensor([labels], dtype=torch.int64)}
+    dataset = SegmentationDataset([Sample("a", None, "a", 1)], class_names=[f"c{i}" for i in range(classes)], ignore_index=ignore_index,  # type: ignore[arg-type]
+                                  size=(4, 4), read_mask=masks.__getitem__, source_key="k")
+    native = NativeMasks.build(dataset, "cpu")
+    assert native.flat.dtype == dtype and native.mask(0).tolist() == [labels]
+
+
+def test_a_native_mask_with_a_label_that_is_no_class_is_refused_by_name() -> None:
+    from augmentlab.data.dataset import Sample, SegmentationDataset
+
+    masks = {"street.png": torch.tensor([[0, 1], [300, 1]], dtype=torch.int64)}
+    dataset = SegmentationDataset([Sample("street.png", None, "street.png", 1)], class_names=["bg", "x"], ignore_index=255,  # type: ignore[arg-type]
+                                  size=(4, 4), read_mask=masks.__getitem__, source_key="k")
+    with pytest.raises(ValueError, match=r"^street.png: mask labels 0..300 are neither classes 0..1 nor the ignore index 255$"):
+        NativeMasks.build(dataset, "cpu")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from augmentlab.data.cache import mask_storage_dtype
 from augmentlab.data.dataset import SegmentationDataset
 from augmentlab.data.images import fitted_size
 
@@ -47,17 +48,24 @@ class NativeMasks:
         """
         if dataset.size is None:
             raise ValueError("a dataset without a training size is scored at its own size already")
-        masks = [dataset.mask(index) for index in range(len(dataset))]
-        largest = max([dataset.ignore_index, dataset.num_classes - 1, *(int(mask.max()) for mask in masks if mask.numel())])
-        dtype = torch.uint8 if largest <= 255 else torch.int16 if largest <= 32767 else torch.int32
-        shapes = tuple((int(mask.shape[0]), int(mask.shape[1])) for mask in masks)
-        offsets, total = [], 0
-        for height, width in shapes:
+        # Each mask is narrowed as it is read: a split's masks as int64 would take eight times the
+        # packed bytes (8 GB for Cityscapes' 500 validation images at 1024×2048).
+        dtype = mask_storage_dtype(0, max(dataset.ignore_index, dataset.num_classes - 1))
+        highest = torch.iinfo(dtype).max
+        narrow, shapes, offsets, total = [], [], [], 0
+        for index in range(len(dataset)):
+            mask = dataset.mask(index)
+            if mask.numel() and (int(mask.min()) < 0 or int(mask.max()) > highest):
+                raise ValueError(f"{dataset.sample_name(index)}: mask labels {int(mask.min())}..{int(mask.max())} are neither classes "
+                                 f"0..{dataset.num_classes - 1} nor the ignore index {dataset.ignore_index}")
+            narrow.append(mask.flatten().to(dtype))
+            shapes.append((int(mask.shape[0]), int(mask.shape[1])))
             offsets.append(total)
-            total += height * width
-        flat = torch.cat([mask.flatten().to(dtype) for mask in masks]) if masks else torch.zeros(0, dtype=dtype)
+            total += mask.numel()
+        flat = torch.cat(narrow) if narrow else torch.zeros(0, dtype=dtype)
+        del narrow
         regions = tuple(fitted_size(h, w, dataset.size) if dataset.resize == "fit" else tuple(dataset.size) for h, w in shapes)
-        return cls(flat.to(device), tuple(offsets), shapes, regions)
+        return cls(flat.to(device), tuple(offsets), tuple(shapes), regions)
 
     def __len__(self) -> int:
         return len(self.shapes)
