@@ -17,8 +17,11 @@ Scenarios:
 - ``half-large``: half the arms differ by 4σ: runs a sequential design saves, and its power.
 - ``screen-*``: a Plackett–Burman screen of many factors, two of them active.
 - ``bh-mixed``: Benjamini–Hochberg with 3 of 7 arms active: the false discovery rate (FDR).
+- ``margin-*``: every arm differs by exactly the margin δ = 2σ, the hardest case for an
+  equivalence claim: a verdict of *no effect beyond ±δ* is a false one, and the rate of any such
+  claim in an ablation (the ``equiv`` column) must be at most α too.
 
-Run ``python benchmarks/design_simulation.py`` (2000 simulations a scenario, about 3 minutes on
+Run ``python benchmarks/design_simulation.py`` (2000 simulations a scenario, about 5 minutes on
 2 cores); ``--sims`` and ``--only`` shrink it. tests/test_design_simulation.py runs a few hundred
 of the null scenarios with a fixed seed.
 """
@@ -76,6 +79,7 @@ SCENARIOS = [
     Scenario("power-1σ-3seeds", effects={1: 1.0}, first_seeds=3, what="one arm +1σ, 3 seeds: power"),
     Scenario("power-2σ-3seeds", effects={1: 2.0}, first_seeds=3, what="one arm +2σ, 3 seeds: power"),
     Scenario("power-2σ-sequential", effects={1: 2.0}, max_seeds=5, what="one arm +2σ, 2→5 seeds: power"),
+    Scenario("power-2σ-5seeds", effects={1: 2.0}, first_seeds=5, what="one arm +2σ, 5 seeds: power (the fixed plan sequential stops short of)"),
     Scenario("power-3σ-2seeds", effects={1: 3.0}, what="one arm +3σ, 2 seeds: power"),
     Scenario("half-large-fixed-5", effects={1: 4.0, 2: -4.0, 3: 4.0, 4: 4.0}, first_seeds=5, what="4 of 7 arms ±4σ, 5 seeds: power, runs"),
     Scenario("half-large-sequential", effects={1: 4.0, 2: -4.0, 3: 4.0, 4: 4.0}, max_seeds=5, what="4 of 7 arms ±4σ, 2→5 seeds: power, runs"),
@@ -83,6 +87,10 @@ SCENARIOS = [
     Scenario("screen-20-1seed", factors=20, effects={0: 3.0, 5: -3.0}, first_seeds=1, what="20 factors in 24 runs, 1 seed, 2 active ±3σ"),
     Scenario("screen-20-2seeds", factors=20, effects={0: 3.0, 5: -3.0}, first_seeds=2, what="20 factors in 24 runs, 2 seeds, 2 active ±3σ"),
     Scenario("screen-null-20-2seeds", factors=20, first_seeds=2, what="20 factors in 24 runs, 2 seeds, none active: FWER"),
+    Scenario("margin-fixed-5", effects={i: (2.0 if i % 2 else -2.0) for i in range(1, 8)}, first_seeds=5, margin=0.02,
+             what="7 arms at ±δ = ±2σ, 5 seeds, margin δ: false equivalence"),
+    Scenario("margin-sequential", effects={i: (2.0 if i % 2 else -2.0) for i in range(1, 8)}, max_seeds=5, margin=0.02,
+             what="7 arms at ±δ = ±2σ, 2→5 seeds, margin δ: false equivalence"),
 ]
 
 
@@ -95,6 +103,8 @@ class Rates:
     false_total: int = 0
     discoveries_total: int = 0
     fdp_sum: float = 0.0
+    false_equivalence_any: int = 0
+    """Simulations with at least one verdict of no effect beyond ±δ for a comparison whose true effect is δ or more."""
     detected: int = 0
     """Active comparisons given their right verdict, summed over simulations."""
     active: int = 0
@@ -104,6 +114,10 @@ class Rates:
     @property
     def fwer(self) -> float:
         return self.false_any / self.sims
+
+    @property
+    def equivalence_fwer(self) -> float:
+        return self.false_equivalence_any / self.sims
 
     @property
     def fdr(self) -> float:
@@ -177,12 +191,14 @@ def simulate(scenario: Scenario, sims: int, seed: int = 0) -> Rates:
                 intersections, unions = _counts(miou) if one_seed else ([], [])
                 results.append(RunResult(arm, arm, "ce", seed_index, "finished", miou=miou, image_intersections=intersections, image_unions=unions))
         rates.runs += len(results)
-        false = right = discoveries = 0
+        false = right = discoveries = false_equivalence = 0
         for label in labels:
             decision = path.outcomes[label].decision
             verdict = decision.verdict if decision is not None else "none"
             sign = {"better": 1, "worse": -1}.get(verdict, 0)
             effect = truth[label]
+            if verdict.startswith("no effect") and abs(effect) * SIGMA >= scenario.margin - 1e-12:
+                false_equivalence += 1
             if sign:
                 discoveries += 1
                 if effect == 0 or sign != np.sign(effect):
@@ -192,6 +208,7 @@ def simulate(scenario: Scenario, sims: int, seed: int = 0) -> Rates:
                 right += sign == np.sign(effect)
         rates.detected += right
         rates.false_any += false > 0
+        rates.false_equivalence_any += false_equivalence > 0
         rates.false_total += false
         rates.discoveries_total += discoveries
         rates.fdp_sum += false / discoveries if discoveries else 0.0
@@ -207,15 +224,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     chosen = [s for s in SCENARIOS if not args.only or any(s.name.startswith(p) for p in args.only.split(","))]
     print(f"{args.sims} simulations a scenario; σ = {SIGMA}, seed block σ = {BLOCK}, α = {ALPHA}")
-    print(f"{'scenario':26} {'FWER':>6} {'bound':>6} {'FDR':>6} {'power':>6} {'runs':>6}  what")
+    print(f"{'scenario':26} {'FWER':>6} {'bound':>6} {'FDR':>6} {'equiv':>6} {'power':>6} {'runs':>6}  what")
     failed = []
     for scenario in chosen:
         rates = simulate(scenario, args.sims, args.seed)
         power = "" if rates.power is None else f"{rates.power:.3f}"
-        print(f"{scenario.name:26} {rates.fwer:6.3f} {rates.fwer_bound():6.3f} {rates.fdr:6.3f} {power:>6} {rates.runs / args.sims:6.1f}  {scenario.what}", flush=True)
+        equivalence = "" if scenario.margin is None else f"{rates.equivalence_fwer:.3f}"
+        print(f"{scenario.name:26} {rates.fwer:6.3f} {rates.fwer_bound():6.3f} {rates.fdr:6.3f} {equivalence:>6} {power:>6} {rates.runs / args.sims:6.1f}  "
+              f"{scenario.what}", flush=True)
         controlled = scenario.correction != "none"
         if controlled and (rates.fdr if scenario.correction == "bh" else rates.fwer) > rates.fwer_bound():
             failed.append(scenario.name)
+        if controlled and scenario.margin is not None and rates.equivalence_fwer > rates.fwer_bound():
+            failed.append(f"{scenario.name} (equivalence)")
     if failed:
         print(f"error rate above its bound: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -243,7 +243,9 @@ def screen_info(factors: list[str], rows: np.ndarray, first_seeds: int = 1, max_
 def test_screening_main_effects_from_one_seed_use_the_spare_columns() -> None:
     rows = screening_rows(5)  # 8 runs, 5 factors, 2 spare columns
     effects = np.array([0.04, 0.0, -0.02, 0.0, 0.01])
-    noise = np.array([0.001, -0.002, 0.0015, 0.0, -0.001, 0.002, -0.0005, -0.001])
+    # Training noise with a part outside the factors' columns (the residual of 1.8e-4 RMS); noise
+    # inside them alone would leave a residual of rounding only, which measures nothing.
+    noise = np.array([0.001, -0.002, 0.0015, 0.0005, -0.001, 0.002, -0.0005, -0.001])
     mious = 0.5 + rows @ effects / 2 + noise
     info = screen_info(["a", "b", "c", "d", "e"], rows)
     runs = [finished(name, 0, float(value)) for name, value in zip(info.analysis.levels, mious)]
@@ -327,7 +329,50 @@ def test_a_margin_closes_comparisons_with_no_effect() -> None:
     assert len(results) < 3 * 6
 
 
-def test_no_spread_from_seed_to_seed_needs_no_more_than_two_seeds() -> None:
+UNIONS = [[8, 4, 0], [4, 8, 4]]
+SAME = [[4, 2, 0], [2, 4, 2]]
+
+
+@pytest.mark.parametrize("pooling", ["pooled", "arm"])
+@pytest.mark.parametrize(
+    "table",
+    [
+        {"A": [0.7, 0.7, 0.7], "B": [0.7, 0.7, 0.7], "C": [0.7, 0.7, 0.7]},  # every run alike: the model learnt nothing that a seed changes
+        {"A": [0.5, 0.5, 0.5], "B": [0.5022, 0.5022, 0.5022], "C": [0.49, 0.49, 0.49]},  # seeds that change nothing, arms that differ
+    ],
+)
+def test_seeds_with_identical_miou_measure_no_training_noise_and_give_no_verdict(pooling, table) -> None:
+    # A spread of rounding error (1e-16) read as noise made a difference of 1e-16 "better" at p 0.02, and 0.0022 "better" at p 3e-79.
+    runs = [finished(arm, seed, value, SAME, UNIONS) for arm, values in table.items() for seed, value in enumerate(values)]
+    direct = (pooled_estimate if pooling == "pooled" else paired_estimate)({"B": 1, "A": -1}, runs)
+    assert (direct.training_noise, direct.unmeasured, math.isnan(direct.se)) == (False, "identical seeds", True)
+    assert direct.method.endswith("; the 3 seeds gave identical mIoU, so training noise is unmeasured")
+    estimate = contrast_estimate({"B": 1, "A": -1}, runs, pooling, samples=200)
+    assert (estimate.training_noise, estimate.method) == (False, "paired bootstrap over 2 val images (seed 0; the seeds gave identical mIoU, so training noise is unmeasured)")
+    decision = decide({"B": estimate})["B"]
+    assert decision.verdict.startswith("val-only") and not decision.decided
+
+
+def test_a_spread_above_rounding_is_noise_however_small() -> None:
+    runs = runs_of({"A": [0.5, 0.5, 0.5], "B": [0.52, 0.52, 0.520001]})
+    estimate = paired_estimate({"B": 1, "A": -1}, runs)
+    assert estimate.training_noise and estimate.se > 0
+
+
+def test_zero_spread_gives_no_power_claim() -> None:
     estimate = Estimate(0.0, 0.0, 7, "test", 2, True, per_seed_sd=0.0, df_per_seed=7)
-    decision = decide({"x": estimate})["x"]
-    assert seeds_to_detect(decision, estimate, target=0.01) == 2  # was None, which the report read as "more than 200 seeds"
+    assert seeds_to_detect(decide({"x": estimate})["x"], estimate, target=0.01) is None
+
+
+def test_a_factor_that_failed_runs_leave_inestimable_gets_no_estimate() -> None:
+    # 4 factors in 8 runs, one seed, no true effect; rows 1 and 3 failed (an OOM). The two runs
+    # left spare are not enough: the minimum-norm fit spread the intercept over the aliased
+    # columns and reported a −0.25 effect as "worse" at t with 2 df.
+    rows = screening_rows(4)
+    info = screen_info(["a", "b", "c", "d"], rows)
+    noise = np.random.default_rng(0).normal(0, 0.01, len(rows))
+    runs = [finished(name, 0, 0.5 + float(value)) for index, (name, value) in enumerate(zip(info.analysis.levels, noise)) if index not in (1, 3)]
+    estimates = {factor: factor_estimate(index, info.analysis.levels, runs) for index, factor in enumerate("abcd")}
+    # The six runs left (intercept and 4 factors, rank 4) still separate b from the rest, and only b.
+    assert [factor for factor, estimate in estimates.items() if estimate is not None] == ["b"]
+    assert abs(estimates["b"].estimate) < 0.05

@@ -103,7 +103,7 @@ def test_json_header(report_json: dict) -> None:
                     "estimate": 0.07, "low": 0.07 - T_975_1 * 0.01, "high": 0.07 + T_975_1 * 0.01,
                     "method": f"{POOLED_2}; Holm over 1 comparison", "n": 2, "se": 0.01, "df": 1, "confidence": 0.95,
                     "p_value": 1 - 2 * math.atan(7) / math.pi, "p_adjusted": 1 - 2 * math.atan(7) / math.pi,
-                    "mde": (T_975_1 + T_80_1) * 0.01, "verdict": "within noise", "training_noise": True,
+                    "mde": (T_975_1 + T_80_1) * 0.01, "verdict": "within noise", "training_noise": True, "mde_confidence": 0.95,
                 },
                 "verdict": "within noise", "stopped": "within noise so far; 1 run missing", "cost_ratio": 10 / 11, "train_seconds_mean": 10.0, "images_per_second_mean": 100.0,
                 "data_ms_per_step_mean": 8.0, "model_ms_per_step_mean": 8.0, "peak_memory_bytes": None,
@@ -142,7 +142,7 @@ def approx_tree(expected: object) -> object:
 
 def test_json_notes_and_no_effects_without_a_factorial(report_json: dict) -> None:
     assert report_json["notes"] == [
-        "power: detecting ±0.01 mIoU at 80% power would take about 18 seeds per arm for every comparison (from the observed spread from seed to seed);"
+        "power: detecting ±0.01 mIoU at 80% power would take about 18 seeds per arm for every comparison (from the observed spread from seed to seed, at the Bonferroni level α/m);"
         " the MDE column is the effect the seeds so far detect at 80% power",
         "failed: grid | ce seed 0: NaN loss at epoch 2, step 5",
         "missing: grid | ce seed 1 (not run, or interrupted)",
@@ -163,7 +163,7 @@ def test_one_seed_compares_by_bootstrap_over_validation_images() -> None:
     assert (row["miou_mean"], row["miou_std"], row["verdict"]) == (0.75, None, "val-only +")
     assert row["delta"] == {
         "estimate": 0.25, "low": 0.25, "high": 0.25, "method": "paired bootstrap over 4 val images (1 seed)", "n": 4, "se": 0.0, "df": None,
-        "confidence": 0.95, "p_value": 1 / 200, "p_adjusted": 1 / 200, "mde": None, "verdict": "val-only +", "training_noise": False,
+        "confidence": 0.95, "p_value": 1 / 200, "p_adjusted": 1 / 200, "mde": None, "verdict": "val-only +", "training_noise": False, "mde_confidence": 0.95,
     }
     markdown = render_report(report, "md")
     assert "| #1 | hflip | ce | 1/1 | 0.7500 ± — | — | — | +0.2500 [+0.2500, +0.2500] | val-only + | — | — |" in markdown
@@ -181,11 +181,12 @@ def test_factorial_effects_with_intervals() -> None:
     # A main effect (weights ±½) has variance MSE·(4·¼)/2, the interaction (±1) MSE·4/2.
     mse = 1e-4 / 3
     main_se, interaction_se = math.sqrt(mse / 2), math.sqrt(2 * mse)
-    # Holm over the 3 effects: the smallest p (hflip) is tested at α/3, focal at α/2, the interaction at α.
+    # Holm over the 3 effects: the smallest p (hflip) is tested at α/3, focal at α/2; the
+    # interaction, not rejected, is shown at the Bonferroni level α/3, the one an equivalence claim needs.
     expected = [
         ("augmentation", "hflip", 0.075, main_se, 0.05 / 3, "better"),
         ("loss", "focal", 0.03, main_se, 0.05 / 2, "better"),
-        ("interaction", "hflip × focal", 0.01, interaction_se, 0.05, "within noise"),
+        ("interaction", "hflip × focal", 0.01, interaction_se, 0.05 / 3, "within noise"),
     ]
     method = "two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over 4 arms: t with 3 df; Holm over 3 comparisons"
     assert len(effects) == len(expected)
@@ -228,7 +229,7 @@ def test_markdown() -> None:
         "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise | 0.1408 | 0.91× |",
         "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — | — | — |",
         f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; Holm over 1 comparison. 95% intervals. seeds: finished/planned."
-        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. cost: train time over the baseline's"
+        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power, at the level of the family's first Holm step (α/m). cost: train time over the baseline's"
         " (fastest epoch × epochs, so warm-up and a busy machine do not count).*",
         "| # | arm | train s | img/s | data ms/step | model ms/step | peak memory |",
         "| #0 | none \\| ce | 11.0 | 100.0 | 2.0 | 8.0 | 2.00 GiB |",
@@ -251,7 +252,7 @@ def test_csv_has_one_row_per_arm_with_class_columns() -> None:
         "train_seconds_mean", "images_per_second_mean", "data_ms_per_step_mean", "model_ms_per_step_mean", "peak_memory_bytes",
         "largest_gain_class", "largest_loss_class",
         "delta_estimate", "delta_low", "delta_high", "delta_method", "delta_n", "delta_se", "delta_df", "delta_confidence",
-        "delta_p_value", "delta_p_adjusted", "delta_mde", "delta_verdict", "delta_training_noise",
+        "delta_p_value", "delta_p_adjusted", "delta_mde", "delta_verdict", "delta_training_noise", "delta_mde_confidence",
         "iou_background", "iou_cat", "iou_dog",
     ]
     assert [row["arm"] for row in rows] == ["none | ce", "hflip | ce", "grid | ce"]
@@ -350,6 +351,39 @@ def test_a_screening_report_gives_each_factor_its_main_effect(tmp_path: Path) ->
     assert [arm["verdict"] for arm in as_json["arms"]] == ["baseline"] + ["design run"] * 7
     write_report_files(report, tmp_path)
     assert (tmp_path / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_screen_whose_failed_runs_alias_a_factor_says_so_and_gives_it_no_effect() -> None:
+    import numpy as np
+
+    from augmentlab.results.records import AnalysisSettings
+    from augmentlab.runner.designs import screening_rows
+
+    rows = screening_rows(4)  # 8 runs, 4 factors, one seed; rows 1 and 3 fail (an OOM)
+    factors = ["hflip", "vflip", "rot90", "grid"]
+    arms = [ArmInfo(f"row{index} | ce", f"row{index}", "ce") for index in range(len(rows))]
+    settings = AnalysisSettings(design="screen", factors=factors, levels={arm.name: row.tolist() for arm, row in zip(arms, rows)})
+    info = AblationInfo("screen", CLASSES, arms, [0], RECIPE, "cpu", "demo", "demo data (key 1234)", analysis=settings)
+    noise = np.random.default_rng(0).normal(0, 0.01, len(rows))
+    runs = [failed(arm, 0, "CUDA out of memory") if index in (1, 3) else finished(arm, 0, 0.5 + float(noise[index]), [0.5] * 3)
+            for index, arm in enumerate(arms)]
+    report = build_report(info, runs)
+    assert [(effect.level, effect.verdict) for effect in report.effects] == [("hflip", None), ("vflip", "within noise"), ("rot90", None), ("grid", None)]
+    assert ("no main effect for hflip, rot90, grid: the runs that did not finish leave them aliased with other factors; "
+            "train those runs again (run the same command)") in report.notes
+
+
+def test_seeds_that_change_nothing_give_no_verdict_and_say_why() -> None:
+    counts = {"image_intersections": [[3, 3, 3]] * 4, "image_unions": [[10, 10, 10]] * 4}
+    runs = [finished(arm, seed, 0.3, [0.3] * 3, **counts) for arm in (BASELINE, HFLIP) for seed in (0, 1)]
+    report = build_report(ablation([BASELINE, HFLIP], [0, 1]), runs)
+    assert (report.arms[1].verdict, report.arms[1].delta.method) == (
+        "val-only ±", "paired bootstrap over 4 val images (seed 0; the seeds gave identical mIoU, so training noise is unmeasured)")
+    assert report.notes[0].startswith("identical seeds: every seed of some comparisons gave the same mIoU (to rounding)")
+    bare = build_report(ablation([BASELINE, HFLIP], [0, 1]), [finished(arm, seed, 0.3, [0.3] * 3) for arm in (BASELINE, HFLIP) for seed in (0, 1)])
+    assert bare.arms[1].delta is None
+    assert ("hflip | ce: no Δ: its seeds and the baseline's gave identical mIoU, which measures no training noise, "
+            "and its runs hold no per-image counts to bootstrap over") in bare.notes
 
 
 def test_report_html_is_one_self_contained_page_with_every_table(tmp_path: Path) -> None:

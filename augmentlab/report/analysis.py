@@ -18,11 +18,18 @@ With one seed and nothing else to estimate training noise from, the interval is 
 bootstrap over validation images: it measures validation noise only, and the verdict says so
 (``val-only +``) instead of claiming *better* or *worse*.
 
+Seeds that all give the same mIoU (to rounding) measure no training noise at all: a zero spread
+is not a precise one, so such comparisons fall back to the bootstrap too, and say why.
+
 The verdicts of a report form one family: arms against the baseline, or main effects. Their
-p-values are adjusted (Holm by default, or Benjamini–Hochberg), and each interval is shown at the
-level that makes it agree with its adjusted p-value: an interval excludes 0 exactly when the
-verdict says *better* or *worse*. Sequential seeds (``max_seeds``) spend α evenly over their
-planned looks (Bonferroni): every look tests at α / looks, whichever look a comparison stops at.
+p-values are adjusted (Holm by default, or Benjamini–Hochberg). A comparison the adjustment
+rejects (*better*, *worse*) is shown at the level that makes its interval agree with its adjusted
+p-value; every other one at the Bonferroni level α / m, which its interval then always covers 0
+at, and which is the level its *no effect beyond ±δ* verdict and its minimum detectable effect
+are judged at, so that equivalence claims, too, are wrong with probability at most α over the
+family. Either way an interval excludes 0 exactly when the verdict says *better* or *worse*.
+Sequential seeds (``max_seeds``) spend α evenly over their planned looks (Bonferroni): every look
+tests at α / looks, whichever look a comparison stops at.
 """
 
 from __future__ import annotations
@@ -45,6 +52,13 @@ DEFAULT_TARGET = 0.01
 
 VAL_ONLY = {1: "val-only +", -1: "val-only −", 0: "val-only ±"}
 
+ONE_SEED = "one seed"
+IDENTICAL_SEEDS = "identical seeds"
+"""Why an estimate has no training noise: one seed, or seeds whose mIoU did not differ (to rounding)."""
+
+_ROUNDING = 1e-9
+"""A residual spread below this share of the values' scale is rounding, not seed-to-seed noise."""
+
 
 @dataclass(frozen=True)
 class Estimate:
@@ -60,6 +74,7 @@ class Estimate:
         resampled: the bootstrap's contrasts, for percentile intervals.
         per_seed_sd: the standard deviation of the contrast from one seed to the next, for power (None if unknown).
         df_per_seed: the residual degrees of freedom one more seed would add, for power.
+        unmeasured: why training noise is not measured, when it is not (``one seed``, or that the seeds gave identical mIoU).
     """
 
     estimate: float
@@ -71,14 +86,15 @@ class Estimate:
     resampled: tuple[float, ...] | None = field(default=None, repr=False)
     per_seed_sd: float | None = None
     df_per_seed: int = 1
+    unmeasured: str = ONE_SEED
 
     def p_value(self) -> float:
-        """Two-sided p-value of "the contrast is 0"."""
+        """Two-sided p-value of "the contrast is 0"; 1 where there is no spread to test against (no evidence either way)."""
         if self.resampled is not None:
             draws = np.asarray(self.resampled)
             return float(min(1.0, max(1.0 / len(draws), 2 * min(np.mean(draws <= 0), np.mean(draws >= 0)))))
-        if self.se <= 0:
-            return 0.0 if self.estimate != 0 else 1.0
+        if not self.se > 0 or self.df is None:
+            return 1.0
         return float(2 * stdtr(self.df, -abs(self.estimate) / self.se))
 
     def bounds(self, gamma: float) -> tuple[float, float]:
@@ -114,9 +130,11 @@ class Decision:
     p_value: float
     p_adjusted: float
     mde: float | None
-    """Minimum detectable effect at 80% power and this interval's level; None without training noise (one seed)."""
+    """Minimum detectable effect at 80% power and level ``mde_confidence``; None without training noise (one seed)."""
     verdict: str
     training_noise: bool
+    mde_confidence: float = 0.95
+    """The level the MDE and the seeds needed are quoted at: the family's Bonferroni level, the one a comparison must reach at Holm's first step."""
 
     @property
     def decided(self) -> bool:
@@ -128,10 +146,10 @@ class Decision:
 
 
 def finished_by_arm_and_seed(runs: Iterable[RunResult]) -> dict[str, dict[int, RunResult]]:
-    """Finished runs with an mIoU, by arm name then seed."""
+    """Finished runs with a finite mIoU, by arm name then seed."""
     finished: dict[str, dict[int, RunResult]] = {}
     for run in runs:
-        if run.status != "finished" or run.miou is None:
+        if run.status != "finished" or run.miou is None or not math.isfinite(run.miou):
             continue
         by_seed = finished.setdefault(run.arm, {})
         if run.seed in by_seed:
@@ -157,6 +175,8 @@ def _least_squares(design: np.ndarray, values: np.ndarray) -> _Fit:
     residual = values - design @ coefficients
     df = len(values) - int(rank)
     variance = float(residual @ residual) / df if df > 0 else math.nan
+    if df > 0 and _rounding_only(math.sqrt(variance), values):
+        variance = 0.0  # the seeds changed nothing: no noise measured, not a noise of 1e-16
     gram = design.T @ design
     return _Fit(coefficients, np.linalg.pinv(gram), gram, variance, df, design.shape[1])
 
@@ -191,6 +211,17 @@ def _seed_columns(seeds: Sequence[int]) -> np.ndarray:
     return np.array([[1.0 if seed == level else 0.0 for level in levels[1:]] for seed in seeds]).reshape(len(seeds), len(levels) - 1)
 
 
+def _rounding_only(spread: float, values: np.ndarray) -> bool:
+    """Whether a residual spread is rounding error: below ``_ROUNDING`` of the values' scale (mIoU: of 1)."""
+    return spread <= _ROUNDING * max(1.0, float(np.max(np.abs(values)))) if len(values) else True
+
+
+def _no_spread(estimate: float, seeds: int, method: str) -> Estimate:
+    """A contrast whose seeds gave identical mIoU: its training noise is unmeasured, not zero."""
+    return Estimate(estimate, math.nan, None, f"{method}; the {seeds} seeds gave identical mIoU, so training noise is unmeasured", seeds, False,
+                    unmeasured=IDENTICAL_SEEDS)
+
+
 def pooled_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> Estimate | None:
     """The contrast from a least-squares fit of every finished run's mIoU on arm and seed.
 
@@ -212,8 +243,10 @@ def pooled_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> 
         return None  # not estimable: the arms share no seed, directly or through other arms
     seeds = {seed for arm in arms for seed in finished[arm]}
     estimate = float(contrast @ fit.coefficients)
-    se = math.sqrt(fit.variance * float(contrast @ fit.unscaled @ contrast)) if df > 0 else math.nan
     method = f"two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over {len(names)} arms: t with {df} df"
+    if df > 0 and fit.variance == 0:
+        return _no_spread(estimate, len(seeds), method)
+    se = math.sqrt(fit.variance * float(contrast @ fit.unscaled @ contrast)) if df > 0 else math.nan
     per_seed = se * math.sqrt(len(seeds)) if df > 0 else None
     return Estimate(estimate, se, df if df > 0 else None, method, len(seeds), df > 0, per_seed_sd=per_seed, df_per_seed=len(names) - 1)
 
@@ -229,7 +262,11 @@ def paired_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> 
     if len(values) < 2:
         return Estimate(float(values[0]), math.nan, None, "paired t needs two seeds", 1, False)
     sd = float(values.std(ddof=1))
-    return Estimate(float(values.mean()), sd / math.sqrt(len(values)), len(values) - 1, f"paired t over {len(values)} seeds", len(values), True, per_seed_sd=sd)
+    method = f"paired t over {len(values)} seeds"
+    scale = np.array([finished[arm][seed].miou for arm in arms for seed in seeds])
+    if _rounding_only(sd, scale):
+        return _no_spread(float(values.mean()), len(values), method)
+    return Estimate(float(values.mean()), sd / math.sqrt(len(values)), len(values) - 1, method, len(values), True, per_seed_sd=sd)
 
 
 def factor_estimate(factor: int, levels: Mapping[str, Sequence[int]], runs: Iterable[RunResult]) -> Estimate | None:
@@ -246,28 +283,42 @@ def factor_estimate(factor: int, levels: Mapping[str, Sequence[int]], runs: Iter
     fit = _factor_seed_fit(rows)
     df = fit.df
     index = 1 + factor
+    contrast = np.zeros(fit.columns)
+    contrast[index] = 1.0
+    if not np.allclose(contrast @ fit.unscaled @ fit.gram, contrast, atol=1e-9):
+        return None  # not estimable: failed runs left the factor's column aliased with the others
     seeds = len({seed for _, seed, _ in rows})
     spare = "the spare columns" if seeds == 1 else f"{seeds} seeds and the spare columns"
     method = f"least squares of mIoU on {fit.columns - 1 - (seeds - 1)} factors and seed, residual from {spare}: t with {df} df"
+    if df > 0 and fit.variance == 0:
+        return _no_spread(2 * float(fit.coefficients[index]), seeds, method)
     se = 2 * math.sqrt(fit.variance * fit.unscaled[index, index]) if df > 0 else math.nan
     per_seed = se * math.sqrt(seeds) if df > 0 else None
     return Estimate(2 * float(fit.coefficients[index]), se, df if df > 0 else None, method, seeds, df > 0, per_seed_sd=per_seed, df_per_seed=len(levels) - 1)
 
 
-def bootstrap_estimate(weights: Mapping[str, float], runs: Iterable[RunResult], *, samples: int = 2000, seed: int = 0) -> Estimate | None:
-    """The contrast on one seed, with a paired bootstrap over validation images: validation noise only."""
+def bootstrap_estimate(
+    weights: Mapping[str, float], runs: Iterable[RunResult], *, samples: int = 2000, seed: int = 0, unmeasured: str = ONE_SEED,
+) -> Estimate | None:
+    """The contrast on one seed (the first all its arms finished), with a paired bootstrap over validation images: validation noise only.
+
+    ``unmeasured`` says why there is no training noise to use instead: one seed, or identical seeds.
+    """
     finished = finished_by_arm_and_seed(runs)
     arms = [arm for arm, weight in weights.items() if weight != 0]
     seeds = sorted(set.intersection(*(set(finished.get(arm, {})) for arm in arms))) if arms else []
     if not seeds:
         return None
     only = {arm: finished[arm][seeds[0]] for arm in arms}
+    if any(not run.image_intersections for run in only.values()):
+        return None  # a run stored without per-image counts: nothing to resample
     counts = {arm: (run.image_intersections, run.image_unions) for arm, run in only.items()}
     estimate, resampled = bootstrap_contrasts({arm: weights[arm] for arm in arms}, counts, samples, seed)
     images = len(next(iter(only.values())).image_intersections)
+    which = "1 seed" if unmeasured == ONE_SEED else f"seed {seeds[0]}; the seeds gave identical mIoU, so training noise is unmeasured"
     return Estimate(
-        estimate, float(np.std(resampled, ddof=1)), None, f"paired bootstrap over {images} val images (1 seed)", images, False,
-        resampled=tuple(float(value) for value in resampled),
+        estimate, float(np.std(resampled, ddof=1)), None, f"paired bootstrap over {images} val images ({which})", images, False,
+        resampled=tuple(float(value) for value in resampled), unmeasured=unmeasured,
     )
 
 
@@ -276,7 +327,7 @@ def contrast_estimate(weights: Mapping[str, float], runs: Sequence[RunResult], p
     estimate = pooled_estimate(weights, runs) if pooling == "pooled" else paired_estimate(weights, runs)
     if estimate is not None and estimate.training_noise:
         return estimate
-    return bootstrap_estimate(weights, runs, **bootstrap)
+    return bootstrap_estimate(weights, runs, **bootstrap, unmeasured=ONE_SEED if estimate is None else estimate.unmeasured)
 
 
 # --- decisions --------------------------------------------------------------------------------
@@ -285,7 +336,7 @@ def contrast_estimate(weights: Mapping[str, float], runs: Sequence[RunResult], p
 def adjusted_p_values(p_values: Sequence[float], correction: str) -> list[float]:
     """Holm's step-down or Benjamini–Hochberg's step-up adjusted p-values (or the p-values themselves), in the input order."""
     m = len(p_values)
-    order = sorted(range(m), key=lambda index: p_values[index])
+    order = sorted(range(m), key=lambda index: (math.isnan(p_values[index]), p_values[index]))  # an unknown p (NaN) last, as if 1
     adjusted = [0.0] * m
     if correction == "none":
         return list(p_values)
@@ -334,9 +385,13 @@ def decide(
     """Each comparison's verdict and interval within its family.
 
     The family is the comparisons with training noise; one-seed comparisons get ``val-only``
-    verdicts and are not part of it. Each family member's interval is at level 1 − γ with
-    γ = (α / looks) · p / p_adjusted, so that it excludes 0 exactly when the adjusted p-value is
-    below α / looks. With ``margin`` δ, an interval inside (−δ, δ) is *no effect beyond ±δ*.
+    verdicts and are not part of it. A member the adjustment rejects (adjusted p below
+    α / looks) has its interval at level 1 − γ with γ = (α / looks) · p / p_adjusted, so that it
+    just excludes 0; every other member's is at the Bonferroni level γ = α / (looks · m), which
+    covers 0 whenever Holm or Benjamini–Hochberg does not reject. With ``margin`` δ, such an
+    interval inside (−δ, δ) is *no effect beyond ±δ*: by Bonferroni over the m comparisons and
+    the looks, the chance that any of these is wrong is at most α. The minimum detectable
+    effect is quoted at the Bonferroni level for every member, so equal noise gives equal MDEs.
 
     ``kept`` counts comparisons a sequential design closed earlier without rejecting them (no
     effect beyond the margin): they stay in the family with p = 1, so closing them never loosens
@@ -348,22 +403,26 @@ def decide(
     p_values = [estimates[label].p_value() for label in family]
     adjusted = adjusted_p_values(p_values + [1.0] * kept, correction)[: len(family)]
     p_values = p_values + [1.0] * kept
+    bonferroni = look_alpha / (max(1, len(family) + kept) if correction != "none" else 1)
     decisions: dict[str, Decision] = {}
     for label, estimate in estimates.items():
         if label in family:
             index = family.index(label)
-            gamma = look_alpha / _multiplier(p_values, adjusted, index, correction)
             p, p_adjusted = p_values[index], adjusted[index]
+            gamma = look_alpha / _multiplier(p_values, adjusted, index, correction) if p_adjusted < look_alpha else bonferroni
             method = f"{estimate.method}; {family_text(len(family) + kept, correction, looks, alpha)}"
+            power_gamma = bonferroni
         else:
             gamma, p = look_alpha, estimate.p_value()
             p_adjusted = p
             method = estimate.method
+            power_gamma = gamma
         low, high = estimate.bounds(gamma)
         decisions[label] = Decision(
             estimate=estimate.estimate, low=low, high=high, method=method, n=estimate.n, se=estimate.se, df=estimate.df,
-            confidence=1 - gamma, p_value=p, p_adjusted=p_adjusted, mde=estimate.minimum_detectable(gamma) if estimate.training_noise else None,
-            verdict=_verdict(low, high, estimate.training_noise, margin), training_noise=estimate.training_noise,
+            confidence=1 - gamma, p_value=p, p_adjusted=p_adjusted,
+            mde=estimate.minimum_detectable(power_gamma) if estimate.training_noise else None,
+            verdict=_verdict(low, high, estimate.training_noise, margin), training_noise=estimate.training_noise, mde_confidence=1 - power_gamma,
         )
     return decisions
 
@@ -381,15 +440,13 @@ def _verdict(low: float, high: float, training_noise: bool, margin: float | None
 
 
 def seeds_to_detect(decision: Decision, estimate: Estimate, target: float, power: float = POWER, most: int = 200) -> int | None:
-    """The seeds at which a comparison like this one detects ``target`` with ``power`` at its level (None: unknown, or beyond ``most``).
+    """The seeds at which a comparison like this one detects ``target`` with ``power`` at its MDE's level (None: unknown, or beyond ``most``).
 
     The spread from seed to seed is the observed one; each seed adds ``estimate.df_per_seed`` residual degrees of freedom.
     """
-    if estimate.per_seed_sd is None or estimate.df is None or not math.isfinite(estimate.per_seed_sd):
+    if estimate.per_seed_sd is None or estimate.df is None or not math.isfinite(estimate.per_seed_sd) or estimate.per_seed_sd <= 0:
         return None
-    if estimate.per_seed_sd == 0:
-        return 2  # no spread from seed to seed: the fewest seeds that measure one detect any effect
-    gamma = 1 - decision.confidence
+    gamma = 1 - decision.mde_confidence
     for seeds in range(2, most + 1):
         df = max(1.0, estimate.df + (seeds - estimate.n) * estimate.df_per_seed)
         needed = (float(stdtrit(df, 1 - gamma / 2)) + float(stdtrit(df, power))) * estimate.per_seed_sd / math.sqrt(seeds)

@@ -97,9 +97,10 @@ def factor_comparisons(info: AblationInfo, bootstrap: Mapping[str, int]) -> list
 
         def estimate(runs: Sequence[RunResult], index: int = index, weights: Mapping[str, float] = weights) -> Estimate | None:
             fitted = factor_estimate(index, levels, runs)
-            if fitted is not None and fitted.training_noise:
-                return fitted
-            return bootstrap_estimate(weights, runs, **bootstrap)  # one seed and no spare column: validation noise only
+            if fitted is None or fitted.training_noise:
+                return fitted  # None: no runs, or failed runs left the factor not estimable
+            # One seed and no spare column (or seeds that changed nothing): validation noise only.
+            return bootstrap_estimate(weights, runs, **bootstrap, unmeasured=fitted.unmeasured)
 
         comparisons.append(Comparison(factor, arms, estimate, weights))
     return comparisons

@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from augmentlab.report.analysis import DEFAULT_TARGET, Decision, decide, seeds_to_detect
+from augmentlab.report.analysis import (
+    DEFAULT_TARGET,
+    IDENTICAL_SEEDS,
+    Decision,
+    decide,
+    seeds_to_detect,
+)
 from augmentlab.report.looks import (
     Comparison,
     Replay,
@@ -343,11 +349,15 @@ def _notes(
     notes += _design_notes(info, path, comparisons, runs)
     notes += _power_notes(info, comparisons, path)
     if baseline_found and settings.design != "screen":
-        notes += [
-            f"{arm.arm}: no seed where it and the baseline both finished, so no Δ"
-            for arm in arms[1:]
-            if arm.seeds_finished and arm.delta is None
-        ]
+        finished_seeds = {name: {run.seed for run in runs_by_arm[name] if run.status == "finished"} for name in runs_by_arm}
+        for arm in arms[1:]:
+            if not arm.seeds_finished or arm.delta is not None:
+                continue
+            if finished_seeds.get(arm.arm, set()) & finished_seeds.get(info.baseline.name, set()):
+                notes.append(f"{arm.arm}: no Δ: its seeds and the baseline's gave identical mIoU, which measures no training noise, "
+                             "and its runs hold no per-image counts to bootstrap over")
+            else:
+                notes.append(f"{arm.arm}: no seed where it and the baseline both finished, so no Δ")
     notes += [f"failed: {arm.arm} seed {failure.seed}: {failure.error or 'no error recorded'}" for arm in arms for failure in arm.failures]
     for arm, summary in zip(info.arms, arms):
         recorded = {run.seed for run in runs_by_arm[arm.name] if run.status in ("finished", "failed")}
@@ -360,6 +370,10 @@ def _design_notes(info: AblationInfo, path: Replay, comparisons: Sequence[Compar
     notes = []
     if settings.design == "screen":
         notes.append(screening_text(settings))
+        missing = [comparison.label for comparison in comparisons if comparison.label not in path.outcomes or path.outcomes[comparison.label].estimate is None]
+        if missing and runs.finished:
+            notes.append(f"no main effect for {', '.join(missing)}: the runs that did not finish leave "
+                         f"{'it' if len(missing) == 1 else 'them'} aliased with other factors; train those runs again (run the same command)")
     if settings.looks > 1:
         state = "" if path.complete else f" so far ({len(path.next_runs)} more planned for the next look)"
         notes.append(
@@ -393,15 +407,23 @@ def _power_notes(info: AblationInfo, comparisons: Sequence[Comparison], path: Re
     outcomes = [outcome for outcome in outcomes if outcome.decision is not None and outcome.estimate is not None]
     if not outcomes:
         return []
+    if any(outcome.estimate.unmeasured == IDENTICAL_SEEDS for outcome in outcomes if not outcome.decision.training_noise):
+        notes = [
+            "identical seeds: every seed of some comparisons gave the same mIoU (to rounding), which measures no training noise, so "
+            "those get a bootstrap over validation images and no verdict of better or worse; check that the runs learn "
+            "(a model that predicts one class everywhere scores the same whatever the seed)"
+        ]
+    else:
+        notes = []
     if not any(outcome.decision.training_noise for outcome in outcomes):
-        return [
+        return notes or [
             "one seed: the intervals cover validation-image noise only, not training noise, so no verdict says better or worse; "
             "train 2 or more seeds (--seeds 2) to measure the spread from seed to seed"
         ]
     needed = [seeds_to_detect(outcome.decision, outcome.estimate, target) for outcome in outcomes if outcome.decision.training_noise]
     if any(count is None for count in needed):
-        return [f"power: at the observed spread from seed to seed, detecting ±{target:g} mIoU at 80% power would take more than 200 seeds per arm"]
-    return [
+        return notes + [f"power: at the observed spread from seed to seed, detecting ±{target:g} mIoU at 80% power would take more than 200 seeds per arm"]
+    return notes + [
         f"power: detecting ±{target:g} mIoU at 80% power would take about {max(needed)} seeds per arm for every comparison "
-        "(from the observed spread from seed to seed); the MDE column is the effect the seeds so far detect at 80% power"
+        "(from the observed spread from seed to seed, at the Bonferroni level α/m); the MDE column is the effect the seeds so far detect at 80% power"
     ]

@@ -113,13 +113,20 @@ def _ci_text(confidence: float, intervals: Sequence[tuple[str, Decision | None]]
     adjusted = levels != [round(confidence, 4)]
     text = f"CI by {methods}."
     text += (
-        f" Each interval is at the level that makes it agree with its adjusted p-value ({percent_text(confidence)} before adjustment), "
+        f" A better or worse verdict's interval is at the level that makes it agree with its adjusted p-value, every other at the "
+        f"Bonferroni level α/m ({percent_text(confidence)} before adjustment), which also decides 'no effect beyond ±δ'; "
         "so an interval excludes 0 exactly when its verdict is better or worse." if adjusted else f" {percent_text(confidence)} intervals."
     )
-    if any(not interval.training_noise for _, interval in intervals if interval is not None):
+    unmeasured = [interval for _, interval in intervals if interval is not None and not interval.training_noise]
+    if any("identical mIoU" not in interval.method for interval in unmeasured):
         text += (
             " val-only: one seed, so the interval is a bootstrap over validation images and covers validation noise only, "
             "not seed-to-seed training noise: no verdict of better or worse; train 2 or more seeds for one."
+        )
+    elif unmeasured:
+        text += (
+            " val-only: the seeds gave identical mIoU, which measures no training noise, so the interval is a bootstrap over "
+            "validation images and covers validation noise only: no verdict of better or worse."
         )
     return text
 
@@ -200,7 +207,7 @@ def _quality_table(report: Report) -> _Table:
     else:
         delta = f"Δ mIoU: arm − baseline ({report.arms[0].arm}). {_ci_text(report.confidence, [(arm.arm, arm.delta) for arm in report.arms])}"
     caption = (
-        f"{delta} seeds: finished/planned. img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power. "
+        f"{delta} seeds: finished/planned. img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power, at the level of the family's first Holm step (α/m). "
         "cost: train time over the baseline's (fastest epoch × epochs, so warm-up and a busy machine do not count)."
     )
     return _arm_table(report, "Arms", QUALITY_COLUMNS, caption, label_columns=2)

@@ -3,7 +3,9 @@
 A Plackett–Burman design of N runs (N a multiple of 4) gives up to N − 1 factors, each present
 (+1) in half the runs and absent (−1) in the other half, every pair of columns orthogonal: each
 factor's main effect is estimated from all N runs at once. Columns not given to a factor are
-"spare": with one seed they estimate training noise (their contrasts have no factor behind them).
+"spare": with one seed they estimate training noise. They carry no main effect, but in a
+resolution III design they do carry two-factor interactions, which makes that estimate larger
+(conservative), never smaller.
 
 Construction:
 
