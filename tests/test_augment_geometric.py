@@ -404,11 +404,23 @@ def test_bad_parameter_in_a_spec_names_the_term():
         ("affine,grid(p=0),elastic", [["ShiftScaleRotate"], ["GridDistortion"], ["ElasticTransform"]]),
         ("affine,elastic(fill_mask=background),grid(fill_mask=background)", [["ShiftScaleRotate"], ["ElasticTransform", "GridDistortion"]]),
         ("elastic", [["ElasticTransform"]]),
+        # A crop leaves no pixel without a source, so it has no fill of its own and joins either.
+        ("affine,crop,elastic(fill_mask=background)", [["ShiftScaleRotate", "RandomResizedCrop"], ["ElasticTransform"]]),
+        ("elastic(fill_mask=background),crop,grid(fill_mask=background)", [["ElasticTransform", "RandomResizedCrop", "GridDistortion"]]),
+        ("crop,hflip", [["RandomResizedCrop", "HorizontalFlip"]]),
     ],
 )
 def test_consecutive_warps_of_one_fill_run_as_one_stage(spec, stages):
     pipeline = augmentlab.build_augmentation(spec)
     assert [[type(transform).__name__ for transform in stage] for stage in pipeline.stages] == stages
+
+
+@pytest.mark.parametrize("ignore_index", [255, 254, 0])
+def test_a_crop_fuses_whatever_the_ignore_index(ignore_index):
+    # The crop took the default fill 255 whatever the dataset's ignore index, which split the stage
+    # and rounded the mask once more per split.
+    pipeline = augmentlab.build_augmentation("affine(p=1),crop(p=1),elastic(p=1)", ignore_index)
+    assert [len(stage) for stage in pipeline.stages] == [3]
 
 
 @pytest.mark.parametrize("p", [1.0, 0.5])

@@ -9,6 +9,7 @@ import segmentation_models_pytorch.losses as smp_losses
 import torch
 import torch.nn.functional as F
 
+import augmentlab
 from augmentlab.losses import (
     CrossEntropyLoss,
     DiceLoss,
@@ -297,3 +298,14 @@ def test_ohem_on_a_hand_checked_case(device):
     for (thresh, min_kept), expected in cases:
         loss = OhemCrossEntropyLoss(2, thresh=thresh, min_kept=min_kept).to(device)
         assert loss(logits, target).item() == pytest.approx(expected, rel=1e-5), (thresh, min_kept)
+
+
+@pytest.mark.parametrize("spec", ["ce", "focal", "dice", "jaccard", "tversky", "tversky(gamma=0.75)", "lovasz", "ohem", "ce0.5+dice0.5"])
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_a_diverged_logit_gives_a_non_finite_loss_so_the_run_is_failed_not_kept(spec, bad):
+    # dice, jaccard and tversky read a NaN as 0 through safe_pow and returned 0.0: a diverged
+    # arm trained on as a finished run with NaN weights.
+    logits = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    logits[0, 1, 0, 0] = bad
+    target = torch.randint(0, 3, (2, 4, 4), generator=torch.Generator().manual_seed(1))
+    assert not torch.isfinite(augmentlab.build_loss(spec, num_classes=3, ignore_index=255)(logits, target))

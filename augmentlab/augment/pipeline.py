@@ -76,12 +76,13 @@ class AugmentationPipeline(nn.Module):
 def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
     """Group runs of consecutive fusable transforms whose warps share a mask fill; every other transform stands alone.
 
-    Flips have no fill and join any run. A run without a warp (flips only) is split again: a
-    flip by indexing is cheaper than one resampling.
+    Flips, and warps that leave no pixel without a source (crops), have no fill of their own and
+    join any run. A run without a warp (flips only) is split again: a flip by indexing is cheaper
+    than one resampling.
     """
     def fill(transforms: list[nn.Module]) -> int | None:
-        """The mask fill of the warps among ``transforms``, None when there is none (flips only)."""
-        return next((transform.mask_fill for transform in transforms if isinstance(transform, WarpAugmentation)), None)
+        """The mask fill of the gap-leaving warps among ``transforms``, None when there is none."""
+        return next((t.mask_fill for t in transforms if isinstance(t, WarpAugmentation) and t.leaves_gaps), None)
 
     runs: list[list[nn.Module]] = []
     for transform in transforms:
@@ -92,7 +93,8 @@ def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
             runs.append([transform])
     stages: list[list[nn.Module]] = []
     for run in runs:
-        stages.extend([run] if fill(run) is not None else [[transform] for transform in run])
+        warped = any(isinstance(transform, WarpAugmentation) for transform in run)
+        stages.extend([run] if warped and len(run) > 1 else [[transform] for transform in run])
     return stages
 
 

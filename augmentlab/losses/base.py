@@ -7,7 +7,7 @@ import contextlib
 import torch
 from torch import nn
 
-from augmentlab.checks import check_flag, check_integer, check_number  # noqa: F401 - check_flag and check_number stay importable from here
+from augmentlab.checks import check_flag, check_integer, check_number, free_ignore_index  # noqa: F401 - check_flag and check_number stay importable from here
 
 
 def check_num_classes(num_classes: int) -> int:
@@ -33,7 +33,7 @@ class SegmentationLoss(nn.Module):
         self.num_classes = check_num_classes(num_classes)
         check_integer("ignore_index", ignore_index)
         if 0 <= ignore_index < num_classes:
-            raise ValueError(f"ignore_index {ignore_index} is a class index (classes are 0..{num_classes - 1}); use a value outside that range, such as 255")
+            raise ValueError(f"ignore_index {ignore_index} is a class index (classes are 0..{num_classes - 1}); use a value outside that range, such as {free_ignore_index(num_classes)}")
         self.ignore_index = ignore_index
 
     def compute(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

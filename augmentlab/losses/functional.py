@@ -51,10 +51,11 @@ def safe_pow(base: torch.Tensor, exponent: float) -> torch.Tensor:
 
     For exponents below 1 the slope at 0 is infinite, and CUDA's ``pow`` backward turns it into
     NaN (0 · inf); rounding can also leave a base such as ``1 - TI`` a hair below 0, where a
-    fractional power is NaN. So ``pow`` only ever sees positive bases.
+    fractional power is NaN. So ``pow`` only ever sees positive bases. A NaN base stays NaN (it
+    is neither ≤ 0 nor replaced): a diverged run's loss must read NaN, never 0.
     """
-    positive = base > 0
-    return torch.where(positive, torch.where(positive, base, 1.0).pow(exponent), 0.0**exponent)
+    nonpositive = base <= 0
+    return torch.where(nonpositive, 0.0**exponent, torch.where(nonpositive, 1.0, base).pow(exponent))
 
 
 def label_or_zero(target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:

@@ -47,7 +47,8 @@ def fused_warp(
 
     Compared with warping one transform at a time, the mask is rounded to a source pixel once
     instead of once per warp, and the image is interpolated once, so it is sharper; it costs one
-    image and mask sampling instead of one per warp. The warps must share ``mask_fill``.
+    image and mask sampling instead of one per warp. The warps that can leave a pixel without a
+    source must share ``mask_fill``.
 
     A sample is mirrored when its composed map is, i.e. when an odd number of the transforms
     mirror it (determinants multiply): two flips cancel. With ``label_swap``, the mirror-paired
@@ -59,7 +60,8 @@ def fused_warp(
         masks: int64 [B,H,W].
         label_swap: int64 [L] from :func:`~augmentlab.augment.mirror.label_swap_table`, or None.
     """
-    fills = {transform.mask_fill for transform in transforms if isinstance(transform, WarpAugmentation)}
+    warps = [transform for transform in transforms if isinstance(transform, WarpAugmentation)]
+    fills = {warp.mask_fill for warp in warps if warp.leaves_gaps} or {warp.mask_fill for warp in warps[:1]}
     if len(fills) != 1:
         raise ValueError(f"fused warps must share one mask fill, got {sorted(fills)}")
     batch_size, _, height, width = images.shape

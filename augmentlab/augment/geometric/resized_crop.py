@@ -37,6 +37,8 @@ class RandomResizedCrop(ProjectiveWarp):
         p: probability that a sample is cropped. Default: 0.5.
     """
 
+    leaves_gaps = False  # the box lies inside the image
+
     def __init__(self, scale: tuple[float, float] = (0.08, 1.0), ratio: tuple[float, float] = (3 / 4, 4 / 3), p: float = 0.5) -> None:
         super().__init__(p)
         self.scale = check_range("scale", scale, low=0.0, high=1.0, low_open=True)

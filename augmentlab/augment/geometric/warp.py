@@ -91,7 +91,13 @@ class WarpAugmentation(GeometricAugmentation):
     Subclasses draw their parameters in :meth:`sample_params` and turn them into a sampling grid
     in :meth:`sampling_grid`; images are sampled bilinearly there, masks by exact nearest gather,
     and pixels with no source are black with label ``mask_fill``.
+
+    ``leaves_gaps`` says whether some output pixels can lack a source. A warp that never leaves
+    one (a crop inside the image) sets it False: its ``mask_fill`` is never used, so it fuses with
+    warps of any fill.
     """
+
+    leaves_gaps: bool = True
 
     def sampling_grid(self, params: dict[str, Any], batch_size: int, height: int, width: int, device: torch.device) -> torch.Tensor:
         """float32 [B,H,W,2]: for each output pixel, its normalised source position."""

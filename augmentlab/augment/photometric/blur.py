@@ -106,8 +106,10 @@ class MotionBlur(PhotometricAugmentation):
     albumentations MotionBlur uses blur_limit=(3, 7), angle_range=(0, 360), direction_range=(-1, 1):
     ours has the same defaults and the same line kernel, with taps split bilinearly instead of
     rounded. albumentations' allow_shifted=True also moves the kernel off-centre, which shifts the
-    image up to a quarter of the kernel relative to its mask; ours keeps the kernel centred, so
-    the mask stays aligned.
+    image up to a quarter of the kernel relative to its mask; ours keeps the line through the
+    centre. A one-way line (``direction`` ±1) still has its weight on one side of the centre, as a
+    streak does: it moves the image by up to (size − 1)/4 px along the line against its mask
+    (1.5 px at size 7). ``direction=[0, 0]`` keeps the blur centred and the mask exactly aligned.
 
     Kornia's RandomMotionBlur draws one kernel size for the whole batch and builds kernels by
     rotating an image of the line; ours draws a size per sample and builds every kernel in one
