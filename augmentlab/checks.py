@@ -186,3 +186,12 @@ def check_colour(name: str, value: Any) -> tuple[float, float, float]:
         hint = "; divide 0–255 values by 255" if is_triple and max(value) > 1.0 else ""
         raise ValueError(f"{name} must be an RGB colour [r, g, b] with values in [0, 1], got {value!r}{hint}")
     return float(value[0]), float(value[1]), float(value[2])
+
+
+def free_ignore_index(num_classes: int) -> int:
+    """An ignore index that is no class, to suggest: 255 (masks stay one byte a pixel) while the
+    classes leave it free, else 65535 (two bytes), else ``num_classes`` itself."""
+    for candidate in (255, 65535):
+        if candidate >= num_classes:
+            return candidate
+    return num_classes

@@ -64,7 +64,7 @@ def test_stats_counts_and_warns_about_classes_missing_from_val(tmp_path: Path):
     # Shares are of all labelled pixels of the split: 16 of 3 × 64 in train, 16 of 64 in val.
     assert table["can"][2:8] == ["8.33%", "1", "1", "0.00%", "0", "0"]
     assert table["bottle"][2:8] == ["16.67%", "2", "2", "25.00%", "1", "1"]
-    assert "warning: 1 classes are missing from the validation set, so their IoU cannot be measured: can" in result.stdout
+    assert "warning: 1 class is missing from the validation set, so its IoU cannot be measured: can" in result.stdout
 
 
 def test_stats_of_a_folder_dataset_has_no_instances(tmp_path: Path):

@@ -338,7 +338,7 @@ def test_random_split_is_seeded(tmp_path: Path) -> None:
     images, masks = tmp_path / "images", tmp_path / "masks"
     for k in range(10):
         _save(images / f"{k}.png", _rgb(2, 2, k))
-        _save(masks / f"{k}.png", np.zeros((2, 2), np.uint8))
+        _save(masks / f"{k}.png", np.array([[0, 1], [0, 0]], np.uint8))
 
     def names(dataset) -> list[str]:
         return [dataset.sample_name(i) for i in range(len(dataset))]
@@ -469,7 +469,7 @@ def test_folder_bad_input(tmp_path: Path) -> None:
          f"mask {masks / '0002.png'} has label 3 but there are 3 classes (0..2); name every class in classes, "
          "or set ignore_index 3 if it marks void pixels"),
         ({"masks": masks, "ignore_index": 1},
-         "ignore_index 1 is a class index (classes are 0..255); use a value outside them, such as 255"),
+         "ignore_index 1 is a class index (classes are 0..255); use a value outside them, such as 65535"),
         ({"masks": other_masks},
          f"masks folder {other_masks} does not exist or is not a folder; check the path"),
         ({"masks": masks, "images": images},
@@ -494,7 +494,7 @@ def test_split_bad_input(tmp_path: Path) -> None:
     images, masks = tmp_path / "images", tmp_path / "masks"
     for k in range(3):
         _save(images / f"{k}.png", _rgb(2, 2, k))
-        _save(masks / f"{k}.png", np.zeros((2, 2), np.uint8))
+        _save(masks / f"{k}.png", np.array([[0, 1], [0, 0]], np.uint8))
     train_json, coco_images = _coco_fixture(tmp_path)
     other = json.loads(train_json.read_text())
     other["categories"][1]["name"] = "metal"

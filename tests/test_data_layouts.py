@@ -55,7 +55,7 @@ def test_coco_train2017_and_val2017_take_their_own_image_folders(tmp_path: Path)
     train_set, val_set = load_splits(train, val=val, images=tmp_path / "train2017", val_images=tmp_path / "val2017")
     assert (len(train_set), len(val_set)) == (2, 1)
     assert val_set._samples[0].image_path == tmp_path / "val2017" / "000009.jpg"
-    with pytest.raises(AugmentlabError, match=r"1 of 1 images listed in .*instances_val2017.json cannot be found \(000009.jpg\): looked for each"
+    with pytest.raises(AugmentlabError, match=r"1 of 1 image listed in .*instances_val2017.json cannot be found \(000009.jpg\): looked for each"
                        r" file_name, and its bare file name, under .*train2017 and .*annotations; give the folder that holds them as val_images"):
         load_splits(train, val=val, images=tmp_path / "train2017", val_images=tmp_path / "train2017")
 
@@ -81,7 +81,7 @@ def test_data_stats_reads_an_export_without_images_and_a_split_layout_with_val_i
     runner = CliRunner()
     export = runner.invoke(app, ["data", "stats", "--data", str(tmp_path / "train" / "annotations.json"), "--val", str(tmp_path / "test" / "annotations.json")])
     assert export.exit_code == 0, export.output
-    assert "train: 2 images" in export.output and "val: 1 images" in export.output
+    assert "train: 2 images" in export.output and "val: 1 image:" in export.output
     split = runner.invoke(app, [
         "data", "stats", "--data", str(tmp_path / "train" / "annotations.json"), "--images", str(tmp_path / "train" / "JPEGImages"),
         "--val", str(tmp_path / "test" / "annotations.json"), "--val-images", str(tmp_path / "test" / "JPEGImages"),

@@ -12,6 +12,7 @@ from augmentlab.data.coco.reader import (
     CocoAnnotations,
     CocoCategory,
     CocoImage,
+    OutsideShapes,
     SkippedShapes,
     read_coco,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "CocoCategory",
     "CocoImage",
     "DemoPaths",
+    "OutsideShapes",
     "SegmentationDataset",
     "TensorCache",
     "class_stats_from_masks",

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from augmentlab.checks import check_integer
+from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, FieldError, Param
 from augmentlab.tensors import constant
 
@@ -141,7 +142,7 @@ class TensorCache:
     def _describe(self, budget: int | None) -> str:
         height, width = self.image_size
         contents = (
-            f"{len(self)} samples of {height}×{width} px, {_mebibytes(self.nbytes)} "
+            f"{plural(len(self), 'sample')} of {height}×{width} px, {_mebibytes(self.nbytes)} "
             f"(images uint8, masks {str(self.masks.dtype).removeprefix('torch.')})"
         )
         if self.on_device:
@@ -231,7 +232,7 @@ def epoch_batches(count: int, epoch: int, seed: int, batch_size: int, drop_last:
     check_integer("seed", seed, low=0)
     check_integer("batch_size", batch_size, low=1)
     if drop_last and batch_size > count:
-        raise FieldError("batch_size", f"{batch_size} is larger than the dataset's {count} samples, so an epoch has no full batch; lower it or use more images")
+        raise FieldError("batch_size", f"{batch_size} is larger than the dataset's {plural(count, 'sample')}, so an epoch has no full batch; lower it or use more images")
     generator = torch.Generator().manual_seed(derived_seed(seed, epoch))
     order = torch.randperm(count, generator=generator).to(device)
     batches = list(order.split(batch_size))

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from augmentlab.checks import free_ignore_index
 from augmentlab.data.images import (
     apply_orientation,
     fit_image,
@@ -23,6 +24,7 @@ from augmentlab.data.images import (
     resize_mask,
 )
 from augmentlab.data.stats import ClassStats, class_stats_from_masks
+from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, FieldError
 
 
@@ -66,7 +68,8 @@ class SegmentationDataset:
         self._source_key = source_key
         digest = hashlib.sha256(f"{source_key}\0{size}\0{'' if resize == 'stretch' else resize}".encode())
         for sample in self._samples:
-            digest.update(sample.name.encode() + b"\0")
+            # surrogateescape: a folder file name that is not valid UTF-8 (a Latin-1 zip's café.jpg) keeps its bytes
+            digest.update(sample.name.encode("utf-8", "surrogateescape") + b"\0")
         self.cache_key = digest.hexdigest()
         """sha256 hex over the source's content, the options, ``size`` and the selected samples."""
 
@@ -147,11 +150,14 @@ class SegmentationDataset:
         )
 
     def __repr__(self) -> str:
-        return f"SegmentationDataset({len(self)} samples, {self.num_classes} classes, size={self.size})"
+        return f"SegmentationDataset({plural(len(self), 'sample')}, {plural(self.num_classes, 'class')}, size={self.size})"
 
 
 def check_ignore_index(ignore_index: int, num_classes: int) -> None:
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise FieldError("ignore_index", f"must be an integer, got {ignore_index!r}")
     if 0 <= ignore_index < num_classes:
-        raise FieldError("ignore_index", f"{ignore_index} is a class index (classes are 0..{num_classes - 1}); use a value outside them, such as 255")
+        raise FieldError(
+            "ignore_index",
+            f"{ignore_index} is a class index (classes are 0..{num_classes - 1}); use a value outside them, such as {free_ignore_index(num_classes)}",
+        )

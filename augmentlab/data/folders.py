@@ -1,23 +1,26 @@
 """Image+mask folder datasets (CamVid, Pascal VOC style): pair files by stem and check every mask.
 
-Images are ``.jpg``, ``.jpeg``, ``.png``, ``.bmp``, ``.tif`` or ``.tiff`` files of the images
-folder; masks are the index ``.png`` files of the masks folder with the same stem. Files
+Images are the files of the images folder in a format Pillow reads (``.jpg``, ``.png``, ``.webp``,
+``.tif``, ``.bmp``, …: :func:`augmentlab.data.images.image_suffixes`, the formats a COCO json's
+images may have); masks are the index ``.png`` files of the masks folder with the same stem. Files
 without a partner are skipped with a warning (an error with ``strict=True``). Each mask is read
-once here, to check its size against its image and to find the largest label.
+once here, to check its size against its image and to find the largest label. A dataset whose
+masks hold nothing but the background (and the ignore index) is refused: there is nothing to learn.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from augmentlab.data.images import mask_orientation, read_index_mask
+from augmentlab.data.images import image_suffixes, mask_orientations, read_index_mask
+from augmentlab.data.wording import plural, verb
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"})
 MASK_SUFFIX = ".png"
 _SHOWN_FILES = 3  # file names given in a message before "..."
 
@@ -31,7 +34,7 @@ class FolderPair:
     image_path: Path
     mask_path: Path
     mask_orientation: int
-    """EXIF orientation to apply to the mask (1: none); see :func:`augmentlab.data.images.mask_orientation`."""
+    """EXIF orientation to apply to the mask (1: none); see :func:`augmentlab.data.images.mask_orientations`."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,9 @@ class FolderSource:
     """Sorted by name."""
     max_label: int
     """The largest mask value other than ``ignore_index`` (0 when there is none)."""
+    holds_ignore_index: bool
+    """Some mask has a pixel of ``ignore_index``."""
+    masks_dir: Path
     fingerprint: str
     """sha256 hex over every pair's file names, sizes and modification times."""
 
@@ -60,7 +66,7 @@ def scan_folder_pairs(
             (strict) files without a partner.
     """
     images_dir, masks_dir = Path(images_dir), Path(masks_dir)
-    images = _files_by_stem(images_dir, IMAGE_SUFFIXES, "images")
+    images = _files_by_stem(images_dir, image_suffixes(), "images")
     masks = _files_by_stem(masks_dir, {MASK_SUFFIX}, "masks")
     _report_unmatched(
         [images[s] for s in sorted(images.keys() - masks.keys())], f"in {images_dir}", "mask", masks_dir, strict
@@ -74,29 +80,69 @@ def scan_folder_pairs(
             f"no image in {images_dir} has a mask with the same file stem in {masks_dir}; "
             "name each mask like its image, e.g. 0001.jpg and 0001.png"
         )
-    pairs = []
     max_label = 0
+    holds_ignore_index = False
     digest = hashlib.sha256()
+    mask_sizes = []
     for stem in stems:
         image_path, mask_path = images[stem], masks[stem]
         mask = read_index_mask(mask_path)
-        orientation = mask_orientation(
-            image_path, tuple(mask.shape), f"its mask {mask_path}", "masks must have the size of their images"
-        )
-        labels = mask[mask != ignore_index]
+        mask_sizes.append(tuple(mask.shape))
+        ignored = mask == ignore_index
+        holds_ignore_index = holds_ignore_index or bool(ignored.any())
+        labels = mask[~ignored]
         if labels.numel():
             largest = int(labels.max())
             if num_classes is not None and largest >= num_classes:
                 raise AugmentlabError(
-                    f"mask {mask_path} has label {largest} but there are {num_classes} classes (0..{num_classes - 1}); name every class in ",
+                    f"mask {mask_path} has label {largest} but there {verb(num_classes, 'is', 'are')} {plural(num_classes, 'class')} (0..{num_classes - 1}); name every class in ",
                     Param("classes"), ", or set ", Param("ignore_index"), f" {largest} if it marks void pixels",
                 )
             max_label = max(max_label, largest)
-        pairs.append(FolderPair(stem, image_path, mask_path, orientation))
         for path in (image_path, mask_path):
             stat = path.stat()
-            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-    return FolderSource(tuple(pairs), max_label, digest.hexdigest())
+            # os.fsencode: a name that is not valid UTF-8 (a Latin-1 zip's café.jpg) is kept as its bytes
+            digest.update(os.fsencode(path.name) + f"\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    orientations, warning = mask_orientations(
+        [images[stem] for stem in stems], mask_sizes, [f"its mask {masks[stem]}" for stem in stems],
+        "masks must have the size of their images", source=f"masks in {masks_dir}", size_name="mask size",
+    )
+    if warning:
+        logger.warning("%s", warning)
+    pairs = tuple(FolderPair(stem, images[stem], masks[stem], orientation) for stem, orientation in zip(stems, orientations))
+    return FolderSource(pairs, max_label, holds_ignore_index, masks_dir, digest.hexdigest())
+
+
+def folder_classes(classes: Sequence[str] | None, sources: Sequence[FolderSource], ignore_index: int) -> tuple[str, ...]:
+    """The class names of folder splits read from ``sources``: :func:`folder_class_names` of their largest label.
+
+    Raises:
+        AugmentlabError: masks that hold nothing but the background and the ignore index (binary
+            0/255 masks whose 255 is the foreground, read as void), or bad ``classes``.
+    """
+    max_label = max(source.max_label for source in sources)
+    if max_label == 0:
+        raise _only_background(sources, ignore_index)
+    return folder_class_names(classes, max_label)
+
+
+def _only_background(sources: Sequence[FolderSource], ignore_index: int) -> AugmentlabError:
+    where = " and ".join(str(source.masks_dir) for source in sources)
+    if ignore_index <= 0 or not any(source.holds_ignore_index for source in sources):
+        return AugmentlabError(
+            f"masks in {where} hold only 0, the background, so there is nothing to learn; "
+            "export masks with one class index per pixel, 1 and up for the objects"
+        )
+    if ignore_index == 1:
+        return AugmentlabError(
+            f"masks in {where} hold only 0 and the ignore index 1, so there is nothing to learn; if 1 is the foreground, "
+            "set ", Param("ignore_index"), " to the value of the void pixels (255 by default)",
+        )
+    return AugmentlabError(
+        f"masks in {where} hold only 0 and the ignore index {ignore_index}, so there is nothing to learn; "
+        f"if {ignore_index} is the foreground, remap it to 1 in the masks (mask[mask == {ignore_index}] = 1), "
+        "which gives the classes background and class_1"
+    )
 
 
 def folder_class_names(classes: Sequence[str] | None, max_label: int) -> tuple[str, ...]:
@@ -105,6 +151,8 @@ def folder_class_names(classes: Sequence[str] | None, max_label: int) -> tuple[s
         names = tuple(str(name) for name in classes)
         if not names:
             raise FieldError("classes", "is empty; list every class name, the background (index 0) first")
+        if len(names) == 1:
+            raise FieldError("classes", f"lists only {names[0]!r}; list the background (index 0) and at least one more class")
         return names
     return ("background", *(f"class_{k}" for k in range(1, max_label + 1)))
 

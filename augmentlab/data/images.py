@@ -11,17 +11,46 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from augmentlab.data.wording import plural, verb
 from augmentlab.errors import AugmentlabError
 
 EXIF_ORIENTATION_TAG = 0x0112
 AXES_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 """EXIF orientations that turn a stored W×H image into an H×W one."""
+
+# Formats Pillow registers for opening that are no photos a segmentation dataset holds: vector
+# graphics that need Ghostscript, video, scientific arrays and metadata. A sidecar file of one of
+# them beside the images would otherwise be taken for an image (and clash with its stem).
+_NOT_PHOTO_FORMATS = frozenset({"EPS", "MPEG", "FITS", "IPTC"})
+
+
+@functools.lru_cache(maxsize=1)
+def image_suffixes() -> frozenset[str]:
+    """The lower-case file suffixes (``.jpg``, ``.webp``, ``.tif``, …) of the raster formats Pillow reads here.
+
+    :func:`read_image` opens any file Pillow recognises, which is what a COCO json's images may
+    be; a folder dataset takes the files with these suffixes as its images, so both accept the
+    same formats. Stub formats (which need a handler Pillow does not ship) are left out.
+    """
+    Image.init()  # registers every plugin, not only the few Pillow imports up front
+    suffixes = set()
+    for suffix, format_name in Image.registered_extensions().items():
+        if format_name not in Image.OPEN or format_name in _NOT_PHOTO_FORMATS:
+            continue
+        factory = Image.OPEN[format_name][0]
+        if isinstance(factory, type) and issubclass(factory, ImageFile.StubImageFile):
+            continue
+        suffixes.add(suffix.lower())
+    return frozenset(suffixes)
+
 
 INDEX_MASK_MODES = frozenset({"1", "L", "P", "I", "I;16", "I;16L", "I;16B"})
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B"})
@@ -112,21 +141,104 @@ def apply_orientation(mask: torch.Tensor, orientation: int) -> torch.Tensor:
 def mask_orientation(image_path: Path, mask_size: tuple[int, int], mask_source: str, fix: str) -> int:
     """The EXIF orientation to apply to a mask of ``mask_size`` ``(H, W)`` so it lines up with its image.
 
-    Rule: a mask the size of the displayed image (EXIF applied) is used as it is (1). A mask the
-    size of the stored pixels of an image whose EXIF orientation turns it by 90° was drawn on
-    the stored pixels, so it gets the image's own orientation and both turn together. Any
-    other size is an error naming the image, both sizes as width×height, and ``fix``.
+    Rule for one image on its own: a mask the size of the displayed image (EXIF applied) is used
+    as it is (1). A mask the size of the stored pixels of an image whose EXIF orientation turns
+    it by 90° was drawn on the stored pixels, so it gets the image's own orientation and both
+    turn together. Any other size is an error naming the image, both sizes as width×height, and
+    ``fix``. :func:`mask_orientations` decides a whole dataset at once.
     """
     stored, orientation = stored_size_and_orientation(image_path)
-    shown = displayed_size(stored, orientation)
-    if tuple(mask_size) == shown:
+    return _orientation_by_size(_Annotated(image_path, stored, orientation, tuple(mask_size)), mask_source, fix)
+
+
+@dataclass(frozen=True)
+class _Annotated:
+    path: Path
+    stored: tuple[int, int]
+    orientation: int
+    annotated: tuple[int, int]
+    """The size the annotation was drawn at: the json's height and width, or the mask's shape."""
+
+    @property
+    def shown(self) -> tuple[int, int]:
+        return displayed_size(self.stored, self.orientation)
+
+    @property
+    def tells(self) -> bool:
+        """Its sizes show which pixels it was annotated on: turned by 90° and not square."""
+        return self.orientation in AXES_SWAPPING_ORIENTATIONS and self.stored[0] != self.stored[1]
+
+
+def _orientation_by_size(item: _Annotated, mask_source: str, fix: str) -> int:
+    if item.annotated == item.shown:
         return 1
-    if tuple(mask_size) == stored and orientation in AXES_SWAPPING_ORIENTATIONS:
-        return orientation
+    if item.annotated == item.stored and item.orientation in AXES_SWAPPING_ORIENTATIONS:
+        return item.orientation
+    shown = item.shown
     raise AugmentlabError(
-        f"image {image_path} is {shown[1]}x{shown[0]} (width x height, after EXIF orientation) "
-        f"but {mask_source} is {mask_size[1]}x{mask_size[0]}; {fix}"
+        f"image {item.path} is {shown[1]}x{shown[0]} (width x height, after EXIF orientation) "
+        f"but {mask_source} is {item.annotated[1]}x{item.annotated[0]}; {fix}"
     )
+
+
+def mask_orientations(
+    image_paths: Sequence[Path],
+    mask_sizes: Sequence[tuple[int, int]],
+    mask_sources: Sequence[str],
+    fix: str,
+    *,
+    source: str,
+    size_name: str,
+) -> tuple[list[int], str | None]:
+    """Per image, the EXIF orientation its mask turns by (1: none), decided once for the whole
+    dataset; and a warning for the caller to log, or None.
+
+    Only an image turned by 90° that is not square shows, by its annotated size, whether it was
+    annotated on its stored pixels (size of the stored pixels) or on the displayed image (size
+    after EXIF). For a flip, a half turn or a square image both sizes are equal, so the rule is
+    taken from the others: when every image that shows it was annotated on its stored pixels
+    (an annotation tool that ignored EXIF), every image of the dataset is, and each mask turns
+    with its image. When the images that show it disagree, each of them follows its own size,
+    the others are read as displayed, and the warning says so. When none shows it, images with
+    an EXIF orientation are read as displayed and the warning counts them.
+
+    Args:
+        mask_sizes: ``(H, W)`` each annotation was drawn at (the json's size, the mask's shape).
+        mask_sources: per image, what had that size, for the error (``its size in train.json``).
+        fix: the end of the error about a size that is neither the stored nor the displayed one.
+        source: the json or mask folder, named in the warning.
+        size_name: ``json size`` or ``mask size``, as the warning calls ``mask_sizes``.
+
+    Raises:
+        AugmentlabError: an annotated size that is neither the image's stored nor its displayed size.
+    """
+    items = []
+    for path, size in zip(image_paths, mask_sizes):
+        stored, orientation = stored_size_and_orientation(path)
+        items.append(_Annotated(Path(path), stored, orientation, tuple(size)))
+    by_size = [_orientation_by_size(item, where, fix) for item, where in zip(items, mask_sources)]
+    telling = [item for item in items if item.tells]
+    on_stored = sum(item.annotated == item.stored for item in telling)
+    on_shown = len(telling) - on_stored
+    untold = sum(item.orientation != 1 and not item.tells for item in items)
+    if on_stored and not on_shown:
+        # An annotation tool that ignored EXIF ignored it for every image it was given.
+        return [item.orientation for item in items], None
+    if on_stored and on_shown:
+        rest = f", and the {plural(untold, 'image')} whose sizes cannot tell (flipped, turned 180° or square) as displayed" if untold else ""
+        return by_size, (
+            f"{source}: the images turned by 90° by EXIF disagree: {on_stored} {verb(on_stored, 'has', 'have')} the {size_name} of "
+            f"the stored pixels (annotated without EXIF), {on_shown} that of the displayed image; each of those is read as its "
+            f"size says{rest}; check them with augmentlab preview"
+        )
+    if untold and not telling:
+        return by_size, (
+            f"{source}: {plural(untold, 'image')} {verb(untold, 'has', 'have')} an EXIF orientation that the {size_name} cannot "
+            "confirm (flipped, turned 180° or square: the stored and displayed sizes are equal), so "
+            f"{verb(untold, 'it is', 'they are')} read as annotated on the displayed image, EXIF applied; "
+            f"if the annotation tool ignored EXIF, remove {verb(untold, 'its', 'their')} orientation tag"
+        )
+    return by_size, None
 
 
 def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -5,11 +5,13 @@ decoded from the files on each access. COCO masks are rasterized once per annota
 and options, and kept on disk as one ``.npz`` under ``$AUGMENTLAB_CACHE`` (default
 ``~/.cache/augmentlab/masks``).
 
-COCO image files are looked up as ``file_name`` under ``images``, then under the json's own
-folder; in each, the bare file name is tried when the recorded path has folders. The json's
-width and height must be the image's size after EXIF orientation, or, for an image whose
-EXIF orientation turns it by 90°, its stored size: the mask then turns with the image (see
-:func:`augmentlab.data.images.mask_orientation`).
+COCO image files are looked up as ``file_name`` under ``images``, its ``path`` there, then both
+under the json's own folder; the bare file name only when none of those is a file (see
+:mod:`augmentlab.data.coco.dataset`). The json's width and height must be the image's size
+after EXIF orientation, or, for an image whose EXIF orientation turns it by 90°, its stored
+size: the mask then turns with the image, and one rule holds for the whole json (see
+:func:`augmentlab.data.images.mask_orientations`). A dataset with nothing but the background
+(a json without categories, binary masks whose foreground is the ignore index) is refused.
 """
 
 from __future__ import annotations
@@ -22,8 +24,14 @@ import torch
 
 from augmentlab.data.coco.dataset import build_coco_dataset, read_coco_source
 from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
-from augmentlab.data.folders import FolderSource, folder_class_names, scan_folder_pairs
+from augmentlab.data.folders import (
+    FolderSource,
+    folder_class_names,
+    folder_classes,
+    scan_folder_pairs,
+)
 from augmentlab.data.images import read_index_mask
+from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
 _MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
@@ -61,10 +69,11 @@ def load_dataset(
     data = Path(data)
     if masks is not None:
         _check_folder_options(images)
+        _check_classes(classes)
         source = scan_folder_pairs(
             data, masks, ignore_index=ignore_index, num_classes=None if classes is None else len(classes), strict=strict
         )
-        return _folder_dataset(source, folder_class_names(classes, source.max_label), size, ignore_index).with_resize(resize)
+        return _folder_dataset(source, folder_classes(classes, [source], ignore_index), size, ignore_index).with_resize(resize)
     coco = read_coco_source(data, classes, strict)
     return build_coco_dataset(coco, images, size=size, ignore_index=ignore_index, crowd=crowd, order=order).with_resize(resize)
 
@@ -118,13 +127,11 @@ def _splits(
     if masks is not None:
         return _folder_splits(data, val, val_masks, **{key: value for key, value in options.items() if key != "resize"})
     train_set = load_dataset(data, **options)
-    if val_images is None:
-        val_set = load_dataset(val, **options)
-    else:
-        try:
-            val_set = load_dataset(val, **{**options, "images": val_images})
-        except AugmentlabError as error:
-            raise _as_val_images(error) from None
+    try:
+        val_set = load_dataset(val, **(options if val_images is None else {**options, "images": val_images}))
+    except AugmentlabError as error:
+        # The val json's images are found through val_images, also when it was left out: that is the setting to give.
+        raise _as_val_images(error) from None
     _check_same_classes(train_set, val_set, Path(data), Path(val), "export both splits with the same categories")
     return train_set, val_set
 
@@ -171,11 +178,12 @@ def _folder_splits(
     if val_masks is None:
         raise AugmentlabError(Param("val"), f" {val} needs ", Param("val_masks"), " VAL_MASKS_DIR with the masks of its images")
     _check_folder_options(images)
+    _check_classes(classes)
     size = _check_size(size)
     num_classes = None if classes is None else len(classes)
     train_source = scan_folder_pairs(data, masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict)
     val_source = scan_folder_pairs(val, val_masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict)
-    names = folder_class_names(classes, max(train_source.max_label, val_source.max_label))
+    names = folder_classes(classes, [train_source, val_source], ignore_index)
     return _folder_dataset(train_source, names, size, ignore_index), _folder_dataset(val_source, names, size, ignore_index)
 
 
@@ -183,6 +191,12 @@ def _random_split(
     dataset: SegmentationDataset, val_split: float, seed: int
 ) -> tuple[SegmentationDataset, SegmentationDataset]:
     total = len(dataset)
+    if total < 2:
+        # No fraction can split one sample into two non-empty splits.
+        raise AugmentlabError(
+            Param("val_split"), f" needs at least 2 samples to split, and the dataset has {total}; add images, or give a separate ",
+            Param("val"),
+        )
     num_val = round(total * val_split)
     if num_val == 0 or num_val == total:
         empty = "validation" if num_val == 0 else "training"
@@ -199,7 +213,7 @@ def _check_same_classes(train: SegmentationDataset, val: SegmentationDataset, tr
     if train.class_names == val.class_names:
         return
     if train.num_classes != val.num_classes:
-        difference = f"{train.num_classes} classes against {val.num_classes}"
+        difference = f"{plural(train.num_classes, 'class')} against {val.num_classes}"
     else:
         index = next(i for i, (a, b) in enumerate(zip(train.class_names, val.class_names)) if a != b)
         difference = f"class {index} is '{train.class_names[index]}' against '{val.class_names[index]}'"
@@ -213,6 +227,12 @@ def _check_size(size: Sequence[int] | None) -> tuple[int, int] | None:
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
         raise AugmentlabError(f"size must be two positive integers (height, width), got {size!r}")
     return values
+
+
+def _check_classes(classes: Sequence[str] | None) -> None:
+    """``classes`` checked before any mask is read, so that a list of one name is named as the problem."""
+    if classes is not None:
+        folder_class_names(classes, 0)
 
 
 def _check_folder_options(images: str | Path | None) -> None:

@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from rich.table import Table
 
+from augmentlab.data.wording import plural, verb
+
 
 @dataclass(frozen=True)
 class ClassStats:
@@ -72,12 +74,16 @@ def stats_warnings(train: ClassStats, val: ClassStats | None) -> list[str]:
     names = train.class_names
     absent = [names[c] for c in range(1, len(names)) if train.pixel_counts[c] == 0]
     if absent:
-        warnings.append(f"{len(absent)} classes have no pixel in the training set: {', '.join(absent[:5])}{' …' if len(absent) > 5 else ''}")
+        warnings.append(
+            f"{plural(len(absent), 'class')} {verb(len(absent), 'has', 'have')} no pixel in the training set: "
+            f"{', '.join(absent[:5])}{' …' if len(absent) > 5 else ''}"
+        )
     if val is not None:
         unvalidated = [names[c] for c in range(1, len(names)) if train.pixel_counts[c] > 0 and val.pixel_counts[c] == 0]
         if unvalidated:
             warnings.append(
-                f"{len(unvalidated)} classes are missing from the validation set, so their IoU cannot be measured: "
+                f"{plural(len(unvalidated), 'class')} {verb(len(unvalidated), 'is', 'are')} missing from the validation set, "
+                f"so {verb(len(unvalidated), 'its', 'their')} IoU cannot be measured: "
                 f"{', '.join(unvalidated[:5])}{' …' if len(unvalidated) > 5 else ''}"
             )
     present = train.pixel_counts[1:][train.pixel_counts[1:] > 0]
@@ -120,4 +126,4 @@ def describe_images(stats: ClassStats) -> str:
     sizes = sorted(stats.image_sizes.items(), key=lambda item: -item[1])
     shown = ", ".join(f"{h}×{w} ({n})" for (h, w), n in sizes[:3]) + (f", {len(sizes) - 3} more sizes" if len(sizes) > 3 else "")
     total = int(stats.pixel_counts.sum()) + stats.ignored_pixels
-    return f"{stats.num_images} images: {shown or 'none'}; {_share(stats.ignored_pixels, total)} of pixels ignored"
+    return f"{plural(stats.num_images, 'image')}: {shown or 'none'}; {_share(stats.ignored_pixels, total)} of pixels ignored"

@@ -43,6 +43,7 @@ from augmentlab.data.cache import (
     in_order_batches,
     mask_storage_dtype,
 )
+from augmentlab.data.wording import plural
 from augmentlab.tensors import constant
 
 logger = logging.getLogger("augmentlab.data")
@@ -173,7 +174,7 @@ class Placement:
 
     def describe(self, name: str, count: int) -> str:
         size = "an unknown size" if self.nbytes is None else _size_text(self.nbytes)
-        return f"{name} split: {count} images decode to {size}: {self.reason}"
+        return f"{name} split: {plural(count, 'image')} decode{'s' if count == 1 else ''} to {size}: {self.reason}"
 
 
 def placement(dataset: CacheableDataset, device: torch.device | str, memory_budget_bytes: int | None = None, host_bytes: int | None = None) -> Placement:
@@ -313,7 +314,7 @@ class StreamingSource:
         self._samples = _Samples(dataset, self.image_size)
         self._queue: deque[torch.Tensor] = deque()
         self._loader: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
-        logger.info(f"streaming {len(dataset)} samples of {size[0]}×{size[1]} px ({_size_text(self.nbytes)} decoded) with {self.workers} workers")
+        logger.info(f"streaming {plural(len(dataset), 'sample')} of {size[0]}×{size[1]} px ({_size_text(self.nbytes)} decoded) with {self.workers} workers")
 
     def __len__(self) -> int:
         return len(self.dataset)

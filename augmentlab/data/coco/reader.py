@@ -30,6 +30,9 @@ from augmentlab.errors import AugmentlabError, Param
 
 BACKGROUND_CATEGORY_NAMES = frozenset({"background", "_background_", "__background__"})
 _SHOWN_IDS = 5  # ids named in an error message before "..."
+OUTSIDE_TOLERANCE = 1.0
+"""Pixels a polygon may reach past its image's border before it counts as outside: hand-drawn
+polygons often end a click past the edge (TACO's reach exactly 1 px), which cuts off nothing of the image."""
 
 Polygon = tuple[float, ...]
 """Flat ``x0, y0, x1, y1, ...`` pixel coordinates of one closed polygon, at least 3 points."""
@@ -100,6 +103,32 @@ class SkippedShapes:
 
 
 @dataclass(frozen=True)
+class OutsideShapes:
+    """Annotations whose polygons reach outside their image's json width × height, for the
+    caller to warn about: the part outside is cut off, and a shape wholly outside draws nothing.
+    Many of them usually mean the json's sizes are wrong (an export that swapped width and height)."""
+
+    annotations: int = 0
+    wholly: int = 0
+    """Of ``annotations``, those whose every polygon lies outside the image."""
+    examples: tuple[int, ...] = ()
+    """Ids of the first few."""
+
+    def __bool__(self) -> bool:
+        return bool(self.annotations)
+
+    def summary(self) -> str:
+        """For example ``"2 annotations reaching outside their image's width × height (1 wholly, drawing nothing), in annotation ids 4, 7"``."""
+        wholly = ""
+        if self.wholly:
+            wholly = " (wholly, drawing nothing)" if self.annotations == 1 else f" ({self.wholly} wholly, drawing nothing)"
+        return (
+            f"{_plural(self.annotations, 'annotation')} reaching outside {'its' if self.annotations == 1 else 'their'} "
+            f"image's width × height{wholly}, in annotation ids {_id_list(self.examples, self.annotations)}"
+        )
+
+
+@dataclass(frozen=True)
 class CocoAnnotations:
     """A COCO instances file, read and checked.
 
@@ -117,6 +146,7 @@ class CocoAnnotations:
     """Index 0 is ``"background"``; the others are the category names."""
     skipped: SkippedShapes
     images_by_id: Mapping[int, CocoImage]
+    outside: OutsideShapes = OutsideShapes()
 
     @property
     def num_classes(self) -> int:
@@ -132,12 +162,13 @@ def read_coco(path: str | Path, *, strict: bool = False) -> CocoAnnotations:
     """Read a COCO instances json and check that every annotation can be drawn.
 
     Degenerate polygons (fewer than 3 points, or zero area) are dropped and counted in
-    ``.skipped``; with ``strict=True`` they raise instead.
+    ``.skipped``; annotations reaching outside their image (by more than
+    :data:`OUTSIDE_TOLERANCE`) are counted in ``.outside``; with ``strict=True`` either raises instead.
 
     Raises:
         AugmentlabError: missing file, invalid JSON, not COCO instances, a field that cannot be
             read, duplicate ids, annotations pointing at unknown image or category ids, an RLE
-            whose size differs from its image, or (strict) degenerate polygons.
+            whose size differs from its image, or (strict) degenerate polygons or annotations outside their image.
     """
     path = Path(path)
     document = _load_json(path)
@@ -157,6 +188,8 @@ def read_coco(path: str | Path, *, strict: bool = False) -> CocoAnnotations:
     degenerate_polygons = 0
     empty_annotations = 0
     affected_ids: list[int] = []
+    outside_ids: list[int] = []
+    wholly_outside = 0
     for index, (annotation_id, image_id, category_id, iscrowd, segmentation) in enumerate(fields):
         image = images_by_id[image_id]
         polygons, rle, dropped = _read_segmentation(path, index, annotation_id, segmentation, image)
@@ -166,12 +199,22 @@ def read_coco(path: str | Path, *, strict: bool = False) -> CocoAnnotations:
             empty_annotations += 1
         if dropped or annotation.is_empty:
             affected_ids.append(annotation_id)
+        reach = _reach_outside(polygons, image)
+        if reach:
+            outside_ids.append(annotation_id)
+            wholly_outside += reach == "wholly"
         annotations_by_image[image_id].append(annotation)
     skipped = SkippedShapes(
         degenerate_polygons, empty_annotations, len(affected_ids), tuple(affected_ids[:_SHOWN_IDS])
     )
+    outside = OutsideShapes(len(outside_ids), wholly_outside, tuple(outside_ids[:_SHOWN_IDS]))
     if strict and skipped:
         raise AugmentlabError(f"{path} has {skipped.summary()}; fix or delete them, or leave out ", Param("strict"), " to skip them")
+    if strict and outside:
+        raise AugmentlabError(
+            f"{path} has {outside.summary()}; fix the coordinates or the images' width and height, or leave out ",
+            Param("strict"), " to cut them off",
+        )
 
     class_of_category, class_names = _class_mapping(categories)
     return CocoAnnotations(
@@ -183,7 +226,28 @@ def read_coco(path: str | Path, *, strict: bool = False) -> CocoAnnotations:
         class_names=class_names,
         skipped=skipped,
         images_by_id=images_by_id,
+        outside=outside,
     )
+
+
+def _reach_outside(polygons: tuple[Polygon, ...], image: CocoImage) -> str:
+    """``"wholly"`` when every polygon lies outside the image, ``"partly"`` when one reaches outside it, else ``""``.
+
+    Only the polygons are judged, being what is drawn: an RLE has its image's size (checked), and
+    an annotation's ``bbox`` is not drawn, so nothing of it is cut off (TACO's bboxes reach 1.3 px
+    past the border where their polygons keep within a pixel).
+    """
+    low, high_x, high_y = -OUTSIDE_TOLERANCE, image.width + OUTSIDE_TOLERANCE, image.height + OUTSIDE_TOLERANCE
+    partly = False
+    wholly = bool(polygons)
+    for polygon in polygons:
+        xs, ys = polygon[0::2], polygon[1::2]
+        if min(xs) < low or max(xs) > high_x or min(ys) < low or max(ys) > high_y:
+            partly = True
+        # Wholly outside when its bounding box shares no area with the image.
+        if not (max(xs) <= 0 or min(xs) >= image.width or max(ys) <= 0 or min(ys) >= image.height):
+            wholly = False
+    return "wholly" if wholly else "partly" if partly else ""
 
 
 def _class_mapping(categories: tuple[CocoCategory, ...]) -> tuple[dict[int, int], tuple[str, ...]]:
