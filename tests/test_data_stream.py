@@ -11,7 +11,7 @@ from augmentlab.data import stream
 from augmentlab.data.cache import TensorCache
 from augmentlab.data.stream import StreamingSource, decoded_bytes, placement
 from augmentlab.runner import AblationListener
-from augmentlab.runner.training_data import training_data
+from augmentlab.runner.training_data import split_source
 
 MiB = 2**20
 
@@ -191,14 +191,11 @@ def test_a_bad_sample_in_a_stream_is_its_own_one_line_error_not_a_workers_traceb
     assert str(error.value) == "sample 3: the mask must be an integer tensor of the image's size [8, 8], got torch.int64 [4, 8]"
 
 
-def test_training_data_decodes_or_streams_each_split_where_it_was_placed(demo_split, monkeypatch):
-    data = training_data(demo_split, demo_split, "cpu")
-    assert isinstance(data.train, TensorCache) and isinstance(data.val, TensorCache)
-    monkeypatch.setattr(stream, "host_budget", lambda: 1024)
-    data = training_data(demo_split, demo_split, "cpu")
-    assert isinstance(data.train, StreamingSource) and isinstance(data.val, StreamingSource)
-    data = training_data(demo_split, demo_split, "cpu", host_bytes=MiB)  # the train split fits; then only 64 KiB are left
-    assert isinstance(data.train, TensorCache) and isinstance(data.val, StreamingSource)
+def test_each_split_is_decoded_or_streamed_where_it_was_placed(demo_split):
+    placed = stream.place_splits([demo_split, demo_split], "cpu", host_bytes=MiB)  # the train split fits; then only 64 KiB are left
+    assert [where.where for where in placed] == ["device", "stream"]
+    assert isinstance(split_source(demo_split, "cpu", placed[0]), TensorCache)
+    assert isinstance(split_source(demo_split, "cpu", placed[1]), StreamingSource)
 
 
 def test_a_streamed_ablation_says_so_and_trains_exactly_what_the_cached_one_does(tmp_path, monkeypatch):
