@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from augmentlab.data.images import image_suffixes, mask_orientations, read_index_mask
+from augmentlab.data.images import (
+    file_fingerprint,
+    image_suffixes,
+    mask_orientations,
+    read_index_mask,
+)
 from augmentlab.data.wording import plural, verb
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
@@ -100,9 +104,7 @@ def scan_folder_pairs(
                 )
             max_label = max(max_label, largest)
         for path in (image_path, mask_path):
-            stat = path.stat()
-            # os.fsencode: a name that is not valid UTF-8 (a Latin-1 zip's café.jpg) is kept as its bytes
-            digest.update(os.fsencode(path.name) + f"\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            digest.update(file_fingerprint(path))
     orientations, warning = mask_orientations(
         [images[stem] for stem in stems], mask_sizes, [f"its mask {masks[stem]}" for stem in stems],
         "masks must have the size of their images", source=f"masks in {masks_dir}", size_name="mask size",

@@ -52,6 +52,16 @@ def image_suffixes() -> frozenset[str]:
     return frozenset(suffixes)
 
 
+def file_fingerprint(path: Path) -> bytes:
+    """A file's name, size and modification time, for a dataset's cache key: a changed file changes it.
+
+    The name goes in as its bytes (``os.fsencode``), so one that is not valid UTF-8 (a Latin-1
+    zip's café.jpg) is kept as it is.
+    """
+    stat = path.stat()
+    return os.fsencode(path.name) + f"\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode()
+
+
 INDEX_MASK_MODES = frozenset({"1", "L", "P", "I", "I;16", "I;16L", "I;16B"})
 _SIXTEEN_BIT_MODES = frozenset({"I", "I;16", "I;16L", "I;16B"})
 

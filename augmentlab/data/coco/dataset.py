@@ -32,7 +32,7 @@ from augmentlab.atomic import write_atomically
 from augmentlab.data.coco.masks import rasterize_coco_masks
 from augmentlab.data.coco.reader import CocoAnnotations, CocoImage, read_coco
 from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
-from augmentlab.data.images import mask_orientations
+from augmentlab.data.images import file_fingerprint, mask_orientations
 from augmentlab.data.wording import plural, verb
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
@@ -140,9 +140,7 @@ def build_coco_dataset(
     digest = hashlib.sha256()
     for image, path, orientation in zip(coco.images, paths, orientations):
         samples.append(Sample(image.file_name, path, str(image.id), orientation))
-        stat = path.stat()
-        # os.fsencode: a file name that is not valid UTF-8 is kept as its bytes
-        digest.update(os.fsencode(path.name) + f"\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        digest.update(file_fingerprint(path))
     annotation_bytes = coco.path.read_bytes()
     cache_path = coco_mask_cache_path(annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index)
     if cache_path.is_file():
@@ -240,11 +238,15 @@ def _reject_shared_files(coco: CocoAnnotations, paths: Sequence[Path], by_bare_n
 
 def _recorded(name: str) -> Path:
     """A recorded file_name or path as a path here: Windows exports write ``imgs\\0.jpg``."""
-    return Path(name.replace("\\", "/"))
+    return Path(_slashed(name))
+
+
+def _slashed(name: str) -> str:
+    return name.replace("\\", "/")
 
 
 def _same_name(a: str, b: str) -> bool:
-    return unicodedata.normalize("NFC", a.replace("\\", "/")) == unicodedata.normalize("NFC", b.replace("\\", "/"))
+    return unicodedata.normalize("NFC", _slashed(a)) == unicodedata.normalize("NFC", _slashed(b))
 
 
 def _candidates(image: CocoImage, roots: Sequence[Path]) -> list[tuple[Path, bool]]:

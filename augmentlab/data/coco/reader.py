@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, Param
 
 BACKGROUND_CATEGORY_NAMES = frozenset({"background", "_background_", "__background__"})
@@ -95,9 +96,9 @@ class SkippedShapes:
         """
         parts = []
         if self.degenerate_polygons:
-            parts.append(_plural(self.degenerate_polygons, "degenerate polygon") + " (fewer than 3 points or zero area)")
+            parts.append(plural(self.degenerate_polygons, "degenerate polygon") + " (fewer than 3 points or zero area)")
         if self.empty_annotations:
-            parts.append(_plural(self.empty_annotations, "annotation") + " with no shape left")
+            parts.append(plural(self.empty_annotations, "annotation") + " with no shape left")
         ids = _id_list(self.examples, self.affected_annotations)
         return f"{' and '.join(parts)}, in annotation ids {ids}"
 
@@ -123,7 +124,7 @@ class OutsideShapes:
         if self.wholly:
             wholly = " (wholly, drawing nothing)" if self.annotations == 1 else f" ({self.wholly} wholly, drawing nothing)"
         return (
-            f"{_plural(self.annotations, 'annotation')} reaching outside {'its' if self.annotations == 1 else 'their'} "
+            f"{plural(self.annotations, 'annotation')} reaching outside {'its' if self.annotations == 1 else 'their'} "
             f"image's width × height{wholly}, in annotation ids {_id_list(self.examples, self.annotations)}"
         )
 
@@ -413,7 +414,7 @@ def _reject_duplicates(path: Path, section: str, ids: list[int]) -> None:
     duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
     if duplicates:
         raise AugmentlabError(
-            f"{path}: {_plural(len(duplicates), 'id')} {'appears' if len(duplicates) == 1 else 'appear'} more than once in '{section}' "
+            f"{path}: {plural(len(duplicates), 'id')} {'appears' if len(duplicates) == 1 else 'appear'} more than once in '{section}' "
             f"({_id_list(duplicates, len(duplicates))}); each entry needs its own id"
         )
 
@@ -425,8 +426,8 @@ def _reject_unknown_ids(path: Path, kind: str, referenced: list[int], known: Ite
         distinct = sorted(set(unknown))
         section = "images" if kind == "image" else "categories"
         raise AugmentlabError(
-            f"{path}: {_plural(len(unknown), 'annotation')} {'points' if len(unknown) == 1 else 'point'} at "
-            f"{_plural(len(distinct), f'unknown {kind} id')} "
+            f"{path}: {plural(len(unknown), 'annotation')} {'points' if len(unknown) == 1 else 'point'} at "
+            f"{plural(len(distinct), f'unknown {kind} id')} "
             f"({_id_list(distinct, len(distinct))}); every {kind}_id must be the id of an entry in '{section}'"
         )
 
@@ -470,10 +471,6 @@ def _as_str(path: Path, where: str, key: str, value: Any) -> str:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _id_list(ids: list[int] | tuple[int, ...], total: int) -> str:
