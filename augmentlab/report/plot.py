@@ -67,8 +67,10 @@ def _plot_arm_bars(axes: Any, report: Report) -> None:
         else:
             axes.text(0, row, f" {_bar_label(arm)}", va="center", fontsize=8, color="dimgray")
     axes.axvline(0, color="black", linewidth=0.8)
-    adjusted = {"holm": "Holm-adjusted", "bh": "BH-adjusted"}.get(report.correction, f"{percent_text(report.confidence)}")
-    axes.set_title(f"Δ mIoU vs baseline ({adjusted} interval)" if has_delta else "mIoU ± std over seeds", fontsize=10)
+    # Rejected comparisons are drawn at their Holm/BH level, the others at the Bonferroni level: both are adjusted for the family.
+    adjusted = {"holm": "Holm", "bh": "BH"}.get(report.correction)
+    levels = f"intervals adjusted for multiplicity, {adjusted}" if adjusted else f"{percent_text(report.confidence)} intervals"
+    axes.set_title(f"Δ mIoU vs baseline ({levels})" if has_delta else "mIoU ± std over seeds", fontsize=10)
     axes.grid(axis="x", alpha=0.3)
     _few_ticks(axes)
 
