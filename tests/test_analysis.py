@@ -376,3 +376,51 @@ def test_a_factor_that_failed_runs_leave_inestimable_gets_no_estimate() -> None:
     # The six runs left (intercept and 4 factors, rank 4) still separate b from the rest, and only b.
     assert [factor for factor, estimate in estimates.items() if estimate is not None] == ["b"]
     assert abs(estimates["b"].estimate) < 0.05
+
+
+UNBALANCED = {"A": [0.50, 0.53, 0.51], "B": [0.56], "C": [0.52, 0.55, 0.50]}  # B finished 1 of its 3 seeds
+
+
+@pytest.mark.parametrize(
+    ("table", "mse", "seeds_for_0_01"),
+    [
+        pytest.param(TABLE, 114 / 360000, 62, id="complete: se·√seeds, as before"),
+        # Residual 0.00015 on 2 df (hand-fitted least squares). se·√3 made the per-seed spread 2σ, not σ√2,
+        # and the power note said 73 seeds where 30 would do.
+        pytest.param(UNBALANCED, 0.00015, 30, id="an arm with 1 seed against 3"),
+    ],
+)
+def test_power_extrapolates_from_one_seed_per_arm_whatever_seeds_finished(table, mse, seeds_for_0_01) -> None:
+    estimate = pooled_estimate({"B": 1, "A": -1}, runs_of(table))
+    assert estimate is not None
+    assert estimate.per_seed_sd == pytest.approx(math.sqrt(2 * mse), rel=1e-9)
+    decision = decide({"B": estimate, "C": pooled_estimate({"C": 1, "A": -1}, runs_of(table))})["B"]
+    assert seeds_to_detect(decision, estimate, target=0.01) == seeds_for_0_01
+
+
+def test_a_stopped_comparisons_power_is_not_inflated_by_the_baselines_extra_seeds() -> None:
+    # A sequential design stopped 'B' at 2 seeds while the baseline went on to 4: se² = σ²(1/2 + 1/4), times 4 seeds was 3σ², not 2σ².
+    runs = runs_of({"A": [0.50, 0.53, 0.51, 0.52], "B": [0.60, 0.62], "C": [0.52, 0.55, 0.50, 0.53]})
+    estimate = pooled_estimate({"B": 1, "A": -1}, runs)
+    rows = [(run.arm, run.seed, run.miou) for run in runs]
+    x = np.array([[arm == name for name in "ABC"] + [seed == level for level in (1, 2, 3)] for arm, seed, _ in rows], dtype=float)
+    y = np.array([miou for *_, miou in rows])
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    mse = float(((y - x @ beta) ** 2).sum()) / (len(y) - 6)
+    assert estimate.df == 10 - 6
+    assert estimate.per_seed_sd == pytest.approx(math.sqrt(2 * mse), rel=1e-9)
+
+
+def test_a_screens_power_extrapolates_from_every_run_of_one_seed() -> None:
+    rows = screening_rows(5)  # 8 runs, 2 seeds, row 2 failed at seed 1
+    info = screen_info(["a", "b", "c", "d", "e"], rows, first_seeds=2)
+    noise = np.random.default_rng(1).normal(0, 0.01, (len(rows), 2))
+    runs = [finished(name, seed, 0.5 + float(noise[index, seed])) for index, name in enumerate(info.analysis.levels) for seed in (0, 1) if (index, seed) != (2, 1)]
+    x = np.array([[1.0, *info.analysis.levels[run.arm], float(run.seed == 1)] for run in runs])
+    y = np.array([run.miou for run in runs])
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    mse = float(((y - x @ beta) ** 2).sum()) / (15 - 7)
+    estimate = factor_estimate(0, info.analysis.levels, runs)
+    assert (estimate.df, estimate.estimate) == (8, pytest.approx(2 * beta[1], rel=1e-9))
+    assert estimate.se == pytest.approx(2 * math.sqrt(mse * np.linalg.inv(x.T @ x)[1, 1]), rel=1e-9)
+    assert estimate.per_seed_sd == pytest.approx(2 * math.sqrt(mse / 8), rel=1e-9)  # σ's share of a main effect over 8 runs

@@ -25,7 +25,14 @@ from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 
 T_975_1 = 12.706204736174694  # Student t 97.5% quantile, 1 degree of freedom
 T_80_1 = 1.3763819204711734  # 80% quantile, 1 degree of freedom: tan(0.3π)
+T_9875_1 = 25.45169957935704  # 98.75% quantile (two-sided α/2 = 0.05/2), 1 degree of freedom: tan(0.4875π)
 POOLED_2 = "two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over 2 arms: t with 1 df"
+HOLM_2_WAITING = "Holm over 2 comparisons (1 without an estimate yet, counted at p = 1)"
+BONFERRONI_TEXT = (
+    "A better or worse verdict's interval is at the level that makes it agree with its adjusted p-value, every other at the "
+    "Bonferroni level α/m (95% before adjustment), which also decides 'no effect beyond ±δ'; so an interval excludes 0 exactly "
+    "when its verdict is better or worse."
+)
 GIB = 2**30
 CLASSES = ["background", "cat", "dog"]
 BASELINE = ArmInfo("none | ce", "none", "ce")
@@ -98,12 +105,14 @@ def test_json_header(report_json: dict) -> None:
                 "arm": "hflip | ce", "seeds_planned": 2, "seeds_finished": 2, "seeds_failed": 0, "seeds_missing": 0, "failures": [],
                 "miou_mean": 0.59, "miou_std": math.sqrt(2) * 0.03, "per_image_miou_mean": 0.53, "pixel_accuracy_mean": 0.8,
                 # Two finished arms × two seeds: the pooled ANOVA is the paired t. Δ per seed 0.06 and 0.08:
-                # mean 0.07, standard error 0.01, t = 7 on 1 df, p = 1 − 2·atan(7)/π.
+                # mean 0.07, standard error 0.01, t = 7 on 1 df, p = 1 − 2·atan(7)/π. grid | ce has no
+                # estimate yet and counts at p = 1, so Holm is over 2: p_adjusted = 2p, not rejected, and
+                # the interval and the MDE are at the Bonferroni level 1 − α/2.
                 "delta": {
-                    "estimate": 0.07, "low": 0.07 - T_975_1 * 0.01, "high": 0.07 + T_975_1 * 0.01,
-                    "method": f"{POOLED_2}; Holm over 1 comparison", "n": 2, "se": 0.01, "df": 1, "confidence": 0.95,
-                    "p_value": 1 - 2 * math.atan(7) / math.pi, "p_adjusted": 1 - 2 * math.atan(7) / math.pi,
-                    "mde": (T_975_1 + T_80_1) * 0.01, "verdict": "within noise", "training_noise": True, "mde_confidence": 0.95,
+                    "estimate": 0.07, "low": 0.07 - T_9875_1 * 0.01, "high": 0.07 + T_9875_1 * 0.01,
+                    "method": f"{POOLED_2}; {HOLM_2_WAITING}", "n": 2, "se": 0.01, "df": 1, "confidence": 0.975,
+                    "p_value": 1 - 2 * math.atan(7) / math.pi, "p_adjusted": 2 * (1 - 2 * math.atan(7) / math.pi),
+                    "mde": (T_9875_1 + T_80_1) * 0.01, "verdict": "within noise", "training_noise": True, "mde_confidence": 0.975,
                 },
                 "verdict": "within noise", "stopped": "within noise so far; 1 run missing", "cost_ratio": 10 / 11, "train_seconds_mean": 10.0, "images_per_second_mean": 100.0,
                 "data_ms_per_step_mean": 8.0, "model_ms_per_step_mean": 8.0, "peak_memory_bytes": None,
@@ -142,7 +151,7 @@ def approx_tree(expected: object) -> object:
 
 def test_json_notes_and_no_effects_without_a_factorial(report_json: dict) -> None:
     assert report_json["notes"] == [
-        "power: detecting ±0.01 mIoU at 80% power would take about 18 seeds per arm for every comparison (from the observed spread from seed to seed, at the Bonferroni level α/m);"
+        "power: detecting ±0.01 mIoU at 80% power would take about 22 seeds per arm for every comparison (from the observed spread from seed to seed, at the Bonferroni level α/m);"
         " the MDE column is the effect the seeds so far detect at 80% power",
         "failed: grid | ce seed 0: NaN loss at epoch 2, step 5",
         "missing: grid | ce seed 1 (not run, or interrupted)",
@@ -226,9 +235,9 @@ def test_markdown() -> None:
         "- seeds: 0, 1; design: factorial; correction: holm",
         "| # | augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict | MDE | cost |",
         "| #0 | none | ce | 2/2 | 0.5200 ± 0.0283 | 0.4600 | 0.8200 | — | baseline | — | 1.00× |",
-        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.0571, +0.1971] | within noise | 0.1408 | 0.91× |",
+        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.1845, +0.3245] | within noise | 0.2683 | 0.91× |",
         "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — | — | — |",
-        f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; Holm over 1 comparison. 95% intervals. seeds: finished/planned."
+        f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; {HOLM_2_WAITING}. {BONFERRONI_TEXT} seeds: finished/planned."
         " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power, at the level of the family's first Holm step (α/m). cost: train time over the baseline's"
         " (fastest epoch × epochs, so warm-up and a busy machine do not count).*",
         "| # | arm | train s | img/s | data ms/step | model ms/step | peak memory |",
@@ -257,8 +266,8 @@ def test_csv_has_one_row_per_arm_with_class_columns() -> None:
     ]
     assert [row["arm"] for row in rows] == ["none | ce", "hflip | ce", "grid | ce"]
     hflip, grid = rows[1], rows[2]
-    assert [float(hflip[key]) for key in ("miou_mean", "delta_estimate", "delta_low", "iou_background", "iou_dog")] == pytest.approx([0.59, 0.07, 0.07 - T_975_1 * 0.01, 0.79, 0.42])
-    assert (hflip["verdict"], hflip["delta_method"], hflip["largest_gain_class"], hflip["peak_memory_bytes"]) == ("within noise", f"{POOLED_2}; Holm over 1 comparison", "cat", "")
+    assert [float(hflip[key]) for key in ("miou_mean", "delta_estimate", "delta_low", "iou_background", "iou_dog")] == pytest.approx([0.59, 0.07, 0.07 - T_9875_1 * 0.01, 0.79, 0.42])
+    assert (hflip["verdict"], hflip["delta_method"], hflip["largest_gain_class"], hflip["peak_memory_bytes"]) == ("within noise", f"{POOLED_2}; {HOLM_2_WAITING}", "cat", "")
     assert (grid["seeds_failed"], grid["miou_mean"], grid["delta_estimate"], grid["iou_cat"]) == ("1", "", "", "")
 
 
@@ -271,8 +280,8 @@ def test_print_report_quiet_prints_plain_lines() -> None:
         "runs: 4 finished, 1 failed, 1 missing of 6 planned",
         "Arms:",
         "  #0 none | ce: seeds 2/2; mIoU ± std 0.5200 ± 0.0283; img mIoU 0.4600; pixel acc 0.8200; Δ mIoU [CI] —; verdict baseline; MDE —; cost 1.00×",
-        "  #1 hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.0571, +0.1971];"
-        " verdict within noise; MDE 0.1408; cost 0.91×",
+        "  #1 hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.1845, +0.3245];"
+        " verdict within noise; MDE 0.2683; cost 0.91×",
         "  #2 grid | ce: seeds 0/2 (1 failed); mIoU ± std failed; img mIoU —; pixel acc —; Δ mIoU [CI] —; verdict —; MDE —; cost —",
         "  #1 hflip | ce: train s 10.0; img/s 100.0; data ms/step 8.0; model ms/step 8.0; peak memory —",
         "  cat: #0 0.4200; #1 0.5500 ▲; #2 —",
@@ -417,7 +426,7 @@ def test_report_html_is_one_self_contained_page_with_every_table(tmp_path: Path)
     assert len(parsed.sources) == 1 and parsed.sources[0].startswith("data:image/png;base64,")  # nothing fetched from elsewhere
     png = (tmp_path / "report.png").read_bytes()
     assert parsed.sources[0] == "data:image/png;base64," + base64.b64encode(png).decode()
-    assert '<td class="number">+0.0700 [-0.0571, +0.1971]</td>' in page
+    assert '<td class="number">+0.0700 [-0.1845, +0.3245]</td>' in page
     assert "hflip | ce" not in page.split("<h2>Arms</h2>")[0]  # the header lists the recipe, not arms
     assert "none \\| ce" not in page  # markdown escaping stays out of html
 
@@ -442,3 +451,26 @@ def test_report_html_renders_in_a_real_headless_browser(tmp_path: Path) -> None:
         histogram = image.convert("L").histogram()
     inked = sum(histogram[:200]) / sum(histogram)
     assert inked > 0.02  # text, table rules and the embedded plot are drawn, not a blank page
+
+
+NAN_NOTE = "finished without a usable mIoU (no validation pixel was scored), left out of the statistics"
+
+
+@pytest.mark.parametrize(
+    ("nan_arm", "expected_notes"),
+    [
+        # Counted as finished, a NaN run made the arm's mean NaN and its note blame "identical mIoU".
+        pytest.param(HFLIP, [f"failed: hflip | ce seed 0: {NAN_NOTE}", f"failed: hflip | ce seed 1: {NAN_NOTE}"], id="an arm"),
+        pytest.param(BASELINE, ["the baseline none | ce has no finished run, so no Δ, verdict or per-class Δ is shown",
+                                f"failed: none | ce seed 0: {NAN_NOTE}", f"failed: none | ce seed 1: {NAN_NOTE}"], id="the baseline"),
+    ],
+)
+def test_a_finished_run_with_a_nan_miou_is_left_out_and_counted_as_failed(nan_arm: ArmInfo, expected_notes: list[str]) -> None:
+    runs = [finished(arm, seed, math.nan if arm == nan_arm else 0.5 + 0.02 * seed, [0.5] * 3) for arm in (BASELINE, HFLIP) for seed in (0, 1)]
+    report = build_report(ablation([BASELINE, HFLIP], [0, 1]), runs)
+    row = report.arm(nan_arm.name)
+    assert (row.seeds_finished, row.seeds_failed, row.seeds_missing, row.miou_mean, row.per_class_iou) == (0, 2, 0, None, [None] * 3)
+    assert (report.arms[1].delta, report.arms[1].verdict) == (None, None)
+    assert (report.runs.finished, report.runs.failed, report.runs.missing, report.runs.planned) == (2, 2, 0, 4)
+    assert report.notes == expected_notes
+    assert ": NaN" not in render_report(report, "json")  # json.dumps writes a NaN mean as a bare NaN

@@ -247,7 +247,9 @@ def pooled_estimate(weights: Mapping[str, float], runs: Iterable[RunResult]) -> 
     if df > 0 and fit.variance == 0:
         return _no_spread(estimate, len(seeds), method)
     se = math.sqrt(fit.variance * float(contrast @ fit.unscaled @ contrast)) if df > 0 else math.nan
-    per_seed = se * math.sqrt(len(seeds)) if df > 0 else None
+    # The contrast's spread with one seed per arm, σ·√Σw², which s seeds for every arm divide by √s. Not se·√seeds: where
+    # its arms have different seeds (a failed run, a comparison a sequential design stopped early) that overstates it.
+    per_seed = math.sqrt(fit.variance * float(contrast @ contrast)) if df > 0 else None
     return Estimate(estimate, se, df if df > 0 else None, method, len(seeds), df > 0, per_seed_sd=per_seed, df_per_seed=len(names) - 1)
 
 
@@ -293,7 +295,7 @@ def factor_estimate(factor: int, levels: Mapping[str, Sequence[int]], runs: Iter
     if df > 0 and fit.variance == 0:
         return _no_spread(2 * float(fit.coefficients[index]), seeds, method)
     se = 2 * math.sqrt(fit.variance * fit.unscaled[index, index]) if df > 0 else math.nan
-    per_seed = se * math.sqrt(seeds) if df > 0 else None
+    per_seed = 2 * math.sqrt(fit.variance / len(levels)) if df > 0 else None  # with every run of one seed: orthogonal ±1 columns
     return Estimate(2 * float(fit.coefficients[index]), se, df if df > 0 else None, method, seeds, df > 0, per_seed_sd=per_seed, df_per_seed=len(levels) - 1)
 
 
@@ -364,10 +366,12 @@ def _multiplier(p_values: Sequence[float], adjusted: Sequence[float], index: int
     return {"holm": len(p_values) - rank, "bh": len(p_values) / (rank + 1), "none": 1.0}[correction]
 
 
-def family_text(count: int, correction: str, looks: int = 1, alpha: float = 0.05) -> str:
-    """The adjustment in words: ``Holm over 7 comparisons``, with the looks' share of α when sequential."""
+def family_text(count: int, correction: str, looks: int = 1, alpha: float = 0.05, waiting: int = 0) -> str:
+    """The adjustment in words: ``Holm over 7 comparisons``, with those still waiting and the looks' share of α when sequential."""
     what = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no correction"}[correction]
     text = f"{what} over {count} comparison{'s' if count != 1 else ''}" if correction != "none" else f"no correction for {count} comparison{'s' if count != 1 else ''}"
+    if waiting and correction != "none":
+        text += f" ({waiting} without an estimate yet, counted at p = 1)"
     if looks > 1:
         text += f", Bonferroni over {looks} planned looks (α = {alpha:g}/{looks} at each)"
     return text
@@ -381,6 +385,7 @@ def decide(
     margin: float | None = None,
     looks: int = 1,
     kept: int = 0,
+    waiting: int = 0,
 ) -> dict[str, Decision]:
     """Each comparison's verdict and interval within its family.
 
@@ -396,11 +401,14 @@ def decide(
     ``kept`` counts comparisons a sequential design closed earlier without rejecting them (no
     effect beyond the margin): they stay in the family with p = 1, so closing them never loosens
     the others' threshold. Comparisons rejected at an earlier look leave the family, as Holm's
-    step-down (and its group-sequential form, Maurer and Bretz 2013) allows.
+    step-down (and its group-sequential form, Maurer and Bretz 2013) allows. ``waiting`` counts
+    planned comparisons with no estimate yet (runs missing or failed): they too count at p = 1,
+    so a report read before the last runs land claims no more than the finished one may.
     """
     look_alpha = alpha / looks
     family = [label for label, estimate in estimates.items() if estimate.training_noise]
     p_values = [estimates[label].p_value() for label in family]
+    kept += waiting
     adjusted = adjusted_p_values(p_values + [1.0] * kept, correction)[: len(family)]
     p_values = p_values + [1.0] * kept
     bonferroni = look_alpha / (max(1, len(family) + kept) if correction != "none" else 1)
@@ -410,7 +418,7 @@ def decide(
             index = family.index(label)
             p, p_adjusted = p_values[index], adjusted[index]
             gamma = look_alpha / _multiplier(p_values, adjusted, index, correction) if p_adjusted < look_alpha else bonferroni
-            method = f"{estimate.method}; {family_text(len(family) + kept, correction, looks, alpha)}"
+            method = f"{estimate.method}; {family_text(len(family) + kept, correction, looks, alpha, waiting)}"
             power_gamma = bonferroni
         else:
             gamma, p = look_alpha, estimate.p_value()

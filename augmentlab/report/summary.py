@@ -10,6 +10,7 @@ power) and :mod:`augmentlab.report.looks` (the family, and sequential looks).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -224,7 +225,8 @@ def _factorial_effects(info: AblationInfo, results: list[RunResult], settings: A
     effects = factorial_effects(info.arms, info.baseline.augmentation, info.baseline.loss)
     comparisons = [contrast_comparison(f"{effect.kind} {effect.level}", effect.weights, settings, bootstrap) for effect in effects]
     estimates = {comparison.label: estimate for comparison in comparisons if (estimate := comparison.estimate(results)) is not None}
-    decisions = decide(estimates, alpha=settings.alpha, correction=settings.correction, margin=settings.margin, looks=settings.looks)
+    waiting = len(comparisons) - len(estimates)  # effects the runs so far cannot estimate still count, as in the arms' family
+    decisions = decide(estimates, alpha=settings.alpha, correction=settings.correction, margin=settings.margin, looks=settings.looks, waiting=waiting)
     summaries = []
     for effect, comparison in zip(effects, comparisons):
         decision = decisions.get(comparison.label)
@@ -252,8 +254,13 @@ def _runs_by_arm(info: AblationInfo, results: Sequence[RunResult]) -> dict[str, 
 
 
 def _finished(runs: Sequence[RunResult]) -> list[RunResult]:
-    """The runs that enter the statistics."""
-    return [run for run in runs if run.status == "finished" and run.miou is not None]
+    """The runs that enter the statistics: finished, with a finite mIoU (as :func:`augmentlab.report.analysis.finished_by_arm_and_seed` takes them)."""
+    return [run for run in runs if run.status == "finished" and run.miou is not None and math.isfinite(run.miou)]
+
+
+def _unscored(run: RunResult) -> bool:
+    """A run recorded as finished whose mIoU no statistic can use (None or NaN: no validation pixel was scored)."""
+    return run.status == "finished" and (run.miou is None or not math.isfinite(run.miou))
 
 
 def _steady_seconds(run: RunResult) -> float | None:
@@ -287,7 +294,11 @@ def _summarize_arm(
 ) -> ArmSummary:
     """One arm's row: means over its finished runs, its comparison's outcome, and per-class Δ against ``baseline_iou``."""
     finished = _finished(runs)
-    failures = [Failure(run.seed, run.error, run.retryable) for run in sorted(runs, key=lambda run: run.seed) if run.status == "failed"]
+    failures = [
+        Failure(run.seed, run.error, run.retryable) if run.status == "failed"
+        else Failure(run.seed, "finished without a usable mIoU (no validation pixel was scored), left out of the statistics", False)
+        for run in sorted(runs, key=lambda run: run.seed) if run.status == "failed" or _unscored(run)
+    ]
     miou_mean, miou_std = mean_and_std([run.miou for run in finished]) if finished else (None, None)
     per_class = _per_class_means(finished, len(info.class_names))
     is_baseline = arm == info.baseline
@@ -349,7 +360,7 @@ def _notes(
     notes += _design_notes(info, path, comparisons, runs)
     notes += _power_notes(info, comparisons, path)
     if baseline_found and settings.design != "screen":
-        finished_seeds = {name: {run.seed for run in runs_by_arm[name] if run.status == "finished"} for name in runs_by_arm}
+        finished_seeds = {name: {run.seed for run in _finished(runs_by_arm[name])} for name in runs_by_arm}
         for arm in arms[1:]:
             if not arm.seeds_finished or arm.delta is not None:
                 continue
