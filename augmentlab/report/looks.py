@@ -148,7 +148,10 @@ def replay(
         missing = sorted(needed - done, key=lambda key: (position[key[0]], key[1]))
         used = [run for run in results if run.key in needed]
         estimates = {label: estimate for label in open_labels if (estimate := by_label[label].estimate(used)) is not None}
-        decisions = decide(estimates, alpha=settings.alpha, correction=settings.correction, margin=settings.margin, looks=looks, kept=kept)
+        # A comparison without an estimate yet (its runs missing or failed) stays in the family as p = 1: verdicts are
+        # adjusted for every comparison the ablation plans, so a report read before its last runs claims no more than after.
+        waiting = len(open_labels) - len(estimates)
+        decisions = decide(estimates, alpha=settings.alpha, correction=settings.correction, margin=settings.margin, looks=looks, kept=kept, waiting=waiting)
         if missing:
             # An interrupted look: the open comparisons are shown as the runs so far give them, and stay open.
             for label in open_labels:
