@@ -251,7 +251,7 @@ def check_augmentation(
 ) -> None:
     """Run every mask guarantee on an augmentation and raise if one fails.
 
-    Checked: masks stay int64 with no new labels; geometric and mix transforms move image and
+    Checked: the input batch is left as it was (outputs are new tensors); masks stay int64 with no new labels; geometric and mix transforms move image and
     mask together; pixels without a source get ``ignore_index`` (or 0 with
     ``fill_mask=background``); a pixel that keeps its label keeps its colour (no padding blends
     into it); photometric transforms leave the mask untouched and images in [0,1]; ``p`` is
@@ -300,13 +300,18 @@ def check_augmentation(
 
     images, masks = label_coloured_batch(8, seed=1, device=device)
     for dtype in dtypes:
-        typed = images.to(dtype)
+        typed, given_masks = images.to(dtype, copy=True), masks.clone()  # copies: the checks below need the batch as made
         try:
-            out_images, out_masks = _run(info, always, typed, masks)
+            out_images, out_masks = _run(info, always, typed, given_masks)
         except Exception as error:  # noqa: BLE001
             failures.append(f"{dtype}: raised {type(error).__name__}: {error}")
             continue
         tag = str(dtype).replace("torch.", "")
+        check(
+            tag,
+            lambda: torch.equal(typed, images.to(dtype)) and torch.equal(given_masks, masks),
+            "the input images or masks were changed in place; return new tensors, the caller still holds the originals",
+        )
         check(tag, lambda: out_images.dtype == dtype, f"images come out as {out_images.dtype}")
         check(tag, lambda: out_images.shape == typed.shape and out_masks.shape == masks.shape, f"shapes changed to {tuple(out_images.shape)}, {tuple(out_masks.shape)}")
         check(tag, lambda: out_images.device == device and out_masks.device == device, "outputs left the input device")

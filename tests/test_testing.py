@@ -88,6 +88,11 @@ class HostRead(PhotometricAugmentation):
         return images * (params["factor"] / strongest).view(-1, 1, 1, 1)
 
 
+class InPlace(PhotometricAugmentation):
+    def apply_to_images(self, images, params):
+        return images.mul_(0.5)
+
+
 class FloatMask(BatchAugmentation):
     kind = "photometric"
 
@@ -107,6 +112,7 @@ def augmentlab_register_augmentations():
         augmentlab.Augmentation("unseeded", Unseeded, "photometric"),
         augmentlab.Augmentation("float_mask", FloatMask, "photometric"),
         augmentlab.Augmentation("host_read", HostRead, "photometric"),
+        augmentlab.Augmentation("in_place", InPlace, "photometric"),
     ]
 """
 
@@ -127,6 +133,7 @@ def broken_plugin(install_distribution):
         ("shared_factor", "per-sample parameters: 16 copies of one image all came out identical; draw parameters per sample"),
         ("unseeded", "seed: the same torch.manual_seed gave different outputs"),
         ("float_mask", "float32: masks come out as torch.float32, expected torch.int64"),
+        ("in_place", "float32: the input images or masks were changed in place; return new tensors, the caller still holds the originals"),
         ("host_read", r"host reads: on the meta device, which holds no values, it raised RuntimeError: Tensor\.item\(\) cannot be called on meta tensors"),
     ],
 )
