@@ -38,6 +38,12 @@ def test_help_lists_the_commands(run):
         assert command in result.stdout
 
 
+@pytest.mark.parametrize("args", [(), ("data",), ("bench",)], ids=["root", "data", "bench"])
+def test_a_group_without_a_command_prints_its_help_once(run, args):
+    result = run(*args)
+    assert (result.exit_code, result.stdout.count("Usage:"), result.stderr) == (0, 1, "")
+
+
 def test_plugins_lists_builtins_and_the_example_plugin_with_their_providers(run):
     result = run("plugins")
     assert result.exit_code == 0
@@ -262,3 +268,37 @@ def test_designs_plan_their_runs(run, args, plan):
     result = run("ablate", "--device", "cpu", "--dry-run", *args)
     assert result.exit_code == 0, result.output
     assert plan in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--run", "1"), "error: --run '1' names no seed; write ARM:SEED, e.g. 1:0"),
+        (("--run", "hflip | ce"), "error: --run 'hflip | ce' names no seed; write ARM:SEED, e.g. hflip | ce:0"),
+        (("--run", "1:0", "--format", "md"), "error: --run prints one run's outcome and --format the whole report; give one of them"),
+        (("--format", "html"), "error: --format 'html' is not one of md, csv, json"),
+    ],
+)
+def test_report_bad_choices_are_one_line(run, tmp_path, args, message):
+    from test_export import MIOUS, write_ablation
+
+    folder = write_ablation(tmp_path / "runs" / "tiny", MIOUS)
+    result = run("report", str(folder), *args)
+    assert_one_line_error(result)
+    assert result.stderr == message + "\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "row_start", "row_fragment"),
+    [
+        (("plugins",), "│ hflip ", "│ geometric   │ augmentlab.augment │"),
+        (("data", "stats"), "│  0 │", "│ background    │"),
+    ],
+    ids=["plugins", "data-stats"],
+)
+def test_tables_piped_to_a_file_keep_their_words_whole(args, row_start, row_fragment):
+    """Output to a file or pipe gets 160 columns, as ablate's and report's do, not rich's 80 that cut 'background' to 'backgro…'."""
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": None, "LINES": None})
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.stdout.splitlines() if line.startswith(row_start))
+    assert row_fragment in row

@@ -196,6 +196,7 @@ def test_a_config_file_tracks_with_its_tables_and_the_command_line_replaces_its_
     assert tracked_sinks(config.track, ["mlflow"], ["mlflow.uri=sqlite:///x.db"]) == {"mlflow": {"experiment": "waste", "uri": "sqlite:///x.db"}}
     assert tracked_sinks(config.track, None, ["tensorboard.logdir=tb"]) == {"mlflow": {"experiment": "waste"}, "tensorboard": {"logdir": "tb"}}
     assert tracked_sinks(None, ["jsonl", "mlflow"], None) == {"jsonl": {}, "mlflow": {}}
+    assert tracked_sinks(config.track, ["mlflow, tensorboard"], None) == {"mlflow": {"experiment": "waste"}, "tensorboard": {}}  # as --aug lists a set
     written = tmp_path / "written.toml"
     written.write_text(config.to_toml())
     assert augmentlab.AblationConfig.from_toml(written).track == config.track

@@ -149,16 +149,18 @@ def tracked_sinks(
     """The ``track`` setting from ``--track`` and ``--track-opt`` over a config file's ``[track.NAME]`` tables.
 
     ``--track`` lists the sinks, in place of the file's (a sink named in both keeps the file's
-    options); each ``--track-opt SINK.KEY=VALUE`` sets one option of a tracked sink. None: neither
-    option was given, so the file's setting stands.
+    options), repeated or separated by commas as ``--aug`` sets are; each ``--track-opt
+    SINK.KEY=VALUE`` sets one option of a tracked sink. None: neither option was given, so the
+    file's setting stands.
 
     Raises:
         FieldError: a malformed ``--track-opt``, or one for a sink that is not tracked.
     """
     if not names and not options:
         return None
+    names = [part.strip() for name in names or () for part in name.split(",") if part.strip()]
     file_sinks = {name: dict(values) for name, values in (from_file or {}).items()}
-    sinks = {name.strip(): file_sinks.get(name.strip(), {}) for name in names} if names else file_sinks
+    sinks = {name: file_sinks.get(name, {}) for name in names} if names else file_sinks
     for text in options or ():
         target, equals, value = text.partition("=")
         sink, dot, key = target.strip().partition(".")

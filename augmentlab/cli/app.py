@@ -41,7 +41,9 @@ class AugmentlabGroup(TyperGroup):
             code = super().main(args=args, prog_name=prog_name or "augmentlab", complete_var=complete_var, standalone_mode=False, **extra)
             code = code if isinstance(code, int) else 0
         except click_errors.NoArgsIsHelpError as error:
-            typer.echo(error.ctx.get_help() if error.ctx else "")
+            # The error is built from ctx.get_help(), which rich-formatted help has already printed (returning "").
+            if error.format_message():
+                typer.echo(error.format_message())
             code = 0
         except click_errors.UsageError as error:
             hint = f" (see `{error.ctx.command_path} --help`)" if error.ctx else ""

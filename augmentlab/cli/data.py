@@ -20,6 +20,7 @@ from augmentlab.cli.options import (
     ValOption,
     ValSplitOption,
     data_config,
+    output_console,
 )
 from augmentlab.errors import AugmentlabError
 
@@ -69,7 +70,7 @@ def data_stats(
     with Console(stderr=True).status("decoding every image") as status:
         for split, dataset in (("train", train), ("val", validation)):
             dataset.check_images(lambda done: status.update(f"decoding every image: {split} {done}/{len(dataset)}"))
-    console = Console()
+    console = output_console()
     console.print(f"data: {data or 'built-in demo data (synthetic)'}")
     console.print(f"train: {describe_images(train_stats)}")
     console.print(f"val: {describe_images(val_stats)}")

@@ -6,9 +6,9 @@ import json
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from augmentlab.cli.options import output_console
 from augmentlab.registry.loading import PluginRegistry, current_registry
 from augmentlab.registry.spec import format_value
 
@@ -21,7 +21,7 @@ def plugins(
     if as_json:
         typer.echo(json.dumps(_registry_as_json(registry), indent=2))
         return
-    console = Console()
+    console = output_console()
     table = Table(title="Plugins", title_justify="left")
     for column in ("name", "version", "origin", "status"):
         table.add_column(column)

@@ -30,6 +30,8 @@ def report(
 
     if fmt is not None and fmt not in FORMATS:
         raise AugmentlabError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if run is not None and fmt is not None:
+        raise AugmentlabError("--run prints one run's outcome and --format the whole report; give one of them")
     if run is not None:
         with ResultStore.open_existing(folder) as store:
             typer.echo(run_details(store.info(), store.results(), run), nl=False)
@@ -47,7 +49,9 @@ def report(
 
 def run_details(info: AblationInfo, results: list[RunResult], selector: str) -> str:
     """What ``--run ARM:SEED`` prints: the run's arm, seed and status, its error and its traceback."""
-    arm_text, _, seed_text = selector.rpartition(":")
+    arm_text, colon, seed_text = selector.rpartition(":")
+    if not colon:
+        raise AugmentlabError(f"--run {selector!r} names no seed; write ARM:SEED, e.g. {selector.strip() or 1}:0")
     numbers = {str(index): arm for index, arm in enumerate(info.arms)} | {f"#{index}": arm for index, arm in enumerate(info.arms)}
     arm = numbers.get(arm_text.strip()) or next((arm for arm in info.arms if arm.name == arm_text.strip()), None)
     if not arm_text or arm is None:

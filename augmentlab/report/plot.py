@@ -95,7 +95,10 @@ def _plot_effect_bars(axes: Any, report: Report) -> None:
             continue
         error = [[interval.estimate - interval.low], [interval.high - interval.estimate]]
         axes.barh(row, interval.estimate, xerr=error, color=_verdict_colour(effect.verdict), capsize=3)
-        axes.text(interval.high, row, f"  {effect.verdict}", va="center", fontsize=7, color="dimgray")
+    # The verdicts as labels of a right-hand axis: the layout makes room for them, so none runs over the frame or a bar.
+    verdicts = axes.secondary_yaxis("right")
+    verdicts.set_yticks(range(len(report.effects)), [effect.verdict or "" for effect in report.effects], fontsize=7, color="dimgray")
+    verdicts.tick_params(axis="y", length=0)
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_title("Main effect on mIoU (present − absent), interval", fontsize=10)
     axes.grid(axis="x", alpha=0.3)
