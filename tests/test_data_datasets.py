@@ -509,6 +509,12 @@ def test_split_bad_input(tmp_path: Path) -> None:
          f"val {images} needs val_masks VAL_MASKS_DIR with the masks of its images"),
         ((train_json,), {"val_masks": masks},
          "val_masks goes with a folder dataset: give data IMAGES_DIR, masks MASKS_DIR and val VAL_IMAGES_DIR"),
+        ((train_json,), {"val": train_json, "val_split": 0.3},
+         "val_split 0.3 holds out a share of data when there is no val; with val given, leave val_split out"),
+        ((None,), {"images": coco_images},
+         "images is the folder of a COCO json's images: give it with data TRAIN.json (without data, the built-in demo data is used)"),
+        ((None,), {"val": train_json},
+         "val goes with data: give the train split too (without data, the built-in demo data is used, with its own val split)"),
         ((train_json,), {"val": other_json, "images": coco_images},
          f"{train_json} and {other_json} have different classes (class 2 is 'glass' against 'metal'); "
          "export both splits with the same categories"),

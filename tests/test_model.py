@@ -193,6 +193,8 @@ def write_unreadable(path: Path, kind: str) -> None:
         path.write_bytes(b"not a checkpoint at all")
     elif kind == "broken zip":
         path.write_bytes(b"PK\x03\x04 cut short")
+    elif kind == "empty":
+        path.write_bytes(b"")
     elif kind == "object pickle":
         torch.save({"conv1.weight": NotATensor()}, path)
     else:
@@ -210,6 +212,7 @@ UNSAFE_PICKLE = (
     [
         ("garbage", UNSAFE_PICKLE),
         ("broken zip", "cannot read them with torch.load(weights_only=True): "),
+        ("empty", "the file ends before its tensors do (0 bytes; a download or copy cut short?); copy or save it again, e.g. with torch.save(model.state_dict(), path)"),
         ("object pickle", UNSAFE_PICKLE),
         ("plain pickle", UNSAFE_PICKLE),
     ],

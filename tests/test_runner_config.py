@@ -108,6 +108,8 @@ def test_a_value_from_a_file_is_named_by_the_file_and_its_key(tmp_path):
         ("sedes = 2", "unknown key 'sedes' — did you mean 'seeds'?"),
         ("recipe = 2", r"recipe must be a table, \[recipe\], got 2"),
         ("[recipe]\nepoch = 2", "unknown recipe field 'epoch' — did you mean 'epochs'?"),
+        ("epochs = 3", r"bad.toml: 'epochs' is a recipe field; set it under \[recipe\]$"),
+        ("[recipe]\nseeds = 3", r"bad.toml: 'seeds' is not a recipe field; set it at the top of the file, before \[recipe\]$"),
     ],
 )
 def test_a_bad_file_is_one_line(tmp_path, content, message):

@@ -34,6 +34,7 @@ from augmentlab.data.images import read_index_mask
 from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
+DEFAULT_VAL_SPLIT = 0.2  # the share of data held out for validation when no val split is given
 _MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
 
 
@@ -84,7 +85,7 @@ def load_splits(
     val: str | Path | None = None,
     val_images: str | Path | None = None,
     val_masks: str | Path | None = None,
-    val_split: float = 0.2,
+    val_split: float = DEFAULT_VAL_SPLIT,
     seed: int = 0,
     **options: Any,
 ) -> tuple[SegmentationDataset, SegmentationDataset]:
@@ -99,6 +100,12 @@ def load_splits(
     """
     if not 0 < val_split < 1:
         raise FieldError("val_split", f"must be between 0 and 1 (exclusive), got {val_split}")
+    if val is not None and val_split != DEFAULT_VAL_SPLIT:
+        # Said rather than ignored: a user who asked for a 30% hold-out would otherwise score on another split unawares.
+        raise AugmentlabError(
+            Param("val_split"), f" {val_split:g} holds out a share of ", Param("data"), " when there is no ", Param("val"),
+            "; with ", Param("val"), " given, leave ", Param("val_split"), " out",
+        )
     train_set, val_set = _splits(data, val, val_images, val_masks, val_split, seed, **options)
     resize = options.get("resize", "stretch")
     return train_set.with_resize(resize), val_set.with_resize(resize)
@@ -118,6 +125,13 @@ def _splits(
         raise AugmentlabError(
             Param("val_images"), " is the folder of a val COCO json's images: give it with ", Param("val"), " VAL.json",
             *(() if masks is None else (" (a folder dataset's val images are ", Param("val"), " itself)",)),
+        )
+    if data is None and val is not None:
+        raise AugmentlabError(Param("val"), " goes with ", Param("data"), ": give the train split too (without ", Param("data"), ", the built-in demo data is used, with its own val split)")
+    if data is None and options.get("images") is not None:
+        raise AugmentlabError(
+            Param("images"), " is the folder of a COCO json's images: give it with ", Param("data"),
+            " TRAIN.json (without ", Param("data"), ", the built-in demo data is used)",
         )
     if data is None and val is None:
         demo = _demo_paths(masks)

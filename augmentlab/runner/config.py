@@ -140,6 +140,7 @@ class AblationConfig:
     val_images: Path | None = setting(None, "Folder of the val COCO json's images, when they are not with the train images (default: images).", "path")
     masks: Path | None = setting(None, "Folder of index-PNG masks matching data's images by file stem.", "path")
     val_masks: Path | None = setting(None, "Masks of the val image folder.", "path")
+    # 0.2 is augmentlab.data.loading.DEFAULT_VAL_SPLIT (not imported: this module reads without torch).
     val_split: float = setting(0.2, "Without val: the seeded share of data held out for validation.", "number")
     ignore_index: int = setting(255, "Mask value of pixels without a label (void).", "int")
     classes: tuple[str, ...] | None = setting(None, "Class names of a folder dataset, background first.", "texts")
@@ -225,6 +226,8 @@ class AblationConfig:
                 if not isinstance(value, dict):
                     raise AugmentlabError(f"{source}: recipe must be a table, [recipe], got {value!r}")
                 for recipe_key, recipe_value in value.items():
+                    if recipe_key in top_level:
+                        raise AugmentlabError(f"{source}: {recipe_key!r} is not a recipe field; set it at the top of the file, before [recipe]")
                     if recipe_key not in RECIPE_FIELDS:
                         hint = suggest(recipe_key, list(RECIPE_FIELDS)) or ";"
                         raise AugmentlabError(f"{source}: unknown recipe field {recipe_key!r}{hint} valid fields: {', '.join(RECIPE_FIELDS)}")
@@ -233,6 +236,8 @@ class AblationConfig:
             elif key in top_level:
                 values[key] = value
                 sources[key] = (source, key)
+            elif key in RECIPE_FIELDS:
+                raise AugmentlabError(f"{source}: {key!r} is a recipe field; set it under [recipe]")
             else:
                 hint = suggest(key, top_level + [RECIPE_SECTION]) or ";"
                 raise AugmentlabError(f"{source}: unknown key {key!r}{hint} valid keys: {', '.join(sorted(top_level + [RECIPE_SECTION]))}")

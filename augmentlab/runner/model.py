@@ -85,6 +85,12 @@ def load_encoder_weights(model: nn.Module, path: Path) -> None:
         with warnings.catch_warnings():  # torch warns in two lines before raising for a raw pickle; our one line says it all
             warnings.simplefilter("ignore")
             checkpoint: Any = torch.load(path, map_location="cpu", weights_only=True)
+    except EOFError:  # an empty or cut-off file: torch says only "EOFError"
+        size = path.stat().st_size if path.is_file() else 0
+        raise AugmentlabError(
+            f"encoder weights {path}: the file ends before its tensors do ({size} bytes; a download or copy cut short?); "
+            "copy or save it again, e.g. with torch.save(model.state_dict(), path)"
+        ) from None
     except pickle.UnpicklingError:
         raise AugmentlabError(
             f"encoder weights {path}: not a file of tensors that torch.load(weights_only=True) can read safely (not a "
