@@ -205,14 +205,58 @@ def test_report_run_prints_a_failed_runs_error_and_traceback(demo, tmp_path, ins
         assert refused.stderr == message + "\n"
 
 
-def test_an_interrupted_ablation_keeps_what_finished_and_says_how_to_resume(demo, tmp_path, install_distribution):
+SIGNAL_PLUGIN = """
+    import os
+    import signal
+
+    import torch.nn.functional as F
+    from torch import nn
+
+    import augmentlab
+
+
+    def signalling(number):
+        class SignalLoss(nn.Module):
+            \"\"\"Cross-entropy whose first call sends this process the signal, as Ctrl-C or `timeout` would during training.\"\"\"
+
+            def __init__(self, num_classes, ignore_index=255):
+                super().__init__()
+                self.ignore_index = ignore_index
+
+            def forward(self, logits, target):
+                os.kill(os.getpid(), number)
+                return F.cross_entropy(logits.float(), target, ignore_index=self.ignore_index)
+
+        return SignalLoss
+
+
+    @augmentlab.hookimpl
+    def augmentlab_register_losses():
+        return [augmentlab.Loss("sigint", signalling(signal.SIGINT)), augmentlab.Loss("sigterm", signalling(signal.SIGTERM))]
+"""
+
+
+@pytest.mark.parametrize(
+    ("loss", "exit_code", "closing"),
+    [
+        ("ctrl_c", 130, "interrupted: 1 finished run is saved in {folder}; resume with: {command}"),
+        ("sigint", 130, "interrupted: 1 finished run is saved in {folder}; resume with: {command}"),
+        ("sigterm", 143, "stopped by SIGTERM: 1 finished run is saved in {folder}; resume with: {command}"),
+    ],
+)
+def test_an_interrupted_ablation_keeps_what_finished_and_says_how_to_resume(demo, tmp_path, install_distribution, loss, exit_code, closing):
     install_failing_plugin(install_distribution)
-    args = ablate_args(demo, tmp_path, aug=None, loss="ctrl_c")
+    install_distribution("augmentlab-signals", {"signal_plugin": SIGNAL_PLUGIN}, {"signals": "signal_plugin"})
+    args = ablate_args(demo, tmp_path, aug=None, loss=loss)
     result = invoke(*args)
-    assert result.exit_code == 130, result.output
+    assert result.exit_code == exit_code, result.output
     folder = plan_folder(result.stdout)
-    assert f"interrupted: 1 finished runs are saved in {folder}; resume with: augmentlab {' '.join(args)}" in result.stdout
-    assert rows(folder) == [("none | ce", 0, "finished"), ("none | ctrl_c", 0, "running")]
+    assert rows(folder) == [("none | ce", 0, "finished"), (f"none | {loss}", 0, "running")]
+    (seconds,) = [seconds for arm, seconds in rows(folder, "arm, train_seconds") if arm == "none | ce"]
+    # the run that finished before the stop counts in the time line, and only that one
+    *_, time, last = result.stdout.splitlines()
+    assert re.fullmatch(rf"time: \d+\.\d s before the first run; 1 run trained for {seconds:.1f} s in \d+\.\d s", time), time
+    assert last == closing.format(folder=folder, command=f"augmentlab {' '.join(args)}")
     assert not (folder / "report.md").exists()
 
 
@@ -235,10 +279,12 @@ def test_report_as_json_has_the_numbers_the_ablation_wrote(ablation):
         (("report", "/nonexistent/ablation"), "error: there is no folder /nonexistent/ablation; give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e\n"),
         (("report", "."), "error: . holds no ablation results (no results.sqlite); give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e\n"),
         (("report", "/nonexistent", "--format", "html"), "error: --format 'html' is not one of md, csv, json\n"),
+        (("report", "study.toml"), "error: study.toml is a file, not an ablation folder; give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e\n"),
     ],
 )
 def test_report_of_a_folder_without_results_is_one_line(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "study.toml").write_text("seeds = 2\n")  # a config file given where its ablation's folder belongs
     result = invoke(*args)
     assert_one_line_error(result)
     assert result.stderr == message
@@ -362,7 +408,8 @@ def test_a_non_square_size_trains_and_is_part_of_the_recipe(demo, tmp_path, resi
     result = invoke(*ablate_args(demo, tmp_path, aug=None), "--image-size", "32x48", "--resize", resize)
     assert result.exit_code == 0, result.output
     assert ("images fitted and padded, " in result.stdout) == (resize == "fit")
-    assert "1 epochs, 32×48px, batch 4" in result.stdout
+    (header,) = [line for line in report_part(result.stdout).splitlines() if line.startswith("recipe: ")]
+    assert header.endswith(", 1 epoch, 32×48px, batch 4, lr 0.001, preset demo, device cpu"), header
     folder = plan_folder(result.stdout)
     assert "image_size = [\n    32,\n    48,\n]\n" in (folder / "config.toml").read_text()  # height, width
     assert rows(folder) == [("none | ce", 0, "finished"), ("none | dice", 0, "finished")]

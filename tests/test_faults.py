@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -347,6 +348,53 @@ def test_a_bad_value_in_a_config_files_arms_fails_the_dry_run(tmp_path):
     assert result.stderr == (
         f"error: {config}: arms[1].loss in spec 'focal(gamma=-1)' (at column 1): focal(gamma=-1): gamma must be a number ≥ 0, got -1\n"
     )
+
+
+@pytest.fixture(scope="module")
+def trained(demo, tmp_path_factory) -> Path:
+    """A finished two-run ablation (``--epochs 1``), copied by the tests that run against it."""
+    result = invoke(*ablate_args(demo, tmp_path_factory.mktemp("trained"), aug=None))
+    assert result.exit_code == 0, result.output
+    return plan_folder(result.stdout)
+
+
+def contents(folder: Path) -> dict[Path, bytes | None]:
+    return {path: path.read_bytes() if path.is_file() else None for path in sorted(folder.rglob("*"))}
+
+
+MORE = "give the folder that holds the ablations (e.g. --out runs), or move that file away"
+
+
+@pytest.mark.parametrize("dry_run", [True, False], ids=["dry run", "real run"])
+@pytest.mark.parametrize(
+    ("setup", "options", "message", "plans"),
+    [
+        pytest.param("trained", ("--out", "{tmp}/runs", "--name", "{name}", "--epochs", "2"),
+                     "{tmp}/runs/{name} holds an ablation with a different recipe (epochs 1 there, 2 now); give another --name to start a new folder, or the same settings to resume",
+                     True, id="a changed recipe on an existing folder"),
+        pytest.param("file", ("--out", "{tmp}/afile"), "--out {tmp}/afile is a file, not a folder; " + MORE, False, id="--out a file"),
+        pytest.param("file", ("--out", "{tmp}/afile/runs"), "--out {tmp}/afile/runs: {tmp}/afile is a file, not a folder; " + MORE, False, id="--out below a file"),
+        pytest.param("file", ("--out", "{tmp}", "--name", "afile"), "{tmp}/afile is a file, not an ablation folder; give another --name, or move that file away",
+                     False, id="--name a file"),
+        pytest.param("default", ("--out", "{tmp}"), "{tmp}/{name} is a file, not an ablation folder; give another --name, or move that file away",
+                     True, id="the default folder a file"),
+    ],
+)
+def test_the_dry_run_refuses_an_output_folder_as_the_run_would(demo, trained, tmp_path, setup, options, message, plans, dry_run):
+    name = trained.name
+    if setup == "trained":
+        shutil.copytree(trained, tmp_path / "runs" / name)
+    elif setup == "file":
+        (tmp_path / "afile").write_text("not a folder\n")
+    else:  # the folder the plan names, taken by a file
+        (tmp_path / name).write_text("not a folder\n")
+    before = contents(tmp_path)
+    fill = {"tmp": tmp_path, "name": name}
+    result = invoke(*ablate_args(demo, tmp_path, aug=None), *(option.format(**fill) for option in options), *(["--dry-run"] if dry_run else []))
+    assert_one_line_error(result)
+    assert result.stderr == "error: " + message.format(**fill) + "\n"
+    assert (" runs → " in result.stdout) == plans  # a file in the way is refused before the data loads
+    assert contents(tmp_path) == before  # nothing created, nothing changed
 
 
 # --- store messages tell the truth ----------------------------------------------------------------

@@ -256,6 +256,37 @@ def test_begin_refuses_a_different_ablation(folder: Path, store: ResultStore, ch
     assert store.info() == make_info()
 
 
+@pytest.mark.parametrize(("changes", "difference"), [({}, None), *_RESUME_MISMATCHES])
+def test_a_read_only_store_checks_a_resume_as_begin_does_and_writes_nothing(folder: Path, changes: dict, difference: str | None) -> None:
+    # What a dry run does: the same refusal as begin, and not a byte or a file more in the folder.
+    with ResultStore(folder) as writer:
+        writer.begin(make_info())
+    before = {path.name: path.read_bytes() for path in folder.iterdir()}
+    with ResultStore(folder, create=False, read_only=True) as reader:
+        if difference is None:
+            reader.check_resumes(make_info(arms=[GRID]))
+        else:
+            with pytest.raises(AugmentlabError) as raised:
+                reader.check_resumes(make_info(arms=[GRID], **changes))
+            assert str(raised.value) == (
+                f"{folder} holds an ablation with a different {difference};"
+                " give another name to start a new folder, or the same settings to resume"
+            )
+        assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+    assert {path.name: path.read_bytes() for path in folder.iterdir()} == before
+
+
+def test_a_read_only_store_reads_beside_an_open_writer(folder: Path, store: ResultStore) -> None:
+    store.begin(make_info())
+    names = sorted(path.name for path in folder.iterdir())
+    assert "results.sqlite-wal" in names  # the writer's WAL, which the reader must see through
+    with ResultStore(folder, create=False, read_only=True) as reader:
+        assert reader.info() == make_info()
+        with pytest.raises(AugmentlabError, match=r"different device \(cpu there, cuda now\)"):
+            reader.check_resumes(make_info(device="cuda"))
+    assert sorted(path.name for path in folder.iterdir()) == names
+
+
 def test_info_before_begin_is_an_error(folder: Path, store: ResultStore) -> None:
     with pytest.raises(AugmentlabError) as raised:
         store.info()
@@ -380,6 +411,17 @@ def test_open_existing_without_folder(tmp_path: Path) -> None:
         f"there is no folder {missing}; give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e"
     )
     assert not missing.exists()
+
+
+def test_open_existing_of_a_file(tmp_path: Path) -> None:
+    study = tmp_path / "study.toml"
+    study.write_text("seeds = 2\n")
+    with pytest.raises(AugmentlabError) as raised:
+        ResultStore.open_existing(study)
+    assert str(raised.value) == (
+        f"{study} is a file, not an ablation folder; give the folder `augmentlab ablate` wrote, e.g. runs/ablation-1a2b3c4d5e"
+    )
+    assert study.read_text() == "seeds = 2\n"
 
 
 def test_open_existing_without_results_file(tmp_path: Path) -> None:

@@ -96,6 +96,7 @@ def ablate(
     Arms are a full factorial: {none} ∪ each --aug set, times {ce} ∪ each --loss spec; --design screen
     makes each member of one --aug set (and one --loss spec) a factor of a Plackett–Burman screening design.
     """
+    from augmentlab.data.wording import plural, verb
     from augmentlab.report import print_report
     from augmentlab.report.files import report_paths
     from augmentlab.runner.ablation import (
@@ -133,7 +134,8 @@ def ablate(
             report = run_ablation(ablation, progress=progress, command=command)
     except AblationInterrupted as interrupted:
         what = "interrupted" if interrupted.signal == signal.SIGINT else f"stopped by {signal.Signals(interrupted.signal).name}"
-        console.print(f"{what}: {interrupted.finished} finished runs are saved in {interrupted.folder}; resume with: {command}", markup=False)
+        saved = f"{plural(interrupted.finished, 'finished run')} {verb(interrupted.finished, 'is', 'are')} saved"
+        console.print(f"{what}: {saved} in {interrupted.folder}; resume with: {command}", markup=False)
         raise typer.Exit(128 + interrupted.signal) from None
     folder = ablation.out / report.name
     print_report(report, console, quiet=quiet)

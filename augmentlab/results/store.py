@@ -142,11 +142,13 @@ class ResultStore:
 
     FILENAME = "results.sqlite"
 
-    def __init__(self, folder: Path, *, create: bool = True) -> None:
+    def __init__(self, folder: Path, *, create: bool = True, read_only: bool = False) -> None:
         """Open the store of ``folder``; with ``create`` make the folder (and parents) and the database if missing.
 
         ``create=False`` never creates anything; :meth:`open_existing` uses it after checking that
-        the file exists. A store of an older schema is migrated.
+        the file exists. A store of an older schema is migrated. ``read_only`` (with ``create=False``)
+        opens it for reading only, as a dry run does: nothing is migrated, and no file is written or
+        left beside it (SQLite's ``-wal`` and ``-shm`` files are only used where a writer already made them).
 
         Raises:
             StoreError: the store cannot be opened, in one line that says why (locked, read-only,
@@ -160,6 +162,12 @@ class ResultStore:
             except OSError as error:
                 raise StoreError(str(cannot_write(self.folder, error, "the output folder"))) from None
             target = str(self.path)
+        elif read_only:
+            # A read-only connection to a WAL database makes -wal and -shm files when there are none
+            # and leaves them behind; with none there, no writer is open and the file alone is the
+            # whole database, which "immutable" reads without making anything.
+            wal = self.path.with_name(self.path.name + "-wal")
+            target = self.path.resolve().as_uri() + ("?mode=ro" if wal.exists() else "?mode=ro&immutable=1")
         else:
             target = self.path.resolve().as_uri() + "?mode=rw"
         if self.path.is_dir():
@@ -173,7 +181,7 @@ class ResultStore:
             raise self._problem(error) from None
         self._connection.row_factory = sqlite3.Row
         try:
-            self._prepare(create)
+            self._prepare(create and not read_only, read_only)
         except sqlite3.Error as error:
             self._connection.close()
             raise self._problem(error) from None
@@ -185,6 +193,8 @@ class ResultStore:
     def open_existing(cls, folder: Path) -> ResultStore:
         """Open the store an ablation wrote, for reading its results (``augmentlab report DIR``)."""
         folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise AugmentlabError(f"{folder} is a file, not an ablation folder; {_FOLDER_HINT}")
         if not folder.is_dir():
             raise AugmentlabError(f"there is no folder {folder}; {_FOLDER_HINT}")
         if not (folder / cls.FILENAME).exists():
@@ -232,10 +242,11 @@ class ResultStore:
             return StoreError(f"{self.path} is not an augmentlab result store ({detail}); move it away or give another folder")
         return StoreError(f"{self.path}: {detail}")
 
-    def _prepare(self, create: bool) -> None:
+    def _prepare(self, create: bool, read_only: bool = False) -> None:
         """Give a new file the schema (with ``create``), check the file is our store of this schema, then switch to WAL.
 
-        WAL comes last so that a file of another program is left as it was.
+        WAL comes last so that a file of another program is left as it was. ``read_only`` only
+        checks: an older schema is read as it is (its ``ablation`` table is the same).
         """
         if create:
             with self._transaction():
@@ -253,6 +264,8 @@ class ResultStore:
                 f"{self.path} holds results in store schema {version}, and this augmentlab reads schema {SCHEMA_VERSION};"
                 " use the augmentlab version that wrote it"
             )
+        if read_only:
+            return
         if version < SCHEMA_VERSION:
             self._migrate(version)
         self._connection.execute("PRAGMA journal_mode = WAL")
@@ -325,6 +338,15 @@ class ResultStore:
                 "UPDATE ablation SET info = ?, updated_at = ? WHERE id = 1", (_to_json(stored.to_dict()), now)
             )
             return stored
+
+    def check_resumes(self, info: AblationInfo) -> None:
+        """Raise what :meth:`begin` would raise for ``info``, writing nothing: the check of a dry run.
+
+        A store without an ablation yet (one killed before :meth:`begin`) takes any.
+        """
+        stored = self._stored_info()
+        if stored is not None:
+            self._check_resumable(stored, AblationInfo.from_dict(json.loads(_to_json(info.to_dict()))))
 
     def _check_resumable(self, stored: AblationInfo, new: AblationInfo) -> None:
         """Raise AugmentlabError naming the first field (and recipe key) where ``new`` differs from ``stored``."""

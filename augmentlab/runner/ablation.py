@@ -188,6 +188,7 @@ def _start_workers(config: AblationConfig) -> ProcessExecutor | None:
 
 def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAblation:
     config.validate()
+    check_output_folder(config.out, config.name)  # before the data loads: a real run could not write there
     device, _ = config.resolved_device()
     preset = config.preset_name()
     recipe = config.recipe()
@@ -219,8 +220,45 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
         listener.notice(where.describe(name, len(split)))
     listener.planned(plan, folder)
     check_batch_fits(recipe.batch_size, len(train))
+    check_output_folder(config.out, folder.name)
     data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
-    return PreparedAblation(config, plan, folder, train, val, request, data_text)
+    prepared = PreparedAblation(config, plan, folder, train, val, request, data_text)
+    check_resumes(prepared)
+    return prepared
+
+
+def check_output_folder(out: Path, name: str | None) -> None:
+    """Refuse an output folder that cannot be made because a file stands at its place or above it.
+
+    Checked before the data loads, and again once the default name is known, so that a dry run
+    fails where the real run would; nothing is created.
+
+    Raises:
+        AugmentlabError: naming the file in the way.
+    """
+    target = out / name if name else out
+    for path in (target, *target.parents):
+        if path.is_dir():
+            return
+        if not path.exists():
+            continue
+        if path == target and name:
+            raise AugmentlabError(f"{path} is a file, not an ablation folder; give another ", Param("name"), ", or move that file away")
+        where = f"{out} is a file" if path == out else f"{out}: {path} is a file"
+        raise AugmentlabError(Param("out"), f" {where}, not a folder; give the folder that holds the ablations (e.g. ", Param("out"), " runs), or move that file away")
+
+
+def check_resumes(prepared: PreparedAblation) -> None:
+    """Refuse, as :meth:`ResultStore.begin` would, an existing folder that holds a different ablation; read only, nothing is written.
+
+    Raises:
+        AugmentlabError: the stored classes, recipe, device, data or ignore index differ, or the store cannot be read.
+    """
+    if not (prepared.folder / ResultStore.FILENAME).exists():
+        return
+    plan, train = prepared.plan, prepared.train
+    with ResultStore(prepared.folder, create=False, read_only=True) as store:
+        store.check_resumes(ablation_info(plan, prepared.folder.name, train.class_names, train.ignore_index, prepared.data_text))
 
 
 def _train_and_report(prepared: PreparedAblation, listener: AblationListener, workers: ProcessExecutor | None, command: str) -> Report:
@@ -268,6 +306,7 @@ def _train_looks(
     config, plan, folder = prepared.config, prepared.plan, prepared.folder
     arms = {arm.name: arm for arm in info.arms}
     tried: set[tuple[str, int]] = set()
+    ended: list[RunResult] = []  # the runs that ended in this invocation, for the time line, even when it is interrupted
     executor: Executor | None = None
     first_run_at: float | None = None
     try:
@@ -293,14 +332,14 @@ def _train_looks(
                      for name, seed in wanted]
             listener.runs_started(len(specs))
             try:
-                execute(specs, executor, store, listener, sinks)
+                execute(specs, executor, store, listener, sinks, ended=ended)
             except KeyboardInterrupt as stop:
                 raise AblationInterrupted(folder, len(store.finished()), sum(path.seeds.values()), getattr(stop, "signal", signal.SIGINT)) from None
             tried.update(wanted)
     finally:
         if first_run_at is not None:
             free_room(folder)
-            trained = [result.train_seconds or 0.0 for result in store.results() if result.key in tried and result.status != "running"]
+            trained = [result.train_seconds or 0.0 for result in ended]
             listener.runs_ended(first_run_at, trained, time.perf_counter() - first_run_at, len(workers.slots) if workers is not None else 1)
 
 
@@ -355,8 +394,14 @@ def ablation_info(plan: AblationPlan, name: str, class_names: Sequence[str], ign
     )
 
 
-def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener, sinks: SinkSet | None = None) -> None:
+def execute(
+    runs: Sequence[RunSpec], executor: Executor, store: ResultStore, listener: AblationListener, sinks: SinkSet | None = None,
+    ended: list[RunResult] | None = None,
+) -> None:
     """Train ``runs`` with ``executor``, recording each in ``store`` as it ends, then telling ``sinks``.
+
+    Each run that ends (finished or failed, stored or kept pending) is also appended to ``ended``
+    as it ends, so that the caller knows what ran even when an interrupt cuts this call short.
 
     A finished run whose row cannot be written (a full disk, a lock that is not released, an I/O
     error) is saved to the folder's ``pending/`` instead, and nothing new is started; the runs in
@@ -377,6 +422,8 @@ def execute(runs: Sequence[RunSpec], executor: Executor, store: ResultStore, lis
         return listener.run_started(run.arm, run.seed)
 
     def done(result: RunResult) -> None:
+        if ended is not None:
+            ended.append(result)
         try:
             store.record(result)
         except StoreError as error:
