@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from augmentlab.report.analysis import Decision
+from augmentlab.report.analysis import SAME_DIFFERENCES, Decision
 from augmentlab.report.summary import ArmSummary, EffectSummary, Report
 from augmentlab.results.records import recipe_words, size_text
 
@@ -118,14 +118,14 @@ def _ci_text(confidence: float, intervals: Sequence[tuple[str, Decision | None]]
         "so an interval excludes 0 exactly when its verdict is better or worse." if adjusted else f" {percent_text(confidence)} intervals."
     )
     unmeasured = [interval for _, interval in intervals if interval is not None and not interval.training_noise]
-    if any("identical mIoU" not in interval.method for interval in unmeasured):
+    if any(SAME_DIFFERENCES not in interval.method for interval in unmeasured):
         text += (
             " val-only: one seed, so the interval is a bootstrap over validation images and covers validation noise only, "
             "not seed-to-seed training noise: no verdict of better or worse; train 2 or more seeds for one."
         )
     elif unmeasured:
         text += (
-            " val-only: the seeds gave identical mIoU, which measures no training noise, so the interval is a bootstrap over "
+            f" val-only: the seeds {SAME_DIFFERENCES}, which measures no training noise, so the interval is a bootstrap over "
             "validation images and covers validation noise only: no verdict of better or worse."
         )
     return text
@@ -271,13 +271,18 @@ def _header_lines(report: Report) -> list[str]:
     runs = report.runs
     return [
         f"ablation {report.name}",
-        f"recipe: {recipe_words(recipe)}, {recipe.get('epochs', '?')} epochs, "
+        f"recipe: {recipe_words(recipe)}, {_epochs_text(recipe.get('epochs', '?'))}, "
         f"{size_text(recipe.get('image_size', '?'))}, batch {recipe.get('batch_size', '?')}, lr {recipe.get('lr', '?')}, preset {report.preset}, device {report.device}",
         f"data: {report.data}",
         f"seeds: {', '.join(map(str, report.seeds))}; design: {report.design}; correction: {report.correction}"
         + (f"; margin: ±{report.margin:g}" if report.margin is not None else ""),
         f"runs: {runs.finished} finished, {runs.failed} failed, {runs.missing} missing of {runs.planned} planned",
     ]
+
+
+def _epochs_text(epochs: object) -> str:
+    """``1 epoch``, ``3 epochs``; ``? epochs`` for a recipe that lacks the count."""
+    return "1 epoch" if epochs == 1 else f"{epochs} epochs"
 
 
 # --- formats ----------------------------------------------------------------------------------

@@ -133,7 +133,7 @@ class ConsoleProgress(AblationListener):
         r = plan.recipe
         self._print(
             f"recipe: {recipe_words(asdict(r))}, Adam lr {r.lr:g} wd {r.weight_decay:g}, "
-            f"{r.epochs} epochs, {r.size_text}, batch {r.batch_size}, autocast {r.autocast}"
+            f"{r.epochs} epoch{'' if r.epochs == 1 else 's'}, {r.size_text}, batch {r.batch_size}, autocast {r.autocast}"
         )
 
     def runs_started(self, total: int) -> None:
