@@ -346,9 +346,9 @@ def test_seeds_with_identical_miou_measure_no_training_noise_and_give_no_verdict
     runs = [finished(arm, seed, value, SAME, UNIONS) for arm, values in table.items() for seed, value in enumerate(values)]
     direct = (pooled_estimate if pooling == "pooled" else paired_estimate)({"B": 1, "A": -1}, runs)
     assert (direct.training_noise, direct.unmeasured, math.isnan(direct.se)) == (False, "identical seeds", True)
-    assert direct.method.endswith("; the 3 seeds gave identical mIoU, so training noise is unmeasured")
+    assert direct.method.endswith("; the 3 seeds gave the same differences between arms (to rounding), so training noise is unmeasured")
     estimate = contrast_estimate({"B": 1, "A": -1}, runs, pooling, samples=200)
-    assert (estimate.training_noise, estimate.method) == (False, "paired bootstrap over 2 val images (seed 0; the seeds gave identical mIoU, so training noise is unmeasured)")
+    assert (estimate.training_noise, estimate.method) == (False, "paired bootstrap over 2 val images (seed 0; the seeds gave the same differences between arms, so training noise is unmeasured)")
     decision = decide({"B": estimate})["B"]
     assert decision.verdict.startswith("val-only") and not decision.decided
 

@@ -387,12 +387,18 @@ def test_seeds_that_change_nothing_give_no_verdict_and_say_why() -> None:
     runs = [finished(arm, seed, 0.3, [0.3] * 3, **counts) for arm in (BASELINE, HFLIP) for seed in (0, 1)]
     report = build_report(ablation([BASELINE, HFLIP], [0, 1]), runs)
     assert (report.arms[1].verdict, report.arms[1].delta.method) == (
-        "val-only ±", "paired bootstrap over 4 val images (seed 0; the seeds gave identical mIoU, so training noise is unmeasured)")
-    assert report.notes[0].startswith("identical seeds: every seed of some comparisons gave the same mIoU (to rounding)")
+        "val-only ±", "paired bootstrap over 4 val images (seed 0; the seeds gave the same differences between arms, so training noise is unmeasured)")
+    assert report.notes[0].startswith("identical seeds: some comparisons came out the same on every seed (to rounding)")
     bare = build_report(ablation([BASELINE, HFLIP], [0, 1]), [finished(arm, seed, 0.3, [0.3] * 3) for arm in (BASELINE, HFLIP) for seed in (0, 1)])
     assert bare.arms[1].delta is None
-    assert ("hflip | ce: no Δ: its seeds and the baseline's gave identical mIoU, which measures no training noise, "
+    assert ("hflip | ce: no Δ: the same difference from the baseline on every seed measures no training noise, "
             "and its runs hold no per-image counts to bootstrap over") in bare.notes
+    # One seed where both finished (the arm's second has not run), without per-image counts: the note says one seed, not 'the same'.
+    lone = build_report(ablation([BASELINE, HFLIP], [0, 1]), [finished(BASELINE, 0, 0.50, [0.5] * 3), finished(BASELINE, 1, 0.53, [0.5] * 3),
+                                                              finished(HFLIP, 0, 0.55, [0.5] * 3)])
+    assert lone.arms[1].delta is None
+    assert ("hflip | ce: no Δ: one seed shared with the baseline measures no training noise, "
+            "and its runs hold no per-image counts to bootstrap over") in lone.notes
 
 
 def test_report_html_is_one_self_contained_page_with_every_table(tmp_path: Path) -> None:

@@ -54,6 +54,9 @@ VAL_ONLY = {1: "val-only +", -1: "val-only −", 0: "val-only ±"}
 
 ONE_SEED = "one seed"
 IDENTICAL_SEEDS = "identical seeds"
+# Zero residual spread: every contrast came out the same on every seed. The seeds' mIoU may differ (a seed
+# that lifts every arm alike is a block effect); what they do not show is any noise in the differences.
+SAME_DIFFERENCES = "gave the same differences between arms"
 """Why an estimate has no training noise: one seed, or seeds whose mIoU did not differ (to rounding)."""
 
 _ROUNDING = 1e-9
@@ -74,7 +77,7 @@ class Estimate:
         resampled: the bootstrap's contrasts, for percentile intervals.
         per_seed_sd: the standard deviation of the contrast from one seed to the next, for power (None if unknown).
         df_per_seed: the residual degrees of freedom one more seed would add, for power.
-        unmeasured: why training noise is not measured, when it is not (``one seed``, or that the seeds gave identical mIoU).
+        unmeasured: why training noise is not measured, when it is not (``one seed``, or that the seeds gave the same differences between arms).
     """
 
     estimate: float
@@ -217,8 +220,8 @@ def _rounding_only(spread: float, values: np.ndarray) -> bool:
 
 
 def _no_spread(estimate: float, seeds: int, method: str) -> Estimate:
-    """A contrast whose seeds gave identical mIoU: its training noise is unmeasured, not zero."""
-    return Estimate(estimate, math.nan, None, f"{method}; the {seeds} seeds gave identical mIoU, so training noise is unmeasured", seeds, False,
+    """A contrast that came out the same on every seed: its training noise is unmeasured, not zero."""
+    return Estimate(estimate, math.nan, None, f"{method}; the {seeds} seeds {SAME_DIFFERENCES} (to rounding), so training noise is unmeasured", seeds, False,
                     unmeasured=IDENTICAL_SEEDS)
 
 
@@ -317,7 +320,7 @@ def bootstrap_estimate(
     counts = {arm: (run.image_intersections, run.image_unions) for arm, run in only.items()}
     estimate, resampled = bootstrap_contrasts({arm: weights[arm] for arm in arms}, counts, samples, seed)
     images = len(next(iter(only.values())).image_intersections)
-    which = "1 seed" if unmeasured == ONE_SEED else f"seed {seeds[0]}; the seeds gave identical mIoU, so training noise is unmeasured"
+    which = "1 seed" if unmeasured == ONE_SEED else f"seed {seeds[0]}; the seeds {SAME_DIFFERENCES}, so training noise is unmeasured"
     return Estimate(
         estimate, float(np.std(resampled, ddof=1)), None, f"paired bootstrap over {images} val images ({which})", images, False,
         resampled=tuple(float(value) for value in resampled), unmeasured=unmeasured,

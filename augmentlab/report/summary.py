@@ -364,8 +364,10 @@ def _notes(
         for arm in arms[1:]:
             if not arm.seeds_finished or arm.delta is not None:
                 continue
-            if finished_seeds.get(arm.arm, set()) & finished_seeds.get(info.baseline.name, set()):
-                notes.append(f"{arm.arm}: no Δ: its seeds and the baseline's gave identical mIoU, which measures no training noise, "
+            shared = finished_seeds.get(arm.arm, set()) & finished_seeds.get(info.baseline.name, set())
+            if shared:
+                why = "one seed shared with the baseline" if len(shared) == 1 else "the same difference from the baseline on every seed"
+                notes.append(f"{arm.arm}: no Δ: {why} measures no training noise, "
                              "and its runs hold no per-image counts to bootstrap over")
             else:
                 notes.append(f"{arm.arm}: no seed where it and the baseline both finished, so no Δ")
@@ -420,7 +422,7 @@ def _power_notes(info: AblationInfo, comparisons: Sequence[Comparison], path: Re
         return []
     if any(outcome.estimate.unmeasured == IDENTICAL_SEEDS for outcome in outcomes if not outcome.decision.training_noise):
         notes = [
-            "identical seeds: every seed of some comparisons gave the same mIoU (to rounding), which measures no training noise, so "
+            "identical seeds: some comparisons came out the same on every seed (to rounding), which measures no training noise, so "
             "those get a bootstrap over validation images and no verdict of better or worse; check that the runs learn "
             "(a model that predicts one class everywhere scores the same whatever the seed)"
         ]
