@@ -480,3 +480,18 @@ def test_a_finished_run_with_a_nan_miou_is_left_out_and_counted_as_failed(nan_ar
     assert (report.runs.finished, report.runs.failed, report.runs.missing, report.runs.planned) == (2, 2, 0, 4)
     assert report.notes == expected_notes
     assert ": NaN" not in render_report(report, "json")  # json.dumps writes a NaN mean as a bare NaN
+
+
+@pytest.mark.parametrize(
+    ("hflip_seeds", "stopped"),
+    [
+        ({0: 0.550, 1: 0.571, 2: 0.560}, "better with 3 seeds"),
+        ({0: 0.550, 1: 0.571, 2: None}, "better with 2 of 3 seeds"),  # seed 2 failed: the verdict rests on two
+    ],
+)
+def test_why_an_arm_stopped_counts_the_seeds_its_verdict_rests_on(hflip_seeds: dict, stopped: str) -> None:
+    runs = [finished(BASELINE, seed, miou, [0.5] * 3) for seed, miou in ((0, 0.50), (1, 0.52), (2, 0.51))]
+    runs += [finished(HFLIP, seed, miou, [0.5] * 3) if miou is not None else failed(HFLIP, seed, "CUDA out of memory")
+             for seed, miou in hflip_seeds.items()]
+    report = build_report(ablation([BASELINE, HFLIP], [0, 1, 2]), runs)
+    assert (report.arms[1].verdict, report.arms[1].stopped) == ("better", stopped)

@@ -24,6 +24,7 @@ from augmentlab.report.analysis import (
     contrast_estimate,
     decide,
     factor_estimate,
+    finished_by_arm_and_seed,
 )
 from augmentlab.results.records import AblationInfo, AnalysisSettings, RunResult
 
@@ -163,17 +164,22 @@ def replay(
                 outcomes[label] = Outcome(decision, estimates.get(label), look, arm_seeds, f"{what} so far; {where}")
             return Replay(outcomes, open_labels, seeds, missing, looks, look)
         still_open = []
+        finished = finished_by_arm_and_seed(used)
         for label in open_labels:
             decision = decisions.get(label)
             arm_seeds = min(seeds[arm] for arm in by_label[label].arms)
+            # The seeds the verdict rests on: a run that failed at this look is planned but not counted.
+            finished_seeds = min(len(finished.get(arm, {})) for arm in by_label[label].arms)
+            seeds_text = _seeds_text(finished_seeds, arm_seeds)
             if decision is not None and decision.decided:
-                outcomes[label] = Outcome(decision, estimates.get(label), look, arm_seeds, f"{decision.verdict} at look {look} of {looks}, with {arm_seeds} seeds")
+                when = f" at look {look} of {looks}," if looks > 1 else ""  # a fixed design has one look: nothing to say about it
+                outcomes[label] = Outcome(decision, estimates.get(label), look, arm_seeds, f"{decision.verdict}{when} with {seeds_text}")
                 kept += decision.verdict not in ("better", "worse")
             elif look == looks:
                 if looks == 1:
-                    why = "no run finished" if decision is None else f"{decision.verdict} with {arm_seeds} seed{'s' if arm_seeds != 1 else ''}"
+                    why = "no run finished" if decision is None else f"{decision.verdict} with {seeds_text}"
                 else:
-                    why = ("no run finished" if decision is None else f"{decision.verdict} with the most seeds, {arm_seeds}") + " at the last look"
+                    why = ("no run finished" if decision is None else f"{decision.verdict} with the most seeds, {_seeds_text(finished_seeds, arm_seeds, noun=False)}") + " at the last look"
                 outcomes[label] = Outcome(decision, estimates.get(label), look, arm_seeds, why)
             else:
                 outcomes[label] = Outcome(decision, estimates.get(label), look, arm_seeds, f"open after look {look} of {looks}")
@@ -184,6 +190,12 @@ def replay(
         for arm in set().union(*(by_label[label].arms for label in open_labels)):
             seeds[arm] += 1
     return Replay(outcomes, open_labels, seeds, [], looks, look)
+
+
+def _seeds_text(finished: int, planned: int, noun: bool = True) -> str:
+    """``3 seeds``, ``1 seed``, or ``3 of 4 seeds`` where a planned run failed (without the noun: ``3``, ``3 of 4``)."""
+    count = f"{finished}" if finished == planned else f"{finished} of {planned}"
+    return f"{count} {'seed' if planned == 1 else 'seeds'}" if noun else count
 
 
 def design_comparisons(info: AblationInfo, bootstrap: Mapping[str, int]) -> tuple[list[Comparison], list[str]]:
