@@ -15,7 +15,12 @@ from augmentlab.errors import FieldError
 from augmentlab.results.records import RECIPE_ADDED_FIELDS as ADDED_FIELDS
 from augmentlab.results.records import size_text
 
-ARCHITECTURES = ("deeplabv3plus", "deeplabv3", "unet", "unetplusplus", "fpn", "pspnet", "linknet", "manet", "pan", "upernet")
+SMP_MODEL_CLASSES = {
+    "deeplabv3plus": "DeepLabV3Plus", "deeplabv3": "DeepLabV3", "unet": "Unet", "unetplusplus": "UnetPlusPlus", "fpn": "FPN",
+    "pspnet": "PSPNet", "linknet": "Linknet", "manet": "MAnet", "pan": "PAN", "upernet": "UPerNet",
+}
+"""The segmentation_models_pytorch class each recipe architecture builds, as a run's config records it."""
+ARCHITECTURES = tuple(SMP_MODEL_CLASSES)
 """segmentation_models_pytorch architectures that take an encoder and give a logit per class at the input size."""
 SCHEDULES = ("constant", "poly", "cosine")
 RESIZES = ("stretch", "fit")

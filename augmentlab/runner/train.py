@@ -30,7 +30,7 @@ from augmentlab.registry.loading import BUILTIN_DISTRIBUTION, current_registry, 
 from augmentlab.results.records import EpochRecord, RunResult, arm_name
 from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
 from augmentlab.runner.model import build_model, model_layout, normalize_images
-from augmentlab.runner.recipe import Recipe
+from augmentlab.runner.recipe import SMP_MODEL_CLASSES, Recipe
 from augmentlab.runner.training_data import TrainingData
 
 VERSIONED_LIBRARIES = ("torch", "torchvision", "kornia", "segmentation-models-pytorch", "pycocotools", "numpy")
@@ -458,6 +458,6 @@ def _run_config(run: RunSpec, data: TrainingData) -> dict:
     return {
         "arm": run.arm, "augmentation": run.augmentation, "loss": run.loss, "seed": run.seed, "device": run.device,
         "compile": run.compile, "cudnn_benchmark": run.cudnn_benchmark, "recipe": asdict(run.recipe), "classes": list(data.class_names), "ignore_index": data.ignore_index,
-        "train_images": len(data.train), "val_images": len(data.val), "model": "segmentation_models_pytorch.DeepLabV3Plus",
+        "train_images": len(data.train), "val_images": len(data.val), "model": f"segmentation_models_pytorch.{SMP_MODEL_CLASSES.get(run.recipe.arch, run.recipe.arch)}",
         "optimizer": "Adam", "normalization": "ImageNet mean/std after augmentation",
     }
