@@ -258,6 +258,12 @@ def test_cli_given_set_has_a_pipeline_row(tmp_path: Path):
         (["--batch", "0"], "error: Invalid value for '--batch': "),
         (["--json", "."], "error: --json . is a folder; give a file path"),
         (["--json", "missing/bench.json"], "error: --json missing/bench.json: the folder missing does not exist"),
+        # A parameter the bench's images do not fit is a bad --aug, not a traceback.
+        (
+            ["--aug", "hflip,grid_dropout(unit_size_range=[2,40])"],
+            "error: --aug grid_dropout(unit_size_range=[2, 40]): unit_size_range [2, 40] must not exceed the image's shorter side 32, "
+            "on the bench's 32×32 images (--size)\n",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message):

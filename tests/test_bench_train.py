@@ -74,6 +74,18 @@ def test_reference_transform_crops_to_the_training_size() -> None:
     assert isinstance(crop, albumentations.RandomResizedCrop) and crop.size == (SIZE, SIZE)
 
 
+@pytest.mark.parametrize(("image_size", "crop_size"), [(SIZE, (SIZE, SIZE)), ((32, 48), (32, 48)), ((48, 32), (48, 32))])
+def test_reference_transform_crops_to_a_recipe_size_of_height_by_width(image_size, crop_size) -> None:
+    (crop, _, _) = reference_transform("crop", image_size).transforms
+    assert crop.size == crop_size
+
+
+def test_the_reference_loop_checks_an_h_by_w_recipe_against_the_samples(splits) -> None:
+    train, _ = splits
+    with pytest.raises(AugmentlabError, match="needs samples of 32×48, got 32×32"):
+        time_reference_epochs(train, "hflip", "ce", Recipe(1, (32, 48), 4, 1e-3, ENCODER, "none"), "cpu", 0)
+
+
 def test_reference_transform_of_none_only_normalises() -> None:
     assert [type(t).__name__ for t in reference_transform("none", SIZE).transforms] == ["Normalize", "ToTensorV2"]
 

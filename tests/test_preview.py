@@ -241,6 +241,11 @@ def test_legend_grows_with_the_class_names_of_the_samples():
         (["--out-typo", "x"], "error: No such option: --out-typo"),
         (["--aug", "hflip", "--data", "{tmp}/missing.json"], "error: COCO annotation file {tmp}/missing.json does not exist"),
         (["--aug", "hflip", "--data", "{tmp}/missing", "--masks", "{tmp}"], "error: images folder {tmp}/missing does not exist"),
+        # A parameter the tiles do not fit is a bad --aug, not a traceback.
+        (
+            ["--aug", "hflip,grid_dropout(unit_size_range=[2,40])", "--size", "32", "--n", "1", "--draws", "1"],
+            "error: --aug in spec 'hflip,grid_dropout(unit_size_range=[2,40])': unit_size_range [2, 40] must not exceed the image's shorter side 32\n",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args, message):

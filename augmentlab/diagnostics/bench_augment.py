@@ -304,6 +304,9 @@ def measure_case(case: BenchCase, inputs: BenchInputs, repeats: int, warmup: int
 
     A stock equivalent that fails is reported as a warning and left out of the row; ours failing
     is an error in augmentlab or a plugin and propagates.
+
+    Raises:
+        AugmentlabError: ours rejects the batch's size with a ValueError (a parameter the images do not fit).
     """
     speeds: dict[str, float | None] = {}
     for implementation in IMPLEMENTATIONS:
@@ -314,6 +317,10 @@ def measure_case(case: BenchCase, inputs: BenchInputs, repeats: int, warmup: int
             speeds[implementation] = None if call is None else inputs.batch_size / median_seconds(call, repeats, warmup)
         except Exception as error:  # noqa: BLE001 - a third-party equivalent breaking must not hide our figures
             if implementation == "ours":
+                if isinstance(error, ValueError) and not isinstance(error, AugmentlabError):
+                    # A parameter that the bench's images do not fit (grid_dropout's unit_size_range beyond --size) is bad input.
+                    size = "×".join(map(str, inputs.images.shape[-2:]))
+                    raise AugmentlabError(Param("aug"), f" {case.label}: {' '.join(str(error).split())}, on the bench's {size} images (--size)") from error
                 raise
             logger.warning("%s's equivalent of '%s' failed and is left out: %s: %s", implementation, case.label, type(error).__name__, " ".join(str(error).split()))
             speeds[implementation] = None

@@ -145,14 +145,14 @@ def default_workers() -> int:
     return min(MAX_DEFAULT_WORKERS, os.cpu_count() or 1)
 
 
-def reference_transform(aug_spec: str, image_size: int, ignore_index: int = 255) -> Any:
+def reference_transform(aug_spec: str, image_size: int | tuple[int, int], ignore_index: int = 255) -> Any:
     """The reference pipeline's ``albumentations.Compose``: each term's equivalent at the term's ``p``,
     then ImageNet ``Normalize`` and ``ToTensorV2``.
 
     The equivalents are ``ALBUMENTATIONS_EQUIVALENTS`` of the augmentation families: stock
     transforms with parameters matched to augmentlab's defaults. Each gets the term's ``p`` (or
     the augmentation's default ``p``), fills masks with ``ignore_index``, and crops to
-    ``image_size``.
+    ``image_size`` (N, or (height, width) as a recipe's H×W size).
 
     Raises:
         SpecError: ``aug_spec`` is malformed or names an unknown augmentation or parameter.
@@ -169,7 +169,7 @@ def reference_transform(aug_spec: str, image_size: int, ignore_index: int = 255)
     return albumentations.Compose([*transforms, albumentations.Normalize(mean=IMAGENET_MEAN, std=IMAGENET_STD), ToTensorV2()])
 
 
-def _equivalent(term: AugmentationTerm, factories: dict[str, Any], image_size: int, ignore_index: int) -> Any:
+def _equivalent(term: AugmentationTerm, factories: dict[str, Any], image_size: int | tuple[int, int], ignore_index: int) -> Any:
     if term.name not in factories:
         raise AugmentlabError(
             f"augmentation '{term.name}' has no albumentations equivalent, so the reference pipeline cannot run it; "
@@ -187,7 +187,7 @@ def _equivalent(term: AugmentationTerm, factories: dict[str, Any], image_size: i
     if hasattr(transform, "fill_mask"):
         transform.fill_mask = ignore_index
     if getattr(transform, "size", None) == REFERENCE_SIZE:
-        transform.size = (image_size, image_size)
+        transform.size = (image_size, image_size) if isinstance(image_size, int) else (int(image_size[0]), int(image_size[1]))
     return transform
 
 
@@ -244,8 +244,8 @@ def time_reference_epochs(
     transform = reference_transform(aug_spec, recipe.image_size, dataset.ignore_index)
     check_batch_fits(recipe.batch_size, len(dataset))
     size = tuple(dataset[0][0].shape[-2:])
-    if size != (recipe.image_size, recipe.image_size):
-        raise AugmentlabError(f"the reference pipeline needs samples of {recipe.image_size}×{recipe.image_size}, got {size[0]}×{size[1]}; load the dataset with size=")
+    if size != recipe.size:
+        raise AugmentlabError(f"the reference pipeline needs samples of {recipe.size[0]}×{recipe.size[1]}, got {size[0]}×{size[1]}; load the dataset with size=")
     if class_frequencies is None:
         class_frequencies = [float(count) for count in dataset.class_stats().pixel_counts]  # type: ignore[attr-defined]
     num_classes = len(dataset.class_names)
@@ -369,7 +369,7 @@ def train_table(timings: Sequence[PipelineTiming], environment: dict[str, Any], 
     others = "epoch 2" if epochs == 2 else f"medians of epochs 2–{epochs}"
     measured = f"epoch 1 is warm-up and left out; {others}" if warmup else "one epoch, no warm-up left out"
     table = Table(
-        title=f"Training speed: DeepLabV3+ {recipe.encoder}, {recipe.image_size}×{recipe.image_size}, batch {recipe.batch_size}, {images} images per epoch, on {device}",
+        title=f"Training speed: DeepLabV3+ {recipe.encoder}, {recipe.size[0]}×{recipe.size[1]}, batch {recipe.batch_size}, {images} images per epoch, on {device}",
         title_justify="left",
         caption=(
             f"{measured}. Epoch time counts the training steps only. augmentlab decoded the data once beforehand "

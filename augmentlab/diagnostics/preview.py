@@ -22,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from augmentlab.augment.pipeline import build_augmentation
 from augmentlab.data import load_dataset
-from augmentlab.errors import FieldError
+from augmentlab.errors import AugmentlabError, FieldError, SpecError
 
 OVERLAY_ALPHA = 0.45
 IGNORE_ALPHA = 0.7
@@ -157,7 +157,8 @@ def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -
         ``draws + 1`` pairs (images float [N,3,S,S] in [0,1], masks int64 [N,S,S]), the original first.
 
     Raises:
-        SpecError: ``spec`` is malformed or names an unknown augmentation or parameter.
+        SpecError: ``spec`` is malformed or names an unknown augmentation or parameter, or a
+            transform rejects the samples' size (a parameter they do not fit).
     """
     from augmentlab.augment.mirror import label_swap_table, mirror_pairs
 
@@ -168,7 +169,13 @@ def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -
     columns = [(images, samples.masks)]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
         torch.manual_seed(seed)
-        columns.extend(augmentation(images, samples.masks) for _ in range(draws))
+        try:
+            columns.extend(augmentation(images, samples.masks) for _ in range(draws))
+        except ValueError as error:
+            if isinstance(error, AugmentlabError):
+                raise
+            # A parameter that the tiles do not fit (grid_dropout's unit_size_range beyond --size) is a bad spec here.
+            raise SpecError(" ".join(str(error).split()), spec) from error
     return columns
 
 
