@@ -13,6 +13,7 @@ import torch
 from cli_assertions import assert_one_line_error
 from typer.testing import CliRunner
 
+import augmentlab
 from augmentlab.cli.app import app
 from augmentlab.cli.export import CONVERSIONS, ConversionTarget, stock_equivalent_with
 from augmentlab.results.records import (
@@ -288,3 +289,45 @@ def test_bad_choices_are_one_line(run, folder, args, fragments):
 def test_a_folder_without_an_ablation_is_one_line(run, tmp_path):
     assert_one_line_error(run(str(tmp_path / "nowhere"), "--best"), f"there is no folder {tmp_path / 'nowhere'}")
     assert_one_line_error(run(str(tmp_path), "--best"), str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("angle", "direction", "expected"),
+    [
+        ((0.0, 360.0), (-1.0, 1.0), ((0.0, 360.0), (-1.0, 1.0), [])),
+        ((45.0, 45.0), (0.0, 0.0), ((315.0, 315.0), (0.0, 0.0), [])),
+        ((10.0, 50.0), (1.0, 1.0), ((310.0, 350.0), (1.0, 1.0), [])),
+        ((-10.0, 10.0), (0.5, 1.0), ((170.0, 190.0), (-1.0, -0.5), [])),  # wraps past 360: turned by 180°, direction negated
+        ((-100.0, 100.0), (0.0, 0.0), ((80.0, 280.0), (0.0, 0.0), [])),
+        ((-100.0, 200.0), (0.0, 0.0), ((0.0, 360.0), (0.0, 0.0),
+                                      ["angle [-100.0, 200.0] spans more than 180° across 0°, which no albumentations angle_range holds: exported as every angle"])),
+    ],
+)
+def test_motion_blur_angles_turn_the_other_way_in_albumentations(angle, direction, expected):
+    from augmentlab.cli.export import _albumentations_motion_angles
+
+    assert _albumentations_motion_angles(angle, direction) == expected
+
+
+@pytest.mark.parametrize(("angle", "direction"), [(45, 0), (90, 1), (5, -1), (-30, 1)])
+def test_an_exported_motion_blur_streaks_a_point_as_ours_does(angle, direction):
+    import numpy as np
+
+    albumentations = pytest.importorskip("albumentations")
+    from augmentlab.cli.export import _motion_blur
+
+    image = np.zeros((15, 15, 3), np.uint8)
+    image[7, 7] = 255
+    spec = f"motion_blur(kernel_size=[7, 7], angle=[{angle}, {angle}], direction=[{direction}, {direction}], p=1)"
+    ours, _ = augmentlab.build_augmentation(spec)(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255, torch.zeros(1, 15, 15, dtype=torch.long))
+    values = {"kernel_size": [7, 7], "angle": [angle, angle], "direction": [direction, direction]}
+    parameters, notes = _motion_blur(values, None)
+    theirs = albumentations.MotionBlur(**parameters, p=1)(image=image)["image"][..., 0] / 255
+    # Where the streak lies, not its exact weights (each side rasterizes its line its own way): the weighted centres agree.
+    rows, columns = np.mgrid[:15, :15]
+    def centre_and_slant(weights):
+        row, column = float((weights * rows).sum() / weights.sum()), float((weights * columns).sum() / weights.sum())
+        return row, column, float((weights * (rows - row) * (columns - column)).sum() / weights.sum())  # slant: / or \ by its sign
+
+    assert notes == []
+    assert centre_and_slant(theirs) == pytest.approx(centre_and_slant(ours[0, 0].numpy()), abs=0.6)

@@ -194,7 +194,10 @@ def _elastic(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[
     # albumentations' alpha grows with ours and with sigma (see ElasticTransform); the stock one is our default's.
     defaults = available_augmentations()["elastic"].defaults
     alpha = ALBUMENTATIONS_ELASTIC_ALPHA * (values["alpha"] / defaults["alpha"]) * (values["sigma"] / defaults["sigma"])
-    return {"alpha": alpha, "sigma": float(values["sigma"]), "fill_mask": target.fill(values["fill_mask"])}, []
+    return {"alpha": alpha, "sigma": float(values["sigma"]), "fill_mask": target.fill(values["fill_mask"])}, [
+        "albumentations smooths its noise with a replicated border, so its displacement grows several-fold within about "
+        "3 sigma of the edges and most in the corners; alpha matches augmentlab's in the interior"
+    ]
 
 
 def _grid(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
@@ -228,10 +231,34 @@ def _crop(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str
 
 def _motion_blur(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
     # allow_shifted=False keeps the kernel centred, as ours: a shifted one moves the image off its mask.
+    angles, directions, notes = _albumentations_motion_angles(tuple(map(float, values["angle"])), tuple(map(float, values["direction"])))
     return {
-        "blur_limit": tuple(map(int, values["kernel_size"])), "angle_range": tuple(map(float, values["angle"])),
-        "direction_range": tuple(map(float, values["direction"])), "allow_shifted": False,
-    }, []
+        "blur_limit": tuple(map(int, values["kernel_size"])), "angle_range": angles, "direction_range": directions, "allow_shifted": False,
+    }, notes
+
+
+def _albumentations_motion_angles(
+    angle: tuple[float, float], direction: tuple[float, float]
+) -> tuple[tuple[float, float], tuple[float, float], list[str]]:
+    """Our angle and direction ranges in albumentations' MotionBlur terms, with a note where no range of its holds ours.
+
+    Its line turns clockwise as displayed (rows grow downwards), ours counter-clockwise: our angle a
+    is its −a. Its angle_range must lie in [0, 360]; a range that wraps past 360 is turned by 180°
+    with the direction negated, the same kernels (a line at a + 180 weighted towards d is the line
+    at a weighted towards −d).
+    """
+    low, high = angle
+    if high - low >= 360:
+        return (0.0, 360.0), direction, []
+    start = (-high) % 360.0
+    end = start + (high - low)
+    if end <= 360:
+        return (start, end), direction, []
+    if start >= 180:
+        return (start - 180, end - 180), (0.0 - direction[1], 0.0 - direction[0]), []  # 0.0 - x: no -0.0 in the json
+    return (0.0, 360.0), direction, [
+        f"angle {[low, high]} spans more than 180° across 0°, which no albumentations angle_range holds: exported as every angle"
+    ]
 
 
 def _clahe(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
