@@ -331,6 +331,9 @@ def test_no_worker_outlives_its_driver(demo, tmp_path, stop, when, exit_code):
         (("--aug", "hflip(p=2)"), "error: --aug in spec 'hflip(p=2)' (at column 1): hflip(p=2): p must be a number in [0, 1], got 2"),
         (("--aug", "elastic(alpha=-1)"), "error: --aug in spec 'elastic(alpha=-1)' (at column 1): elastic(alpha=-1): alpha must be a number ≥ 0, got -1"),
         (("--loss", "focal(gamma=abc)"), "error: --loss in spec 'focal(gamma=abc)' (at column 1): focal(gamma=abc): gamma must be a number ≥ 0, got 'abc'"),
+        (("--aug", "grid_dropout(unit_size_range=[2, 100])", "--image-size", "64"),  # a value the training size cannot hold
+         "error: --aug in spec 'grid_dropout(unit_size_range=[2, 100])': unit_size_range [2, 100] must not exceed the image's shorter side 64, "
+         "at the training size 64×64"),
         (("--loss", "ce(weight=[1, 2])"), "error: --loss in spec 'ce(weight=[1, 2])' (at column 1): ce(weight=[1, 2]): weight has 2 values but num_classes is 12; give one per class"),
     ],
 )

@@ -198,6 +198,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     # the paths as given, so that a message names them as the user wrote them.
     train, val = load_splits(config.data, **config.split_arguments(), size=request.size, resize=recipe.resize)
     config.check_losses(train.num_classes)
+    config.check_augmentations(recipe.size)  # each set once at the training size, on meta: parameters the images cannot hold
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     if recipe.encoder_weights not in ("imagenet", "none"):
         from augmentlab.runner.model import build_model

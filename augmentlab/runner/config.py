@@ -469,11 +469,15 @@ class AblationConfig:
             return self._screening_design().arms
         return factorial_arms(self.aug, self.loss, each=self.effective_design() == "each")
 
-    def check_augmentations(self) -> None:
+    def check_augmentations(self, size: tuple[int, int] | None = None) -> None:
         """Build every augmentation set once, so that every parameter check runs before any work.
 
         ``hflip(p=2)`` fails here, as it would at the first step of its arm's first run hours
         later. Building allocates nothing worth mentioning and runs no plugin code but constructors.
+        With ``size`` (the training size, known once the data is planned) each set also runs once
+        on a batch of that size on PyTorch's ``meta`` device, shapes without values, at no cost: a
+        parameter the images cannot hold (``grid_dropout(unit_size_range=[2, 100])`` at 64 px)
+        fails here too.
 
         Raises:
             AugmentlabError: a parameter value a transform rejects, naming the setting and the spec.
@@ -483,7 +487,9 @@ class AblationConfig:
         for label, field_name, kind, spec in self._specs():
             if kind == "aug":
                 with self._spec_errors(label, field_name):
-                    build_augmentation(spec, ignore_index=self.ignore_index)
+                    augmentation = build_augmentation(spec, ignore_index=self.ignore_index)
+                    if size is not None:
+                        _check_fits(augmentation, spec, size)
 
     def check_losses(self, num_classes: int) -> None:
         """Build every loss spec once for ``num_classes``, so that every parameter check runs before any work.
@@ -604,6 +610,26 @@ def _fields() -> tuple[dataclasses.Field, ...]:
 
 def _field(name: str) -> dataclasses.Field:
     return next(spec for spec in _fields() if spec.name == name)
+
+
+def _check_fits(augmentation: Any, spec: str, size: tuple[int, int]) -> None:
+    """Raise SpecError where ``augmentation`` rejects a batch of ``size`` with a ValueError (a parameter check).
+
+    Anything else it raises on ``meta`` (an operator without a meta kernel, a value read on the
+    host) says nothing about the parameters, and is left to the real run.
+    """
+    import torch
+
+    from augmentlab.tensors import raised_on_meta
+
+    images = torch.zeros(2, 3, *size, device="meta")
+    masks = torch.zeros(2, *size, dtype=torch.int64, device="meta")
+    with torch.no_grad():
+        error = raised_on_meta(lambda: augmentation(images, masks))
+    if isinstance(error, AugmentlabError):
+        raise error
+    if isinstance(error, ValueError):
+        raise SpecError(f"{' '.join(str(error).split())}, at the training size {size[0]}×{size[1]}", spec) from None
 
 
 def _absolute(path: Path | None) -> str | None:
