@@ -252,6 +252,7 @@ def time_reference_epochs(
     cuda = device.type == "cuda"
     torch.backends.cudnn.benchmark = False
     torch.manual_seed(seed)  # the same initialisation as augmentlab's run of this seed
+    transform.set_random_seed(seed)  # albumentations draws from its own generator, seeded from the OS unless told: a seed repeats the epochs
     model = build_model(recipe.encoder, recipe.encoder_weights, num_classes, recipe.arch).to(device)
     loss_fn = build_loss(loss_spec, num_classes, dataset.ignore_index, class_frequencies).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
