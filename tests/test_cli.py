@@ -270,23 +270,6 @@ def test_designs_plan_their_runs(run, args, plan):
     assert plan in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (("--run", "1"), "error: --run '1' names no seed; write ARM:SEED, e.g. 1:0"),
-        (("--run", "hflip | ce"), "error: --run 'hflip | ce' names no seed; write ARM:SEED, e.g. hflip | ce:0"),
-        (("--run", "1:0", "--format", "md"), "error: --run prints one run's outcome and --format the whole report; give one of them"),
-        (("--format", "html"), "error: --format 'html' is not one of md, csv, json"),
-    ],
-)
-def test_report_bad_choices_are_one_line(run, tmp_path, args, message):
-    from test_export import MIOUS, write_ablation
-
-    folder = write_ablation(tmp_path / "runs" / "tiny", MIOUS)
-    result = run("report", str(folder), *args)
-    assert_one_line_error(result)
-    assert result.stderr == message + "\n"
-
 
 @pytest.mark.parametrize(
     ("args", "row_start", "row_fragment"),

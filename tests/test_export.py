@@ -331,3 +331,17 @@ def test_an_exported_motion_blur_streaks_a_point_as_ours_does(angle, direction):
 
     assert notes == []
     assert centre_and_slant(theirs) == pytest.approx(centre_and_slant(ours[0, 0].numpy()), abs=0.6)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--run", "1"), "error: --run '1' names no seed; write ARM:SEED, e.g. 1:0"),
+        (("--run", "hflip | ce"), "error: --run 'hflip | ce' names no seed; write ARM:SEED, e.g. hflip | ce:0"),
+        (("--run", "1:0", "--format", "md"), "error: --run prints one run's outcome and --format the whole report; give one of them"),
+    ],
+)
+def test_report_bad_run_choices_are_one_line(folder, args, message):
+    result = CliRunner().invoke(app, ["report", str(folder), *args])
+    assert_one_line_error(result)
+    assert result.stderr == message + "\n"
