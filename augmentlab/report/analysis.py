@@ -54,10 +54,10 @@ VAL_ONLY = {1: "val-only +", -1: "val-only −", 0: "val-only ±"}
 
 ONE_SEED = "one seed"
 IDENTICAL_SEEDS = "identical seeds"
+"""Why an estimate has no training noise: one seed, or seeds whose mIoU did not differ (to rounding)."""
 # Zero residual spread: every contrast came out the same on every seed. The seeds' mIoU may differ (a seed
 # that lifts every arm alike is a block effect); what they do not show is any noise in the differences.
 SAME_DIFFERENCES = "gave the same differences between arms"
-"""Why an estimate has no training noise: one seed, or seeds whose mIoU did not differ (to rounding)."""
 
 _ROUNDING = 1e-9
 """A residual spread below this share of the values' scale is rounding, not seed-to-seed noise."""
