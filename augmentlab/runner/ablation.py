@@ -198,7 +198,6 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     # the paths as given, so that a message names them as the user wrote them.
     train, val = load_splits(config.data, **config.split_arguments(), size=request.size, resize=recipe.resize)
     config.check_losses(train.num_classes)
-    config.check_augmentations(recipe.size)  # each set once at the training size, on meta: parameters the images cannot hold
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     if recipe.encoder_weights not in ("imagenet", "none"):
         from augmentlab.runner.model import build_model
@@ -221,7 +220,8 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
         listener.notice(where.describe(name, len(split)))
     listener.planned(plan, folder)
     check_batch_fits(recipe.batch_size, len(train))
-    check_output_folder(config.out, folder.name)
+    if config.name is None:
+        check_output_folder(config.out, folder.name)  # the name it derived; a given one was checked above
     data_text = f"{request.data or source} ({hashlib.sha256(data_key.encode()).hexdigest()[:12]})"
     prepared = PreparedAblation(config, plan, folder, train, val, request, data_text)
     check_resumes(prepared)

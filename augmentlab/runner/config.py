@@ -301,9 +301,9 @@ class AblationConfig:
             self._check_values()
         self.worker_slots()
         self.ray_options()
-        self.recipe()
+        recipe = self.recipe()
         self.planned_arms()
-        self.check_augmentations()
+        self.check_augmentations(recipe.size)
         self.result_sinks()
 
     def check_kinds(self) -> None:
@@ -474,7 +474,7 @@ class AblationConfig:
 
         ``hflip(p=2)`` fails here, as it would at the first step of its arm's first run hours
         later. Building allocates nothing worth mentioning and runs no plugin code but constructors.
-        With ``size`` (the training size, known once the data is planned) each set also runs once
+        With ``size`` (the training size; :meth:`validate` passes the recipe's) each set also runs once
         on a batch of that size on PyTorch's ``meta`` device, shapes without values, at no cost: a
         parameter the images cannot hold (``grid_dropout(unit_size_range=[2, 100])`` at 64 px)
         fails here too.
@@ -620,16 +620,15 @@ def _check_fits(augmentation: Any, spec: str, size: tuple[int, int]) -> None:
     """
     import torch
 
+    from augmentlab.augment.pipeline import rejected_batch
     from augmentlab.tensors import raised_on_meta
 
     images = torch.zeros(2, 3, *size, device="meta")
     masks = torch.zeros(2, *size, dtype=torch.int64, device="meta")
     with torch.no_grad():
         error = raised_on_meta(lambda: augmentation(images, masks))
-    if isinstance(error, AugmentlabError):
-        raise error
-    if isinstance(error, ValueError):
-        raise SpecError(f"{' '.join(str(error).split())}, at the training size {size[0]}×{size[1]}", spec) from None
+    if isinstance(error, ValueError):  # an AugmentlabError is one too
+        raise rejected_batch(error, spec, f", at the training size {size[0]}×{size[1]}") from None
 
 
 def _absolute(path: Path | None) -> str | None:
