@@ -320,7 +320,7 @@ class ResultStore:
         stored value. Returns the info now stored.
         """
         now = _utc_now()
-        info = AblationInfo.from_dict(json.loads(_to_json(info.to_dict())))
+        info = _as_stored(info)
         with self._transaction():
             stored = self._stored_info()
             if stored is None:
@@ -346,7 +346,7 @@ class ResultStore:
         """
         stored = self._stored_info()
         if stored is not None:
-            self._check_resumable(stored, AblationInfo.from_dict(json.loads(_to_json(info.to_dict()))))
+            self._check_resumable(stored, _as_stored(info))
 
     def _check_resumable(self, stored: AblationInfo, new: AblationInfo) -> None:
         """Raise AugmentlabError naming the first field (and recipe key) where ``new`` differs from ``stored``."""
@@ -534,6 +534,11 @@ def _finite_or_none(value: Any) -> Any:
 def _to_json(value: Any) -> str:
     """Strict, compact JSON; non-finite floats become null (see the module docstring)."""
     return json.dumps(_finite_or_none(value), separators=(",", ":"), allow_nan=False)
+
+
+def _as_stored(info: AblationInfo) -> AblationInfo:
+    """``info`` as the store would read it back (through its JSON), so that it compares with a stored one field by field."""
+    return AblationInfo.from_dict(json.loads(_to_json(info.to_dict())))
 
 
 def _utc_now() -> str:
