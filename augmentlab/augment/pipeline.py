@@ -14,6 +14,7 @@ from augmentlab.augment.base import check_batch
 from augmentlab.augment.geometric.fusion import fusable, fused_warp
 from augmentlab.augment.geometric.warp import WarpAugmentation
 from augmentlab.augment.mirror import check_label_swap
+from augmentlab.errors import AugmentlabError, SpecError
 from augmentlab.registry.api import (
     available_augmentations,
     rejected_value,
@@ -120,3 +121,12 @@ def build_augmentation(spec: str | AugmentationSet, ignore_index: int = 255) -> 
         except (ValueError, TypeError) as error:
             raise rejected_value(error, parsed, term, term.position) from None
     return AugmentationPipeline(transforms, str(parsed))
+
+
+def rejected_batch(error: ValueError, spec: str, where: str = "") -> AugmentlabError:
+    """The one line for a set that rejected a batch with a ValueError, a parameter the images cannot hold
+    (``grid_dropout``'s ``unit_size_range`` beyond the image): a SpecError of ``spec``, ``where`` appended;
+    an AugmentlabError is already that line and comes back as it is."""
+    if isinstance(error, AugmentlabError):
+        return error
+    return SpecError(f"{' '.join(str(error).split())}{where}", spec)

@@ -20,9 +20,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from augmentlab.augment.pipeline import build_augmentation
+from augmentlab.augment.pipeline import build_augmentation, rejected_batch
 from augmentlab.data import load_dataset
-from augmentlab.errors import AugmentlabError, FieldError, SpecError
+from augmentlab.errors import FieldError
 
 OVERLAY_ALPHA = 0.45
 IGNORE_ALPHA = 0.7
@@ -172,10 +172,7 @@ def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -
         try:
             columns.extend(augmentation(images, samples.masks) for _ in range(draws))
         except ValueError as error:
-            if isinstance(error, AugmentlabError):
-                raise
-            # A parameter that the tiles do not fit (grid_dropout's unit_size_range beyond --size) is a bad spec here.
-            raise SpecError(" ".join(str(error).split()), spec) from error
+            raise rejected_batch(error, spec) from None
     return columns
 
 
