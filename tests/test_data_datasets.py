@@ -317,6 +317,50 @@ def test_folder_dataset(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Non
     assert named[0][1].shape == (4, 6)
 
 
+def test_folder_passes_over_hidden_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    _save(images / "0001.png", _rgb(2, 3, 0))
+    _save(masks / "0001.png", np.array([[0, 1, 1], [0, 0, 0]], np.uint8))
+    # What a copy from macOS leaves beside every file: AppleDouble sidecars that no image reader opens.
+    for sidecar in (images / "._0001.png", masks / "._0001.png", images / ".DS_Store", masks / "._0002.png"):
+        sidecar.write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + bytes(64))
+    with caplog.at_level(logging.WARNING, logger="augmentlab.data"):
+        dataset = load_dataset(images, masks=masks, strict=True)
+    assert ([dataset.sample_name(i) for i in range(len(dataset))], caplog.records) == (["0001"], [])
+
+
+@pytest.mark.parametrize(
+    ("image_names", "mask_names", "warnings"),
+    [
+        (["IMG_1.JPG", "b.png"], ["img_1.png", "b.png"], [
+            "1 image in {images} has no mask with the same stem (IMG_1.JPG); IMG_1.JPG and img_1.png differ only by "
+            "letter case, rename one to match; skipped",
+            "1 mask in {masks} has no image with the same stem (img_1.png); skipped",
+        ]),
+        (["A.png", "B.png", "c.png", "d.png"], ["a.png", "b.png", "d.png", "e.png"], [
+            "3 images in {images} have no mask with the same stem (A.png, B.png, c.png); 2 of them differ from masks "
+            "only by letter case (e.g. A.png and a.png), rename them to match; skipped",
+            "3 masks in {masks} have no image with the same stem (a.png, b.png, e.png); skipped",
+        ]),
+        (["x.png", "y.png"], ["x.png", "z.png"], [
+            "1 image in {images} has no mask with the same stem (y.png); skipped",
+            "1 mask in {masks} has no image with the same stem (z.png); skipped",
+        ]),
+    ],
+)
+def test_folder_unmatched_stems_that_differ_only_by_case(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, image_names: list[str], mask_names: list[str], warnings: list[str]
+) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    for name in image_names:
+        _save(images / name, _rgb(2, 2, 0))
+    for name in mask_names:
+        _save(masks / name, np.array([[0, 1], [1, 0]], np.uint8))
+    with caplog.at_level(logging.WARNING, logger="augmentlab.data"):
+        load_dataset(images, masks=masks)
+    assert [r.getMessage() for r in caplog.records] == [w.format(images=images, masks=masks) for w in warnings]
+
+
 def test_folder_void_label_other_than_255(tmp_path: Path) -> None:
     images, masks = tmp_path / "images", tmp_path / "masks"
     _save(images / "x.png", _rgb(1, 3, 0))

@@ -3,7 +3,10 @@
 Images are the files of the images folder in a format Pillow reads (``.jpg``, ``.png``, ``.webp``,
 ``.tif``, ``.bmp``, …: :func:`augmentlab.data.images.image_suffixes`, the formats a COCO json's
 images may have); masks are the index ``.png`` files of the masks folder with the same stem. Files
-without a partner are skipped with a warning (an error with ``strict=True``). Each mask is read
+without a partner are skipped with a warning (an error with ``strict=True``), which points out
+stems that differ only by letter case. Hidden files (names starting with ``.``: the ``._0001.jpg``
+AppleDouble sidecars that macOS leaves on USB sticks, network shares and in zips, ``.DS_Store``)
+are never data and are passed over. Each mask is read
 once here, to check its size against its image and to find the largest label. A dataset whose
 masks hold nothing but the background (and the ignore index) is refused: there is nothing to learn.
 """
@@ -72,12 +75,10 @@ def scan_folder_pairs(
     images_dir, masks_dir = Path(images_dir), Path(masks_dir)
     images = _files_by_stem(images_dir, image_suffixes(), "images")
     masks = _files_by_stem(masks_dir, {MASK_SUFFIX}, "masks")
-    _report_unmatched(
-        [images[s] for s in sorted(images.keys() - masks.keys())], f"in {images_dir}", "mask", masks_dir, strict
-    )
-    _report_unmatched(
-        [masks[s] for s in sorted(masks.keys() - images.keys())], f"in {masks_dir}", "image", images_dir, strict
-    )
+    unmatched_images = [images[s] for s in sorted(images.keys() - masks.keys())]
+    unmatched_masks = [masks[s] for s in sorted(masks.keys() - images.keys())]
+    _report_unmatched(unmatched_images, f"in {images_dir}", "mask", masks_dir, strict, unmatched_masks)
+    _report_unmatched(unmatched_masks, f"in {masks_dir}", "image", images_dir, strict, [])
     stems = sorted(images.keys() & masks.keys())
     if not stems:
         raise AugmentlabError(
@@ -164,7 +165,7 @@ def _files_by_stem(folder: Path, suffixes: set[str] | frozenset[str], role: str)
         raise AugmentlabError(f"{role} folder {folder} does not exist or is not a folder; check the path")
     files: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in suffixes or not path.is_file():
+        if path.name.startswith(".") or path.suffix.lower() not in suffixes or not path.is_file():
             continue
         if path.stem in files:
             raise AugmentlabError(
@@ -175,14 +176,30 @@ def _files_by_stem(folder: Path, suffixes: set[str] | frozenset[str], role: str)
     return files
 
 
-def _report_unmatched(paths: list[Path], where: str, partner: str, other_dir: Path, strict: bool) -> None:
-    """Warn (or, strict, raise) about ``paths`` that have no ``partner`` file of the same stem in ``other_dir``."""
+def _report_unmatched(
+    paths: list[Path], where: str, partner: str, other_dir: Path, strict: bool, other_unmatched: list[Path]
+) -> None:
+    """Warn (or, strict, raise) about ``paths`` that have no ``partner`` file of the same stem in ``other_dir``.
+
+    ``other_unmatched`` are the partners' own unmatched files (given for one side only, so the
+    hint appears once): a stem that equals one of theirs but for letter case (``IMG_0001.JPG`` and ``img_0001.png``, common after a copy from a
+    case-insensitive disk) is named in the message, since pairing stays exact on purpose.
+    """
     if not paths:
         return
     shown = ", ".join(p.name for p in paths[:_SHOWN_FILES]) + (", ..." if len(paths) > _SHOWN_FILES else "")
     role = "mask" if partner == "image" else "image"
     subject = f"1 {role} {where} has" if len(paths) == 1 else f"{len(paths)} {role}s {where} have"
     message = f"{subject} no {partner} with the same stem ({shown})"
+    by_folded_stem = {path.stem.casefold(): path for path in other_unmatched}
+    cased = [(path, by_folded_stem[path.stem.casefold()]) for path in paths if path.stem.casefold() in by_folded_stem]
+    if len(cased) == 1:
+        message += f"; {cased[0][0].name} and {cased[0][1].name} differ only by letter case, rename one to match"
+    elif cased:
+        message += (
+            f"; {len(cased)} of them differ from {partner}s only by letter case (e.g. {cased[0][0].name} and "
+            f"{cased[0][1].name}), rename them to match"
+        )
     if strict:
         raise AugmentlabError(f"{message}; add the missing files in {other_dir} or remove these, or leave out ", Param("strict"))
     logger.warning("%s; skipped", message)
