@@ -163,7 +163,7 @@ def test_a_nan_loss_arm_is_recorded_failed_the_others_finish_and_the_exit_code_i
     result = invoke(*ablate_args(demo, tmp_path, aug=None, loss="nan_loss"))
     assert result.exit_code == 1, result.output
     folder = plan_folder(result.stdout)
-    error = "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"
+    error = "the loss became nan in epoch 1; lower the learning rate, or check the loss and augmentations"
     assert rows(folder, "arm, seed, status, error") == [("none | ce", 0, "finished", None), ("none | nan_loss", 0, "failed", error)]
     assert f"run 2/2 [none | nan_loss] seed 0: FAILED: {error}" in result.stdout
     assert (
@@ -195,6 +195,10 @@ def test_report_run_prints_a_failed_runs_error_and_traceback(demo, tmp_path, ins
         assert "RuntimeError: kaboom" in trace
     baseline = invoke("report", str(folder), "--run", "0:0")
     assert baseline.stdout.startswith("run #0 [none | ce] seed 0: finished\nval mIoU 0.")
+    # the store keeps the epoch's index; what users read counts epochs from 1, as the progress lines do
+    [(best_epoch, miou)] = [row[2:] for row in rows(folder, "arm, seed, best_epoch, miou") if row[:2] == ("none | ce", 0)]
+    assert f"val mIoU {miou:.4f} (best epoch {best_epoch + 1}), " in baseline.stdout
+    assert f"run 1/2 [none | ce] seed 0: finished, val mIoU {miou:.4f} (best epoch {best_epoch + 1}), " in result.stdout
     for selector, message in [
         ("7:0", "error: --run '7:0': no arm '7'; write ARM:SEED with ARM one of 0 (none | ce), 1 (none | boom)"),
         ("1:x", "error: --run '1:x': the seed 'x' is not a number; write ARM:SEED, e.g. 1:0"),

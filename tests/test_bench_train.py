@@ -179,7 +179,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(demo, args: list[str], message: st
 
 
 def test_cli_exits_1_when_augmentlab_run_fails(demo, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bench_train, "train_run", lambda run, data: SimpleNamespace(status="failed", error="the loss became nan in epoch 0"))
+    monkeypatch.setattr(bench_train, "train_run", lambda run, data: SimpleNamespace(status="failed", error="the loss became nan in epoch 1"))
     result = run_cli("--device", "cpu", "--epochs", "1", "--workers", "0", "--image-size", str(SIZE), "--batch-size", "4", "--encoder", ENCODER, *data_args(demo))
     assert result.exit_code == 1
-    assert "error: augmentlab's training run failed: the loss became nan in epoch 0" in result.output
+    assert "error: augmentlab's training run failed: the loss became nan in epoch 1" in result.output

@@ -168,8 +168,8 @@ def test_every_arm_of_a_seed_starts_from_the_same_model_and_sees_the_same_batche
 @pytest.mark.parametrize(
     ("augmentation", "loss", "error"),
     [
-        ("none", "nan_loss", "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"),
-        ("none", "ce+nan_loss", "the loss became nan in epoch 0; lower the learning rate, or check the loss and augmentations"),
+        ("none", "nan_loss", "the loss became nan in epoch 1; lower the learning rate, or check the loss and augmentations"),
+        ("none", "ce+nan_loss", "the loss became nan in epoch 1; lower the learning rate, or check the loss and augmentations"),
         ("none", "boom", "loss 'boom' raised RuntimeError: kaboom"),
         ("hflip,explode", "ce", "augmentation 'hflip,explode' raised ValueError: cannot explode this batch"),
         ("none", "oom", "CUDA out of memory: CUDA out of memory. Tried to allocate 2.00 GiB; lower the batch size or the image size"),

@@ -67,7 +67,7 @@ def run_details(info: AblationInfo, results: list[RunResult], selector: str) -> 
     index = info.arms.index(arm)
     lines = [f"run #{index} [{arm.name}] seed {seed}: {found.status}"]
     if found.status == "finished":
-        lines.append(f"val mIoU {found.miou:.4f} (best epoch {found.best_epoch}), {found.train_seconds:.1f} s")
+        lines.append(f"val mIoU {found.miou:.4f} (best epoch {found.best_epoch + 1}), {found.train_seconds:.1f} s")
     if found.error:
         lines.append(f"error: {found.error}")
     if found.traceback:

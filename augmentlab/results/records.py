@@ -66,6 +66,7 @@ class RunResult:
     traceback: str | None = None
     """The full Python traceback of a failed run's exception, where it raised one (``augmentlab report DIR --run ARM:SEED``)."""
     best_epoch: int | None = None
+    """Index into ``history`` (0 is the first epoch); messages count epochs from 1, as the progress lines do."""
     miou: float | None = None
     """Validation mIoU from the confusion matrix over the whole validation set."""
     pixel_accuracy: float | None = None

@@ -182,7 +182,7 @@ class ConsoleProgress(AblationListener):
         self._done += 1
         label = self._labels.pop(result.key)
         if result.status == "finished":
-            line = f"{label}: finished, val mIoU {result.miou:.4f} (best epoch {result.best_epoch}), {result.train_seconds:.1f} s"
+            line = f"{label}: finished, val mIoU {result.miou:.4f} (best epoch {result.best_epoch + 1}), {result.train_seconds:.1f} s"
         else:
             line = f"{label}: FAILED: {result.error}"
         if self._progress is None:

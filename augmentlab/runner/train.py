@@ -280,7 +280,7 @@ def _train_epoch(epoch: int, run: RunSpec, data: TrainingData, batch: Batch, ste
     seconds = time.perf_counter() - started
     mean_loss = float(total) / len(batches)
     if not math.isfinite(mean_loss):
-        raise RunFailure(f"the loss became {mean_loss} in epoch {epoch}; lower the learning rate, or check the loss and augmentations")
+        raise RunFailure(f"the loss became {mean_loss} in epoch {epoch + 1}; lower the learning rate, or check the loss and augmentations")
     return EpochRecord(
         epoch=epoch,
         train_loss=mean_loss,
@@ -407,7 +407,7 @@ class PluginOutputGuard:
         if self._invalid is not None and bool(self._invalid):
             raise self._failure(
                 f"returned mask labels outside the classes 0..{self.num_classes - 1} that are not ignore_index {self.ignore_index} "
-                f"in epoch {epoch} (they were kept out of the loss)"
+                f"in epoch {epoch + 1} (they were kept out of the loss)"
             )
 
 
