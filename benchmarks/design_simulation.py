@@ -20,6 +20,9 @@ Scenarios:
 - ``margin-*``: every arm differs by exactly the margin δ = 2σ, the hardest case for an
   equivalence claim: a verdict of *no effect beyond ±δ* is a false one, and the rate of any such
   claim in an ablation (the ``equiv`` column) must be at most α too.
+- ``mde-*``: one arm differs by exactly the MDE the report quotes for this design when its
+  spread is the true one (:func:`augmentlab.report.analysis.detectable_shift` standard errors):
+  its power must be the promised 80%, within three Monte Carlo standard errors.
 
 Run ``python benchmarks/design_simulation.py`` (2000 simulations a scenario, about 5 minutes on
 2 cores); ``--sims`` and ``--only`` shrink it. tests/test_design_simulation.py runs a few hundred
@@ -33,10 +36,11 @@ import math
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from augmentlab.report.analysis import POWER, detectable_shift
 from augmentlab.report.looks import arm_comparisons, factor_comparisons, replay
 from augmentlab.results.records import (
     AblationInfo,
@@ -65,6 +69,8 @@ class Scenario:
     pooling: str = "pooled"
     factors: int = 0
     """Screening factors; 0 for an arms design."""
+    at_mde: bool = False
+    """Arm 1 differs by exactly the report's MDE for this design (``effects`` is then filled in)."""
     what: str = ""
 
 
@@ -91,6 +97,11 @@ SCENARIOS = [
              what="7 arms at ±δ = ±2σ, 5 seeds, margin δ: false equivalence"),
     Scenario("margin-sequential", effects={i: (2.0 if i % 2 else -2.0) for i in range(1, 8)}, max_seeds=5, margin=0.02,
              what="7 arms at ±δ = ±2σ, 2→5 seeds, margin δ: false equivalence"),
+    Scenario("mde-2arms-2seeds", arms=2, at_mde=True, what="one arm at its MDE, 2 arms × 2 seeds (1 df): power 0.80"),
+    Scenario("mde-4arms-3seeds", arms=4, first_seeds=3, at_mde=True, what="one arm at its MDE, 4 arms × 3 seeds (6 df), Holm: power 0.80"),
+    Scenario("mde-8arms-2seeds", at_mde=True, what="one arm at its MDE, 8 arms × 2 seeds (7 df), Holm: power 0.80"),
+    Scenario("mde-8arms-3seeds-arm", first_seeds=3, pooling="arm", at_mde=True,
+             what="one arm at its MDE, 8 arms × 3 seeds, per-arm paired t (2 df), Holm: power 0.80"),
 ]
 
 
@@ -131,6 +142,30 @@ class Rates:
         """α plus three Monte Carlo standard errors: a rate within it is consistent with FWER ≤ α."""
         return alpha + 3 * math.sqrt(alpha * (1 - alpha) / self.sims)
 
+    def power_band(self, promised: float = POWER) -> tuple[float, float]:
+        """``promised`` ∓ three Monte Carlo standard errors; a power inside keeps the promise.
+
+        The top has 0.01 more: under Holm the lone active arm is tested at α/m only when its p is
+        the smallest, and at a looser level in the few simulations where a null arm's p is smaller.
+        """
+        half = 3 * math.sqrt(promised * (1 - promised) / self.active)
+        return promised - half, promised + half + 0.01
+
+
+def at_mde(scenario: Scenario) -> Scenario:
+    """``scenario`` with arm 1's effect (in σ) set to the MDE its report would quote if the spread were the true σ.
+
+    Arm minus baseline has standard error σ·√(2/seeds) (each run's own noise; the seed block cancels);
+    its degrees of freedom are (arms − 1)(seeds − 1) pooled, seeds − 1 per arm; the level is the
+    family's Bonferroni level α / (arms − 1), the one the MDE is quoted at.
+    """
+    if not scenario.at_mde:
+        return scenario
+    seeds = scenario.first_seeds
+    df = (seeds - 1) if scenario.pooling == "arm" else (scenario.arms - 1) * (seeds - 1)
+    shift = detectable_shift(float(df), ALPHA / (scenario.arms - 1))
+    return replace(scenario, effects={1: shift * math.sqrt(2 / seeds)})
+
 
 def _info(scenario: Scenario) -> tuple[AblationInfo, list, list[str], dict[str, float]]:
     """The ablation's info, its family, its arms and each arm's true mean offset."""
@@ -170,6 +205,7 @@ def _counts(miou: float, images: int = 16) -> tuple[list[list[int]], list[list[i
 
 def simulate(scenario: Scenario, sims: int, seed: int = 0) -> Rates:
     """Run ``sims`` simulated ablations of ``scenario`` through the replay; count false and right verdicts."""
+    scenario = at_mde(scenario)
     rng = np.random.default_rng(seed)
     info, comparisons, names, offsets = _info(scenario)
     labels = [comparison.label for comparison in comparisons]
@@ -237,8 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed.append(scenario.name)
         if controlled and scenario.margin is not None and rates.equivalence_fwer > rates.fwer_bound():
             failed.append(f"{scenario.name} (equivalence)")
+        if scenario.at_mde and not rates.power_band()[0] <= rates.power <= rates.power_band()[1]:
+            failed.append(f"{scenario.name} (power at the MDE)")
     if failed:
-        print(f"error rate above its bound: {', '.join(failed)}", file=sys.stderr)
+        print(f"error rate above its bound, or power at the MDE off its promise: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

@@ -24,8 +24,8 @@ from augmentlab.report import (
 from augmentlab.results.records import AblationInfo, ArmInfo, RunResult
 
 T_975_1 = 12.706204736174694  # Student t 97.5% quantile, 1 degree of freedom
-T_80_1 = 1.3763819204711734  # 80% quantile, 1 degree of freedom: tan(0.3π)
 T_9875_1 = 25.45169957935704  # 98.75% quantile (two-sided α/2 = 0.05/2), 1 degree of freedom: tan(0.4875π)
+MDE_1 = 32.64286555226137  # noncentrality λ with P(t(1 df, λ) > T_9875_1) = 0.8 (scipy.stats.nct.sf gives 0.8000005)
 POOLED_2 = "two-way ANOVA of mIoU on arm and seed (seed as block), residual pooled over 2 arms: t with 1 df"
 HOLM_2_WAITING = "Holm over 2 comparisons (1 without an estimate yet, counted at p = 1)"
 BONFERRONI_TEXT = (
@@ -112,7 +112,7 @@ def test_json_header(report_json: dict) -> None:
                     "estimate": 0.07, "low": 0.07 - T_9875_1 * 0.01, "high": 0.07 + T_9875_1 * 0.01,
                     "method": f"{POOLED_2}; {HOLM_2_WAITING}", "n": 2, "se": 0.01, "df": 1, "confidence": 0.975,
                     "p_value": 1 - 2 * math.atan(7) / math.pi, "p_adjusted": 2 * (1 - 2 * math.atan(7) / math.pi),
-                    "mde": (T_9875_1 + T_80_1) * 0.01, "verdict": "within noise", "training_noise": True, "mde_confidence": 0.975,
+                    "mde": MDE_1 * 0.01, "verdict": "within noise", "training_noise": True, "mde_confidence": 0.975,
                 },
                 "verdict": "within noise", "stopped": "within noise so far; 1 run missing", "cost_ratio": 10 / 11, "train_seconds_mean": 10.0, "images_per_second_mean": 100.0,
                 "data_ms_per_step_mean": 8.0, "model_ms_per_step_mean": 8.0, "peak_memory_bytes": None,
@@ -235,7 +235,7 @@ def test_markdown() -> None:
         "- seeds: 0, 1; design: factorial; correction: holm",
         "| # | augmentation | loss | seeds | mIoU ± std | img mIoU | pixel acc | Δ mIoU [CI] | verdict | MDE | cost |",
         "| #0 | none | ce | 2/2 | 0.5200 ± 0.0283 | 0.4600 | 0.8200 | — | baseline | — | 1.00× |",
-        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.1845, +0.3245] | within noise | 0.2683 | 0.91× |",
+        "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.1845, +0.3245] | within noise | 0.3264 | 0.91× |",
         "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — | — | — |",
         f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; {HOLM_2_WAITING}. {BONFERRONI_TEXT} seeds: finished/planned."
         " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power, at the level of the family's first Holm step (α/m). cost: train time over the baseline's"
@@ -281,7 +281,7 @@ def test_print_report_quiet_prints_plain_lines() -> None:
         "Arms:",
         "  #0 none | ce: seeds 2/2; mIoU ± std 0.5200 ± 0.0283; img mIoU 0.4600; pixel acc 0.8200; Δ mIoU [CI] —; verdict baseline; MDE —; cost 1.00×",
         "  #1 hflip | ce: seeds 2/2; mIoU ± std 0.5900 ± 0.0424; img mIoU 0.5300; pixel acc 0.8000; Δ mIoU [CI] +0.0700 [-0.1845, +0.3245];"
-        " verdict within noise; MDE 0.2683; cost 0.91×",
+        " verdict within noise; MDE 0.3264; cost 0.91×",
         "  #2 grid | ce: seeds 0/2 (1 failed); mIoU ± std failed; img mIoU —; pixel acc —; Δ mIoU [CI] —; verdict —; MDE —; cost —",
         "  #1 hflip | ce: train s 10.0; img/s 100.0; data ms/step 8.0; model ms/step 8.0; peak memory —",
         "  cat: #0 0.4200; #1 0.5500 ▲; #2 —",
