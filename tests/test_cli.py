@@ -234,6 +234,16 @@ def test_quiet_plans_in_plain_lines(run):
     assert "│" not in result.stdout and "\x1b[" not in result.stdout
 
 
+@pytest.mark.parametrize("args", [(), ("--aug", "none"), ("--loss", "ce", "--aug", "none")])
+def test_a_baseline_alone_plans_its_seeds_and_says_there_is_nothing_to_compare(run, args):
+    result = run("ablate", "--device", "cpu", "--dry-run", *args)
+    assert result.exit_code == 0, result.output
+    assert "1 arms × 2 seeds = 2 runs" in result.stdout
+    assert ("only the baseline: its seeds measure the training noise, and there is nothing to compare it with; "
+            "add --aug SET or --loss SPEC\n") in result.stdout
+    assert "only the baseline" not in run("ablate", "--device", "cpu", "--dry-run", "--aug", "hflip").stdout
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [

@@ -130,6 +130,8 @@ class ConsoleProgress(AblationListener):
             self._print(f"1 seed: training noise is estimated from the design's {spare} spare degree(s) of freedom (runs no factor explains)")
         elif plan.analysis.first_seeds == 1:
             self._print("1 seed: intervals will cover validation-image noise only, so no verdict can say better or worse; --seeds 2 measures training noise")
+        if len(plan.arms) == 1:
+            self._print("only the baseline: its seeds measure the training noise, and there is nothing to compare it with; add --aug SET or --loss SPEC")
         r = plan.recipe
         self._print(
             f"recipe: {recipe_words(asdict(r))}, Adam lr {r.lr:g} wd {r.weight_decay:g}, "
