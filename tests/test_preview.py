@@ -93,6 +93,29 @@ def test_cli_writes_a_png_of_the_computed_size(tmp_path: Path):
         assert picture.text["augmentlab"] == "preview --aug hflip,solarize --n 2 --seed 0 --size 64 --draws 3 (demo data)"
 
 
+def test_non_square_tiles_show_the_training_shape(tmp_path: Path):
+    # A 24×40 folder dataset previewed at 32x48 (height first), the shape a non-square run trains at.
+    images, masks = folder_dataset(tmp_path, 2)
+    out = tmp_path / "preview.png"
+    result = run_cli(
+        "preview", "--aug", "rot90(p=1)", "--data", str(images), "--masks", str(masks), "--n", "2", "--size", "32x48",
+        "--draws", "2", "--out", str(out),
+    )
+    assert result.exit_code == 0, result.output
+    # width = 2·12 + 3·48 + 2·6 = 180; height = 12 + 24 + 18 + 2·32 + 6 + 10 + legend rows·20 + 12
+    assert preview_canvas_size(2, (32, 48), 2, 3) == (180, 206)
+    with Image.open(out) as picture:
+        assert picture.size == (180, 206)
+        assert picture.text["augmentlab"] == f"preview --aug 'rot90(p=1)' --data {images} --masks {masks} --n 2 --seed 0 --size 32x48 --draws 2 ({images})"
+    samples = load_preview_samples(images, masks=masks, n=2, size=(32, 48), seed=0)
+    assert samples.images.shape == (2, 3, 32, 48) and samples.masks.shape == (2, 32, 48)
+    # A quarter turn of a 32×48 canvas leaves 8-px strips at the sides, labelled ignore, as in training.
+    turned = torch.cat([masks for _, masks in preview_columns("rot90(p=1)", samples, 4, seed=0)[1:]])
+    original = samples.masks.repeat(4, 1, 1)
+    quarter = [tile for tile, before in zip(turned, original) if not torch.equal(tile, before) and not torch.equal(tile, before.flip(0, 1))]
+    assert quarter and all((tile[:, :8] == VOID).all() and (tile[:, -8:] == VOID).all() for tile in quarter)
+
+
 def test_cli_previews_a_folder_dataset_with_fewer_samples_than_n(tmp_path: Path):
     images, masks = folder_dataset(tmp_path, 3)
     out = tmp_path / "preview.png"
@@ -237,7 +260,10 @@ def test_legend_grows_with_the_class_names_of_the_samples():
     [
         (["--aug", "hflp"], "error: --aug in spec 'hflp' (at column 1): unknown augmentation 'hflp' — did you mean 'hflip'"),
         (["--aug", "hflip", "--n", "0"], "error: Invalid value for '--n': "),
-        (["--aug", "hflip", "--size", "8"], "error: Invalid value for '--size': "),
+        (["--aug", "hflip", "--size", "8"], "error: --size must be N or H×W (height first) with each side from 32 to 1024 pixels, got 8\n"),
+        (["--aug", "hflip", "--size", "96x2000"], "error: --size must be N or H×W (height first) with each side from 32 to 1024 pixels, got 96x2000\n"),
+        (["--aug", "hflip", "--size", "96x"], "error: --size must be N or H×W (height first) with each side from 32 to 1024 pixels, got '96x'\n"),
+        (["--aug", "hflip", "--size", "1x2x3"], "error: --size must be N or H×W (height first) with each side from 32 to 1024 pixels, got '1x2x3'\n"),
         (["--out-typo", "x"], "error: No such option: --out-typo"),
         (["--aug", "hflip", "--data", "{tmp}/missing.json"], "error: COCO annotation file {tmp}/missing.json does not exist"),
         (["--aug", "hflip", "--data", "{tmp}/missing", "--masks", "{tmp}"], "error: images folder {tmp}/missing does not exist"),

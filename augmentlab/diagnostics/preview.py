@@ -15,6 +15,7 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,8 +48,8 @@ class PreviewSamples:
     """The samples a preview shows.
 
     Attributes:
-        images: uint8 [N,3,S,S].
-        masks: int64 [N,S,S], class indices or ``ignore_index``.
+        images: uint8 [N,3,H,W].
+        masks: int64 [N,H,W], class indices or ``ignore_index``.
         class_names: name of each class index; index 0 is background.
         ignore_index: mask value of unlabelled pixels.
         source: where the samples come from, for the title (``demo data``, a dataset path).
@@ -70,10 +71,10 @@ def load_preview_samples(
     classes: Sequence[str] | None = None,
     strict: bool = False,
     n: int,
-    size: int,
+    size: int | tuple[int, int],
     seed: int,
 ) -> PreviewSamples:
-    """``n`` samples of a dataset, resized to ``size``×``size``, chosen by ``seed``.
+    """``n`` samples of a dataset, resized to ``size`` (N for N×N, or (height, width)), chosen by ``seed``.
 
     ``data`` and the options are :func:`augmentlab.data.load_dataset`'s; ``data=None`` is the
     built-in demo data. The samples are a seeded choice without replacement, the same for the
@@ -84,7 +85,7 @@ def load_preview_samples(
         AugmentlabError: the dataset cannot be loaded (the message says what to change).
     """
     dataset = load_dataset(
-        data, images=images, masks=masks, size=(size, size), ignore_index=ignore_index, classes=classes, strict=strict
+        data, images=images, masks=masks, size=tile_size(size), ignore_index=ignore_index, classes=classes, strict=strict
     )
     chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     pairs = [dataset[index] for index in chosen.tolist()]
@@ -154,7 +155,7 @@ def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -
     The caller's random state is left as it was; ``seed`` alone decides the draws.
 
     Returns:
-        ``draws + 1`` pairs (images float [N,3,S,S] in [0,1], masks int64 [N,S,S]), the original first.
+        ``draws + 1`` pairs (images float [N,3,H,W] in [0,1], masks int64 [N,H,W]), the original first.
 
     Raises:
         SpecError: ``spec`` is malformed or names an unknown augmentation or parameter, or a
@@ -182,15 +183,40 @@ def _legend_layout(canvas_width: int, entries: int) -> tuple[int, int]:
     return per_row, math.ceil(entries / per_row)
 
 
-def preview_canvas_size(n: int, size: int, draws: int, num_classes: int) -> tuple[int, int]:
-    """(width, height) in pixels of the preview PNG of ``n`` samples with ``draws`` draws each.
+def size_text(size: int | tuple[int, int]) -> str:
+    """``256`` or ``96x128``, as ``--size`` takes it."""
+    height, width = tile_size(size)
+    return str(height) if height == width else f"{height}x{width}"
+
+
+TILE_SIDES = (32, 1024)
+"""The smallest and largest side of a tile, in pixels."""
+
+
+def check_tile_size(size: Any) -> None:
+    """Raise FieldError unless ``size`` is N or (height, width) with every side in :data:`TILE_SIDES`."""
+    sides = [size] if isinstance(size, int) else list(size) if isinstance(size, tuple) and len(size) == 2 else []
+    low, high = TILE_SIDES
+    if not sides or not all(isinstance(side, int) and not isinstance(side, bool) and low <= side <= high for side in sides):
+        shown = "x".join(map(str, size)) if isinstance(size, tuple) else repr(size) if isinstance(size, str) else size
+        raise FieldError("size", f"must be N or H×W (height first) with each side from {low} to {high} pixels, got {shown}")
+
+
+def tile_size(size: int | tuple[int, int]) -> tuple[int, int]:
+    """(height, width) of a tile: ``size`` N is N×N."""
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+def preview_canvas_size(n: int, size: int | tuple[int, int], draws: int, num_classes: int) -> tuple[int, int]:
+    """(width, height) in pixels of the preview PNG of ``n`` samples with ``draws`` draws each, in tiles of ``size`` (N, or (height, width)).
 
     The legend lists every class but background, plus ignore.
     """
+    tile_height, tile_width = tile_size(size)
     columns = draws + 1
-    width = 2 * MARGIN + columns * size + (columns - 1) * GAP
+    width = 2 * MARGIN + columns * tile_width + (columns - 1) * GAP
     _, legend_rows = _legend_layout(width, num_classes)
-    height = MARGIN + TITLE_HEIGHT + HEADER_HEIGHT + n * size + (n - 1) * GAP + LEGEND_GAP + legend_rows * LEGEND_ROW_HEIGHT + MARGIN
+    height = MARGIN + TITLE_HEIGHT + HEADER_HEIGHT + n * tile_height + (n - 1) * GAP + LEGEND_GAP + legend_rows * LEGEND_ROW_HEIGHT + MARGIN
     return width, height
 
 
@@ -214,8 +240,8 @@ def render_preview(spec: str, samples: PreviewSamples, draws: int, seed: int) ->
 
     The picture depends only on its arguments, so the same call gives the same pixels.
     """
-    n, _, size, _ = samples.images.shape
-    width, height = preview_canvas_size(n, size, draws, len(samples.class_names))
+    n, _, tile_height, tile_width = samples.images.shape
+    width, height = preview_canvas_size(n, (tile_height, tile_width), draws, len(samples.class_names))
     palette = class_palette(len(samples.class_names))
     canvas = Image.new("RGB", (width, height), PAGE_COLOUR)
     pen = ImageDraw.Draw(canvas)
@@ -226,14 +252,14 @@ def render_preview(spec: str, samples: PreviewSamples, draws: int, seed: int) ->
     pen.text((MARGIN, MARGIN + text_top), _fit_text(title, font, width - 2 * MARGIN), fill=TEXT_COLOUR, font=font)
     grid_top = MARGIN + TITLE_HEIGHT + HEADER_HEIGHT
     for column, (images, masks) in enumerate(preview_columns(spec, samples, draws, seed)):
-        left = MARGIN + column * (size + GAP)
+        left = MARGIN + column * (tile_width + GAP)
         heading = "original" if column == 0 else f"draw {column}"
-        pen.text((left, MARGIN + TITLE_HEIGHT), _fit_text(heading, font, size), fill=TEXT_COLOUR, font=font)
+        pen.text((left, MARGIN + TITLE_HEIGHT), _fit_text(heading, font, tile_width), fill=TEXT_COLOUR, font=font)
         tiles = overlay_masks(images, masks, palette, samples.ignore_index)
         for row, tile in enumerate(tiles):
-            canvas.paste(_to_pil(tile), (left, grid_top + row * (size + GAP)))
+            canvas.paste(_to_pil(tile), (left, grid_top + row * (tile_height + GAP)))
 
-    _draw_legend(canvas, pen, font, samples, palette, top=grid_top + n * size + (n - 1) * GAP + LEGEND_GAP)
+    _draw_legend(canvas, pen, font, samples, palette, top=grid_top + n * tile_height + (n - 1) * GAP + LEGEND_GAP)
     return canvas
 
 
@@ -266,7 +292,7 @@ def write_preview(
     strict: bool = False,
     n: int = 8,
     seed: int = 0,
-    size: int = 256,
+    size: int | tuple[int, int] = 256,
     draws: int = 3,
 ) -> tuple[int, int]:
     """Render the preview of ``spec`` on ``n`` samples of a dataset and save it as PNG at ``out``;
@@ -282,6 +308,7 @@ def write_preview(
     """
     if out.suffix.lower() != ".png":
         raise FieldError("out", f"{out}: the preview is a PNG; give a path ending in .png")
+    check_tile_size(size)
     samples = load_preview_samples(
         data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict, n=n, size=size, seed=seed
     )
@@ -290,7 +317,7 @@ def write_preview(
     record = PngImagePlugin.PngInfo()
     record.add_text(
         "augmentlab",
-        f"preview --aug {shlex.quote(spec)}{dataset_args} --n {n} --seed {seed} --size {size} --draws {draws} ({samples.source})",
+        f"preview --aug {shlex.quote(spec)}{dataset_args} --n {n} --seed {seed} --size {size_text(size)} --draws {draws} ({samples.source})",
     )
     try:
         picture.save(out, format="PNG", pnginfo=record)
