@@ -22,6 +22,7 @@ from augmentlab.report.analysis import (
     detectable_shift,
     factor_estimate,
     family_text,
+    level_text,
     paired_estimate,
     pooled_estimate,
     seeds_to_detect,
@@ -179,6 +180,29 @@ def test_closed_comparisons_stay_in_the_family() -> None:
     kept = decide({"x": t_estimate(0.03, 0.01)}, correction="holm", kept=3)["x"]
     assert kept.p_adjusted == pytest.approx(4 * alone.p_value, rel=1e-12)
     assert kept.method == "test; Holm over 4 comparisons"
+
+
+def test_comparisons_without_training_noise_beside_members_count_in_the_family_at_p_1() -> None:
+    # --pooling arm: one arm shares a single seed with the baseline, so its comparison falls back to the bootstrap.
+    bootstrap = Estimate(0.01, 0.005, None, "paired bootstrap", 40, False, resampled=tuple(np.linspace(0.0, 0.02, 200)))
+    estimates = {"a": t_estimate(0.03, 0.01), "b": t_estimate(0.0, 0.01), "c": bootstrap}
+    decisions = decide(estimates, correction="holm")
+    alone = decide({"a": t_estimate(0.03, 0.01), "b": t_estimate(0.0, 0.01)}, correction="holm")
+    assert decisions["a"].method == "test; Holm over 3 comparisons (1 without training noise, counted at p = 1)"
+    assert decisions["b"].confidence == pytest.approx(1 - 0.05 / 3) and alone["b"].confidence == pytest.approx(1 - 0.05 / 2)
+    assert decisions["b"].mde_confidence == pytest.approx(1 - 0.05 / 3)
+    assert (decisions["c"].verdict, decisions["c"].method) == ("val-only +", "paired bootstrap")
+    # Every comparison without training noise (one seed everywhere): no family, nothing to count.
+    assert decide({"c": bootstrap})["c"].confidence == pytest.approx(0.95)
+    assert decide({"a": t_estimate(0.03, 0.01)}, waiting=1)["a"].method == "test; Holm over 2 comparisons (1 without an estimate yet, counted at p = 1)"
+
+
+@pytest.mark.parametrize(
+    ("gamma", "expected"),
+    [(0.05, "α = 0.05"), (0.025, "α/2 = 0.025"), (0.05 / 7, "α/7 = 0.0071"), (0.05 / 28, "α/28 = 0.0018"), (0.05 / 48, "α/48 = 0.001")],
+)
+def test_level_text_names_the_divisor_and_the_level(gamma: float, expected: str) -> None:
+    assert level_text(gamma, 0.05) == expected
 
 
 @pytest.mark.parametrize(

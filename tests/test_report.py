@@ -30,7 +30,7 @@ POOLED_2 = "two-way ANOVA of mIoU on arm and seed (seed as block), residual pool
 HOLM_2_WAITING = "Holm over 2 comparisons (1 without an estimate yet, counted at p = 1)"
 BONFERRONI_TEXT = (
     "A better or worse verdict's interval is at the level that makes it agree with its adjusted p-value, every other at the "
-    "Bonferroni level α/m (95% before adjustment), which also decides 'no effect beyond ±δ'; so an interval excludes 0 exactly "
+    "Bonferroni level α/2 = 0.025 (95% before adjustment), which also decides 'no effect beyond ±δ'; so an interval excludes 0 exactly "
     "when its verdict is better or worse."
 )
 GIB = 2**30
@@ -151,7 +151,7 @@ def approx_tree(expected: object) -> object:
 
 def test_json_notes_and_no_effects_without_a_factorial(report_json: dict) -> None:
     assert report_json["notes"] == [
-        "power: detecting ±0.01 mIoU at 80% power would take about 22 seeds per arm for every comparison (from the observed spread from seed to seed, at the Bonferroni level α/m);"
+        "power: detecting ±0.01 mIoU at 80% power would take about 22 seeds per arm for every comparison (from the observed spread from seed to seed, at the Bonferroni level α/2 = 0.025);"
         " the MDE column is the effect the seeds so far detect at 80% power",
         "failed: grid | ce seed 0: NaN loss at epoch 2, step 5",
         "missing: grid | ce seed 1 (not run, or interrupted)",
@@ -178,6 +178,57 @@ def test_one_seed_compares_by_bootstrap_over_validation_images() -> None:
     assert "| #1 | hflip | ce | 1/1 | 0.7500 ± — | — | — | +0.2500 [+0.2500, +0.2500] | val-only + | — | — |" in markdown
     assert "CI by paired bootstrap over 4 val images (1 seed). 95% intervals. val-only: one seed" in markdown
     assert json.loads(render_report(report, "json"))["notes"][0].startswith("one seed: the intervals cover validation-image noise only")
+
+
+def test_seeds_added_after_a_complete_report_are_noted() -> None:
+    info = ablation([BASELINE, HFLIP], [0, 1, 2])
+    info.analysis.read_at_seeds = [2]
+    runs = [finished(arm, seed, 0.5 + 0.01 * seed + (0.02 if arm is HFLIP else 0.0), [0.5, 0.5, 0.5]) for arm in (BASELINE, HFLIP) for seed in range(3)]
+    notes = build_report(info, runs).notes
+    assert (
+        "seeds were added after the report at 2 seeds was complete: if they were added because a verdict was open, a false better or "
+        "worse is more likely than the α above says (reading 8 arms at 2, 3, 4 and 5 seeds and stopping at the first verdict gave one "
+        "in 9.3% of simulated ablations without any effect, not 5%); --max-seeds plans such looks and splits α over them"
+    ) in notes
+    assert not any(note.startswith("seeds were added") for note in build_report(ablation([BASELINE, HFLIP], [0, 1, 2]), runs).notes)
+
+
+@pytest.mark.parametrize(
+    ("seeds", "correction", "title"),
+    [
+        (1, "holm", "Δ mIoU vs baseline\n(95% bootstrap CI, val noise only)"),  # outside the family: not adjusted
+        (2, "holm", "Δ mIoU vs baseline\n(intervals adjusted for multiplicity, Holm)"),
+        (2, "bh", "Δ mIoU vs baseline\n(intervals adjusted for multiplicity, BH)"),
+        (2, "none", "Δ mIoU vs baseline\n(95% intervals)"),
+    ],
+)
+def test_the_plot_title_says_how_the_intervals_were_made(seeds: int, correction: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from augmentlab.report.plot import _plot_arm_bars
+
+    unions = [[8, 4, 0], [4, 8, 4]]
+    info = ablation([BASELINE, HFLIP], list(range(seeds)))
+    info.analysis.correction = correction
+    runs = [
+        finished(arm, seed, miou + step * seed, [0.5, 0.5, 0.5], image_intersections=[[int(u * miou) for u in row] for row in unions], image_unions=unions)
+        for arm, miou, step in ((BASELINE, 0.5, 0.01), (HFLIP, 0.75, 0.03)) for seed in range(seeds)
+    ]
+    figure, axes = plt.subplots()
+    _plot_arm_bars(axes, build_report(info, runs, bootstrap_samples=200))
+    assert axes.get_title() == title
+    plt.close(figure)
+
+
+def test_the_cost_caption_says_one_epoch_includes_start_up() -> None:
+    info = ablation([BASELINE, HFLIP], [0, 1])
+    runs = [finished(arm, seed, 0.5 + 0.01 * seed, [0.5, 0.5, 0.5]) for arm in (BASELINE, HFLIP) for seed in range(2)]
+    assert "(fastest epoch × epochs, so warm-up and a busy machine do not count)" in render_report(build_report(info, runs), "md")
+    info.recipe = {**RECIPE, "epochs": 1}
+    assert "(a run's one epoch, so a process's first run also pays its start-up)" in render_report(build_report(info, runs), "md")
 
 
 def test_factorial_effects_with_intervals() -> None:
@@ -238,7 +289,7 @@ def test_markdown() -> None:
         "| #1 | hflip | ce | 2/2 | 0.5900 ± 0.0424 | 0.5300 | 0.8000 | +0.0700 [-0.1845, +0.3245] | within noise | 0.3264 | 0.91× |",
         "| #2 | grid | ce | 0/2 (1 failed) | failed | — | — | — | — | — | — |",
         f"*Δ mIoU: arm − baseline (none | ce). CI by {POOLED_2}; {HOLM_2_WAITING}. {BONFERRONI_TEXT} seeds: finished/planned."
-        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power, at the level of the family's first Holm step (α/m). cost: train time over the baseline's"
+        " img mIoU: mean of per-image mIoU. MDE: the effect the seeds so far detect at 80% power, at the Bonferroni level α/2 = 0.025, the one Holm's first step tests at. cost: train time over the baseline's"
         " (fastest epoch × epochs, so warm-up and a busy machine do not count).*",
         "| # | arm | train s | img/s | data ms/step | model ms/step | peak memory |",
         "| #0 | none \\| ce | 11.0 | 100.0 | 2.0 | 8.0 | 2.00 GiB |",

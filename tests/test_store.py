@@ -12,7 +12,13 @@ import pytest
 
 from augmentlab.errors import AugmentlabError
 from augmentlab.results import store as store_module
-from augmentlab.results.records import AblationInfo, ArmInfo, EpochRecord, RunResult
+from augmentlab.results.records import (
+    AblationInfo,
+    AnalysisSettings,
+    ArmInfo,
+    EpochRecord,
+    RunResult,
+)
 from augmentlab.results.store import (
     APPLICATION_ID,
     JSON_COLUMNS,
@@ -228,6 +234,36 @@ def test_begin_merges_arms_and_seeds_stored_first(store: ResultStore) -> None:
     expected = make_info(arms=[BASELINE, ELASTIC, GRID], seeds=[0, 1, 2])
     assert merged == expected
     assert store.info() == expected
+
+
+def _end_runs(store: ResultStore, seeds: range, failed: tuple[tuple[ArmInfo, int], ...] = ()) -> None:
+    for arm in (BASELINE, ELASTIC):
+        for seed in seeds:
+            store.record(make_result(arm, seed, status="failed", error="boom") if (arm, seed) in failed else make_result(arm, seed))
+
+
+def test_seeds_added_after_a_complete_fixed_design_are_recorded_as_a_read(store: ResultStore) -> None:
+    store.begin(make_info())
+    _end_runs(store, range(2), failed=((ELASTIC, 1),))  # a failed run has ended too: the report could be read
+    assert store.begin(make_info()).analysis.read_at_seeds == []  # the same seeds again: a resume, not a read
+    assert store.begin(make_info(seeds=[0, 1, 2])).analysis.read_at_seeds == [2]
+    assert store.begin(make_info(seeds=[0, 1, 2, 3])).analysis.read_at_seeds == [2]  # seed 2 never ended: no new read
+    _end_runs(store, range(2, 4))
+    assert store.begin(make_info(seeds=[0, 1, 2, 3, 4])).analysis.read_at_seeds == [2, 4]
+    assert store.info().analysis.read_at_seeds == [2, 4]
+
+
+def test_growing_an_unfinished_or_sequential_design_is_no_read(store: ResultStore) -> None:
+    store.begin(make_info())
+    store.record(make_result(BASELINE, 0))
+    assert store.begin(make_info(seeds=[0, 1, 2])).analysis.read_at_seeds == []
+    sequential = make_info(name="z", seeds=[0, 1], analysis=AnalysisSettings(first_seeds=2, max_seeds=4))
+    other = ResultStore(store.folder.parent / "z")
+    other.begin(sequential)
+    _end_runs(other, range(2))
+    grown = other.begin(make_info(name="z", seeds=[0, 1, 2], analysis=AnalysisSettings(first_seeds=2, max_seeds=5)))
+    assert (grown.analysis.max_seeds, grown.analysis.read_at_seeds) == (5, [])  # its looks are planned and corrected
+    other.close()
 
 
 _RESUME_MISMATCHES = [

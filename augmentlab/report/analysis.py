@@ -21,7 +21,8 @@ bootstrap over validation images: it measures validation noise only, and the ver
 Seeds that all give the same mIoU (to rounding) measure no training noise at all: a zero spread
 is not a precise one, so such comparisons fall back to the bootstrap too, and say why.
 
-The verdicts of a report form one family: arms against the baseline, or main effects. Their
+Each table of verdicts is one family: the arms against the baseline, a factorial's main effects and
+interaction, or a screen's main effects (a factorial report shows two, each at α). Their
 p-values are adjusted (Holm by default, or Benjamini–Hochberg). A comparison the adjustment
 rejects (*better*, *worse*) is shown at the level that makes its interval agree with its adjusted
 p-value; every other one at the Bonferroni level α / m, which its interval then always covers 0
@@ -389,12 +390,24 @@ def _multiplier(p_values: Sequence[float], adjusted: Sequence[float], index: int
     return {"holm": len(p_values) - rank, "bh": len(p_values) / (rank + 1), "none": 1.0}[correction]
 
 
-def family_text(count: int, correction: str, looks: int = 1, alpha: float = 0.05, waiting: int = 0) -> str:
-    """The adjustment in words: ``Holm over 7 comparisons``, with those still waiting and the looks' share of α when sequential."""
+def level_text(gamma: float, alpha: float) -> str:
+    """A family's Bonferroni level in words a reader can check: ``α/7 = 0.0071``, or ``α = 0.05`` without correction.
+
+    ``gamma`` is α divided by the comparisons and the looks it is split over (the level a Decision's MDE is quoted at).
+    """
+    divisor = round(alpha / gamma) if gamma > 0 else 0
+    if divisor <= 1:
+        return f"α = {alpha:g}"
+    return f"α/{divisor} = {gamma:.2g}"
+
+
+def family_text(count: int, correction: str, looks: int = 1, alpha: float = 0.05, waiting: int = 0, unmeasured: int = 0) -> str:
+    """The adjustment in words: ``Holm over 7 comparisons``, with those counted at p = 1 and the looks' share of α when sequential."""
     what = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no correction"}[correction]
     text = f"{what} over {count} comparison{'s' if count != 1 else ''}" if correction != "none" else f"no correction for {count} comparison{'s' if count != 1 else ''}"
-    if waiting and correction != "none":
-        text += f" ({waiting} without an estimate yet, counted at p = 1)"
+    at_one = [f"{waiting} without an estimate yet"] * bool(waiting) + [f"{unmeasured} without training noise"] * bool(unmeasured)
+    if at_one and correction != "none":
+        text += f" ({' and '.join(at_one)}, counted at p = 1)"
     if looks > 1:
         text += f", Bonferroni over {looks} planned looks (α = {alpha:g}/{looks} at each)"
     return text
@@ -412,8 +425,8 @@ def decide(
 ) -> dict[str, Decision]:
     """Each comparison's verdict and interval within its family.
 
-    The family is the comparisons with training noise; one-seed comparisons get ``val-only``
-    verdicts and are not part of it. A member the adjustment rejects (adjusted p below
+    The family's tests are the comparisons with training noise; comparisons without it get
+    ``val-only`` verdicts and are not tested, but beside members they count at p = 1 (below). A member the adjustment rejects (adjusted p below
     α / looks) has its interval at level 1 − γ with γ = (α / looks) · p / p_adjusted, so that it
     just excludes 0; every other member's is at the Bonferroni level γ = α / (looks · m), which
     covers 0 whenever Holm or Benjamini–Hochberg does not reject. With ``margin`` δ, such an
@@ -426,12 +439,16 @@ def decide(
     the others' threshold. Comparisons rejected at an earlier look leave the family, as Holm's
     step-down (and its group-sequential form, Maurer and Bretz 2013) allows. ``waiting`` counts
     planned comparisons with no estimate yet (runs missing or failed): they too count at p = 1,
-    so a report read before the last runs land claims no more than the finished one may.
+    so a report read before the last runs land claims no more than the finished one may. So do
+    comparisons that fell back to the validation bootstrap beside members with training noise
+    (``pooling="arm"`` with one seed shared with the baseline, or seeds that gave the same
+    difference): they are in the family the ablation planned, only without a test.
     """
     look_alpha = alpha / looks
     family = [label for label, estimate in estimates.items() if estimate.training_noise]
     p_values = [estimates[label].p_value() for label in family]
-    kept += waiting
+    unmeasured = len(estimates) - len(family) if family else 0
+    kept += waiting + unmeasured
     adjusted = adjusted_p_values(p_values + [1.0] * kept, correction)[: len(family)]
     p_values = p_values + [1.0] * kept
     bonferroni = look_alpha / (max(1, len(family) + kept) if correction != "none" else 1)
@@ -441,7 +458,7 @@ def decide(
             index = family.index(label)
             p, p_adjusted = p_values[index], adjusted[index]
             gamma = look_alpha / _multiplier(p_values, adjusted, index, correction) if p_adjusted < look_alpha else bonferroni
-            method = f"{estimate.method}; {family_text(len(family) + kept, correction, looks, alpha, waiting)}"
+            method = f"{estimate.method}; {family_text(len(family) + kept, correction, looks, alpha, waiting, unmeasured)}"
             power_gamma = bonferroni
         else:
             gamma, p = look_alpha, estimate.p_value()

@@ -68,9 +68,16 @@ def _plot_arm_bars(axes: Any, report: Report) -> None:
             axes.text(0, row, f" {_bar_label(arm)}", va="center", fontsize=8, color="dimgray")
     axes.axvline(0, color="black", linewidth=0.8)
     # Rejected comparisons are drawn at their Holm/BH level, the others at the Bonferroni level: both are adjusted for the family.
+    # One-seed comparisons are outside it: their bootstrap intervals are at the plain level.
     adjusted = {"holm": "Holm", "bh": "BH"}.get(report.correction)
-    levels = f"intervals adjusted for multiplicity, {adjusted}" if adjusted else f"{percent_text(report.confidence)} intervals"
-    axes.set_title(f"Δ mIoU vs baseline ({levels})" if has_delta else "mIoU ± std over seeds", fontsize=10)
+    in_family = any(arm.delta is not None and arm.delta.training_noise for arm in report.arms)
+    if adjusted and in_family:
+        levels = f"intervals adjusted for multiplicity, {adjusted}"
+    elif has_delta and not in_family:
+        levels = f"{percent_text(report.confidence)} bootstrap CI, val noise only"
+    else:
+        levels = f"{percent_text(report.confidence)} intervals"
+    axes.set_title(f"Δ mIoU vs baseline\n({levels})" if has_delta else "mIoU ± std over seeds", fontsize=10)
     axes.grid(axis="x", alpha=0.3)
     _few_ticks(axes)
 

@@ -20,6 +20,7 @@ from augmentlab.report.analysis import (
     IDENTICAL_SEEDS,
     Decision,
     decide,
+    level_text,
     seeds_to_detect,
 )
 from augmentlab.report.looks import (
@@ -387,6 +388,13 @@ def _design_notes(info: AblationInfo, path: Replay, comparisons: Sequence[Compar
         if missing and runs.finished:
             notes.append(f"no main effect for {', '.join(missing)}: the runs that did not finish leave "
                          f"{'it' if len(missing) == 1 else 'them'} aliased with other factors; train those runs again (run the same command)")
+    if settings.read_at_seeds:
+        counts = " and ".join(map(str, settings.read_at_seeds))
+        notes.append(
+            f"seeds were added after the report at {counts} seeds was complete: if they were added because a verdict was open, "
+            "a false better or worse is more likely than the α above says (reading 8 arms at 2, 3, 4 and 5 seeds and stopping at the "
+            "first verdict gave one in 9.3% of simulated ablations without any effect, not 5%); --max-seeds plans such looks and splits α over them"
+        )
     if settings.looks > 1:
         state = "" if path.complete else f" so far ({len(path.next_runs)} more planned for the next look)"
         notes.append(
@@ -436,7 +444,9 @@ def _power_notes(info: AblationInfo, comparisons: Sequence[Comparison], path: Re
     needed = [seeds_to_detect(outcome.decision, outcome.estimate, target) for outcome in outcomes if outcome.decision.training_noise]
     if any(count is None for count in needed):
         return notes + [f"power: at the observed spread from seed to seed, detecting ±{target:g} mIoU at 80% power would take more than 200 seeds per arm"]
+    member = next(outcome.decision for outcome in outcomes if outcome.decision.training_noise)
+    level = level_text(1 - member.mde_confidence, settings.alpha)
     return notes + [
         f"power: detecting ±{target:g} mIoU at 80% power would take about {max(needed)} seeds per arm for every comparison "
-        "(from the observed spread from seed to seed, at the Bonferroni level α/m); the MDE column is the effect the seeds so far detect at 80% power"
+        f"(from the observed spread from seed to seed, at {'level' if settings.correction == 'none' else 'the Bonferroni level'} {level}); the MDE column is the effect the seeds so far detect at 80% power"
     ]

@@ -181,6 +181,10 @@ class AnalysisSettings:
     pooling: str = "pooled"
     """``pooled``: residual variance over all arms, seed as block; ``arm``: each comparison's own paired differences."""
     confidence: float = 0.95
+    read_at_seeds: list[int] = field(default_factory=list)
+    """Seed counts at which every run of a fixed design had ended, so its report could be read,
+    before a later invocation added seeds. A verdict read after seeds were added because an
+    earlier one was open is not covered by a fixed design's α, and the report says so."""
 
     @property
     def alpha(self) -> float:

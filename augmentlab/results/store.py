@@ -330,14 +330,27 @@ class ResultStore:
                 )
                 return info
             self._check_resumable(stored, info)
+            earlier_seeds, reads = len(stored.seeds), list(stored.analysis.read_at_seeds)
+            complete = self._fixed_design_complete(stored)
             known_arms = {arm.name for arm in stored.arms}
             stored.arms += [arm for arm in info.arms if arm.name not in known_arms]
             stored.seeds += [seed for seed in info.seeds if seed not in stored.seeds]
             stored.analysis = _merged_analysis(info.analysis, len(stored.seeds))
+            if len(stored.seeds) > earlier_seeds and complete and earlier_seeds not in reads:
+                reads.append(earlier_seeds)  # seeds added after the report could be read
+            stored.analysis.read_at_seeds = reads
             self._connection.execute(
                 "UPDATE ablation SET info = ?, updated_at = ? WHERE id = 1", (_to_json(stored.to_dict()), now)
             )
             return stored
+
+    def _fixed_design_complete(self, stored: AblationInfo) -> bool:
+        """Whether ``stored`` is a fixed design every planned run of which has ended (finished or failed): its report could be read."""
+        if stored.analysis.max_seeds is not None:
+            return False
+        planned = {(arm.name, seed) for arm in stored.arms for seed in stored.seeds}
+        ended = {(row["arm"], row["seed"]) for row in self._read("SELECT arm, seed FROM runs WHERE status IN ('finished', 'failed')")}
+        return planned <= ended
 
     def check_resumes(self, info: AblationInfo) -> None:
         """Raise what :meth:`begin` would raise for ``info``, writing nothing: the check of a dry run.
