@@ -266,6 +266,15 @@ def test_growing_an_unfinished_or_sequential_design_is_no_read(store: ResultStor
     other.close()
 
 
+@pytest.mark.parametrize(("first_seeds", "reads"), [(2, []), (3, [2])])
+def test_going_on_with_max_seeds_from_the_seeds_read_is_no_uncorrected_read(store: ResultStore, first_seeds: int, reads: list[int]) -> None:
+    # The README's advice after a report with open verdicts: the same command with --max-seeds, whose first look is the seeds read.
+    store.begin(make_info())
+    _end_runs(store, range(2))
+    sequential = AnalysisSettings(first_seeds=first_seeds, max_seeds=5)
+    assert store.begin(make_info(seeds=[0, 1, 2, 3, 4], analysis=sequential)).analysis.read_at_seeds == reads
+
+
 _RESUME_MISMATCHES = [
     (
         {"class_names": ["background", "cat"]},

@@ -280,7 +280,7 @@ def _effect_table(report: Report) -> _Table:
     else:
         what = (
             "Main effect: mean gain of a level over the baseline level across the other factor's levels; interaction: "
-            "gain of the pair beyond the sum of its parts."
+            "gain of the pair beyond the sum of its parts. A family of their own, corrected apart from the Arms table's."
         )
         title = "Factorial effects"
     return _Table(title, ["effect", "Δ mIoU [CI]", "verdict", "MDE"], rows, f"{what} {intervals}", label_columns=1)

@@ -331,7 +331,10 @@ class ResultStore:
                 return info
             self._check_resumable(stored, info)
             earlier_seeds, reads = len(stored.seeds), list(stored.analysis.read_at_seeds)
-            complete = self._fixed_design_complete(stored)
+            # Going on with sequential seeds whose first look is the seeds read is what a read should lead
+            # to: that look is the plan's, α is split over it and the later ones.
+            planned_look = info.analysis.max_seeds is not None and info.analysis.first_seeds == earlier_seeds
+            complete = not planned_look and self._fixed_design_complete(stored)
             known_arms = {arm.name for arm in stored.arms}
             stored.arms += [arm for arm in info.arms if arm.name not in known_arms]
             stored.seeds += [seed for seed in info.seeds if seed not in stored.seeds]
