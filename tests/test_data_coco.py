@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from augmentlab.data import coco_class_stats, rasterize_coco_masks, read_coco
+from augmentlab.data import (
+    coco_class_stats,
+    load_dataset,
+    rasterize_coco_masks,
+    read_coco,
+)
+from augmentlab.data.coco.dataset import coco_mask_cache_path
 from augmentlab.errors import AugmentlabError
 
 # pycocotools' decode under numpy 2; harmless, and not ours to fix
@@ -85,6 +93,65 @@ def test_class_mapping_keeps_unused_and_non_contiguous_ids_and_folds_background(
     assert coco.class_of_category == {0: 0, 3: 1, 7: 2, 20: 3}
     assert coco.num_classes == 4
     assert not coco.skipped
+
+
+def _roboflow(categories: list[dict], used: list[int]) -> dict:
+    """An export with one 4×4 image and one square annotation of each category in ``used``."""
+    annotations = [
+        {"id": index, "image_id": 1, "category_id": category, "segmentation": [[0, 0, 2, 0, 2, 2, 0, 2]], "iscrowd": 0}
+        for index, category in enumerate(used)
+    ]
+    return {"images": [{"id": 1, "file_name": "a.jpg", "height": 4, "width": 4}], "categories": categories, "annotations": annotations}
+
+
+ROBOFLOW_CATEGORIES = [
+    {"id": 0, "name": "waste-xyz", "supercategory": "none"},
+    {"id": 1, "name": "bottle", "supercategory": "waste-xyz"},
+    {"id": 2, "name": "can", "supercategory": "waste-xyz"},
+]
+
+
+@pytest.mark.parametrize(
+    ("categories", "used", "class_names", "placeholder"),
+    [
+        # Roboflow: the dataset's own entry above every category, used by no annotation: not a class.
+        (ROBOFLOW_CATEGORIES, [1, 2], ("background", "bottle", "can"), 0),
+        (ROBOFLOW_CATEGORIES, [2], ("background", "bottle", "can"), 0),
+        # An annotation uses it: it is a class like any other.
+        (ROBOFLOW_CATEGORIES, [0, 1], ("background", "waste-xyz", "bottle", "can"), None),
+        # Not the supercategory of every other one: an unused category keeps its class.
+        ([*ROBOFLOW_CATEGORIES[:2], {"id": 2, "name": "can", "supercategory": "metal"}], [1], ("background", "waste-xyz", "bottle", "can"), None),
+        # A lone category is no placeholder, even unused.
+        ([{"id": 4, "name": "litter", "supercategory": "none"}], [], ("background", "litter"), None),
+    ],
+)
+def test_a_dataset_placeholder_category_is_not_a_class(tmp_path, categories, used, class_names, placeholder):
+    coco = read_coco(_write(tmp_path, _roboflow(categories, used)))
+    assert coco.class_names == class_names
+    assert (coco.placeholder.id if coco.placeholder else None) == placeholder
+    if placeholder is not None:
+        assert coco.class_of_category[placeholder] == 0
+
+
+def test_a_placeholder_is_named_in_a_warning_and_its_masks_use_the_classes_without_it(tmp_path, caplog, monkeypatch):
+    monkeypatch.setenv("AUGMENTLAB_CACHE", str(tmp_path / "cache"))
+    Image.new("RGB", (4, 4)).save(tmp_path / "a.jpg")
+    path = _write(tmp_path, _roboflow(ROBOFLOW_CATEGORIES, [2]), "_annotations.coco.json")
+    with caplog.at_level(logging.WARNING, logger="augmentlab.data"):
+        dataset = load_dataset(path)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"{path}: category 0 'waste-xyz' is the supercategory of every other category and no annotation uses it "
+        "(a Roboflow export's entry for the dataset itself), so it is not a class"
+    ]
+    assert dataset.class_names == ("background", "bottle", "can")
+    assert dataset[0][1].tolist() == [[2, 2, 0, 0], [2, 2, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+
+
+def test_the_mask_cache_key_follows_the_class_of_each_category():
+    options = {"crowd": "ignore", "order": "area", "ignore_index": 255}
+    same = coco_mask_cache_path(b"{}", **options, class_of_category={0: 0, 1: 1, 2: 2})
+    assert same == coco_mask_cache_path(b"{}", **options, class_of_category={2: 2, 1: 1, 0: 0})
+    assert same != coco_mask_cache_path(b"{}", **options, class_of_category={0: 1, 1: 2, 2: 3})
 
 
 @pytest.mark.parametrize("crowd", ["ignore", "class"])

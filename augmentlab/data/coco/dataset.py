@@ -19,7 +19,7 @@ import logging
 import os
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -49,10 +49,16 @@ def mask_cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "augmentlab" / "masks"
 
 
-def coco_mask_cache_path(annotation_bytes: bytes, *, crowd: str, order: str, ignore_index: int) -> Path:
-    """The ``.npz`` of rasterized masks for an annotation file with these bytes and options."""
+def coco_mask_cache_path(
+    annotation_bytes: bytes, *, crowd: str, order: str, ignore_index: int, class_of_category: Mapping[int, int]
+) -> Path:
+    """The ``.npz`` of rasterized masks for an annotation file with these bytes and options.
+
+    The class of each category is part of the key, so masks cached before a change in how
+    categories become classes are never read back with other classes.
+    """
     digest = hashlib.sha256(_MASK_CACHE_VERSION + b"\0" + annotation_bytes)
-    digest.update(f"\0{crowd}\0{order}\0{ignore_index}".encode())
+    digest.update(f"\0{crowd}\0{order}\0{ignore_index}\0{sorted(class_of_category.items())}".encode())
     return mask_cache_dir() / f"{digest.hexdigest()}.npz"
 
 
@@ -87,6 +93,12 @@ def _warn_about_annotations(coco: CocoAnnotations) -> None:
     """The counted problems of a json, logged once its dataset is built: an error stops the load
     on one line, without warnings about a json that is not used."""
     path = coco.path
+    if coco.placeholder is not None:
+        logger.warning(
+            "%s: category %s %r is the supercategory of every other category and no annotation uses it "
+            "(a Roboflow export's entry for the dataset itself), so it is not a class",
+            path, coco.placeholder.id, coco.placeholder.name,
+        )
     if coco.skipped:
         logger.warning("%s: skipped %s", path, coco.skipped.summary())
     if coco.outside:
@@ -142,7 +154,9 @@ def build_coco_dataset(
         samples.append(Sample(image.file_name, path, str(image.id), orientation))
         digest.update(file_fingerprint(path))
     annotation_bytes = coco.path.read_bytes()
-    cache_path = coco_mask_cache_path(annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index)
+    cache_path = coco_mask_cache_path(
+        annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index, class_of_category=coco.class_of_category
+    )
     if cache_path.is_file():
         logger.debug("masks of %s read from the cache %s", coco.path, cache_path)
     else:

@@ -9,7 +9,11 @@ Class mapping: category ids, in ascending order, become classes ``1..K``; class 
 background. Non-contiguous ids and categories that no annotation uses keep their class, so
 the class count is the same for every split exported with the same categories. A category
 that stands for the background itself (named ``background``, ``_background_`` or
-``__background__``, any case) maps to class 0.
+``__background__``, any case) maps to class 0. So does a placeholder for the dataset itself: a
+category that no annotation uses and that is the supercategory of every other one, as Roboflow
+exports write (``{"id": 0, "name": "waste-xyz", "supercategory": "none"}`` above ``bottle`` and
+``can`` of supercategory ``waste-xyz``); as a class it would never be learned, yet every stray
+prediction of it would score an IoU of 0 and lower the mIoU.
 
 :mod:`augmentlab.data.coco.masks` turns the result into semantic masks.
 """
@@ -148,6 +152,8 @@ class CocoAnnotations:
     skipped: SkippedShapes
     images_by_id: Mapping[int, CocoImage]
     outside: OutsideShapes = OutsideShapes()
+    placeholder: CocoCategory | None = None
+    """The dataset's own placeholder category (see the module docstring), left out of the classes; None when there is none."""
 
     @property
     def num_classes(self) -> int:
@@ -217,7 +223,9 @@ def read_coco(path: str | Path, *, strict: bool = False) -> CocoAnnotations:
             Param("strict"), " to cut them off",
         )
 
-    class_of_category, class_names = _class_mapping(categories)
+    used = {annotation.category_id for annotations in annotations_by_image.values() for annotation in annotations}
+    placeholder = _placeholder_category(categories, used)
+    class_of_category, class_names = _class_mapping(categories, placeholder)
     return CocoAnnotations(
         path=path,
         images=images,
@@ -228,6 +236,7 @@ def read_coco(path: str | Path, *, strict: bool = False) -> CocoAnnotations:
         skipped=skipped,
         images_by_id=images_by_id,
         outside=outside,
+        placeholder=placeholder,
     )
 
 
@@ -251,11 +260,20 @@ def _reach_outside(polygons: tuple[Polygon, ...], image: CocoImage) -> str:
     return "wholly" if wholly else "partly" if partly else ""
 
 
-def _class_mapping(categories: tuple[CocoCategory, ...]) -> tuple[dict[int, int], tuple[str, ...]]:
+def _placeholder_category(categories: tuple[CocoCategory, ...], used: set[int]) -> CocoCategory | None:
+    """The category no annotation uses that is the supercategory of every other one (Roboflow's dataset entry), if any."""
+    for category in categories:
+        others = [other for other in categories if other.id != category.id]
+        if category.id not in used and others and all(other.supercategory == category.name for other in others):
+            return category
+    return None
+
+
+def _class_mapping(categories: tuple[CocoCategory, ...], placeholder: CocoCategory | None = None) -> tuple[dict[int, int], tuple[str, ...]]:
     class_of_category: dict[int, int] = {}
     class_names = ["background"]
     for category in sorted(categories, key=lambda c: c.id):
-        if category.name.strip().lower() in BACKGROUND_CATEGORY_NAMES:
+        if category.name.strip().lower() in BACKGROUND_CATEGORY_NAMES or category == placeholder:
             class_of_category[category.id] = 0
         else:
             class_of_category[category.id] = len(class_names)
