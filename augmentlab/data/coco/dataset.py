@@ -57,9 +57,20 @@ def coco_mask_cache_path(
     The class of each category is part of the key, so masks cached before a change in how
     categories become classes are never read back with other classes.
     """
-    digest = hashlib.sha256(_MASK_CACHE_VERSION + b"\0" + annotation_bytes)
-    digest.update(f"\0{crowd}\0{order}\0{ignore_index}\0{sorted(class_of_category.items())}".encode())
+    digest = hashlib.sha256(annotation_key(annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index).encode())
+    digest.update(f"\0{sorted(class_of_category.items())}".encode())
     return mask_cache_dir() / f"{digest.hexdigest()}.npz"
+
+
+def annotation_key(annotation_bytes: bytes, *, crowd: str, order: str, ignore_index: int) -> str:
+    """sha256 hex of an annotation file's bytes and the options it is rasterized with: the data's identity.
+
+    Ablation folder names and resume checks rest on it, so it stays what it has been since 0.1
+    (the mask cache's own key adds the classes, which may change with augmentlab's version).
+    """
+    digest = hashlib.sha256(_MASK_CACHE_VERSION + b"\0" + annotation_bytes)
+    digest.update(f"\0{crowd}\0{order}\0{ignore_index}".encode())
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -165,7 +176,8 @@ def build_coco_dataset(
             for image in coco.images
         )
         _write_npz_atomically(cache_path, masks)
-    source_key = f"coco\0{cache_path.stem}\0{digest.hexdigest()}"
+    data_key = annotation_key(annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index)
+    source_key = f"coco\0{data_key}\0{digest.hexdigest()}"
     _warn_about_annotations(coco)
     if warning:
         logger.warning("%s", warning)
