@@ -186,6 +186,9 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
         ("[recipe]\nimage_size = 30", "bad.toml: [recipe] image_size must be N or H×W with each a multiple of 16"),
         ("aug = 'hflip'\n[[arms]]\naug = 'vflip'", "bad.toml: arms are listed, and so are aug or loss lists; give one or the other"),
         ("[[arms]]\naug = 'hflip'\nlos = 'ce'", "bad.toml: arms entry 0 must be a table with text keys aug and loss, got {'aug': 'hflip', 'los': 'ce'}"),
+        # Found while the data loads, still named as the file writes them; settings from the command line stay flags.
+        ("classes = ['a', 'b']", "bad.toml: classes names the classes of a folder dataset; a COCO dataset takes its class names from its categories"),
+        ("masks = '/tmp'", "bad.toml: masks goes with --data IMAGES_DIR; the demo data is a COCO dataset"),
     ],
 )
 def test_bad_config_files_are_one_line(run, tmp_path, content, fragment):

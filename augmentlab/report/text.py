@@ -240,7 +240,7 @@ def _cost_basis(report: Report) -> str:
 def _cost_table(report: Report) -> _Table:
     caption = (
         "Means over finished runs. data: batch gathering and augmentation; model: forward to optimizer step. "
-        "data ms/step well above model ms/step means the input pipeline is the bottleneck."
+        "A data share, data ÷ (data + model), far above a few percent means the input pipeline costs training time."
     )
     return _arm_table(report, "Cost", COST_COLUMNS, caption, label_columns=1)
 

@@ -196,7 +196,8 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     request = config.data_request(plugin_options())
     # Loading checks the data (and rasterizes and caches COCO masks once) before anything trains;
     # the paths as given, so that a message names them as the user wrote them.
-    train, val = load_splits(config.data, **config.split_arguments(), size=request.size, resize=recipe.resize)
+    with config.located():  # a data setting from a config file is named as the file writes it
+        train, val = load_splits(config.data, **config.split_arguments(), size=request.size, resize=recipe.resize)
     config.check_losses(train.num_classes)
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     if recipe.encoder_weights not in ("imagenet", "none"):

@@ -22,7 +22,7 @@ from typing import Any
 
 import tomli_w
 
-from augmentlab.errors import AugmentlabError, FieldError, SpecError
+from augmentlab.errors import AugmentlabError, FieldError, Param, SpecError
 from augmentlab.registry.spec import suggest
 from augmentlab.results.records import CORRECTIONS, DESIGNS, POOLINGS, AnalysisSettings
 from augmentlab.runner.executors.base import DataRequest
@@ -297,7 +297,7 @@ class AblationConfig:
                 or the spec and the part of it that is wrong.
         """
         self.check_kinds()
-        with self._located():
+        with self.located():
             self._check_values()
         self.worker_slots()
         self.ray_options()
@@ -308,7 +308,7 @@ class AblationConfig:
 
     def check_kinds(self) -> None:
         """Every setting holds a value of its kind (a whole number, a list of text, …) or None where None is allowed."""
-        with self._located():
+        with self.located():
             for spec in _fields():
                 value = getattr(self, spec.name)
                 if value is None and (spec.default is None):
@@ -320,7 +320,7 @@ class AblationConfig:
     def validate_data(self) -> None:
         """Check the data settings only, for commands that read data and train nothing (``data stats``, ``preview``)."""
         self.check_kinds()
-        with self._located():
+        with self.located():
             self._check_data_values()
 
     def _check_data_values(self) -> None:
@@ -402,7 +402,7 @@ class AblationConfig:
         )
 
     def _screening_design(self) -> ScreeningDesign:
-        with self._located():
+        with self.located():
             return screening_design(self.aug[0], self.loss[0] if self.loss else None, self.foldover)
 
     def effective_design(self) -> str:
@@ -414,8 +414,14 @@ class AblationConfig:
         return self.max_seeds or self.seeds
 
     @contextlib.contextmanager
-    def _located(self) -> Iterator[None]:
-        """Name a value read from a file by its file and key there."""
+    def located(self) -> Iterator[None]:
+        """Name a value read from a file by its file and key there, in the errors raised inside.
+
+        A :class:`FieldError` of a setting from a file is rewritten as that file's; so is a plain
+        :class:`AugmentlabError` that names such a setting (the data loaders' ``classes names the
+        classes of a folder dataset …``): its settings from the file read as their keys there,
+        after the file's name, and the others stay parameters.
+        """
         try:
             yield
         except FieldError as error:
@@ -423,6 +429,13 @@ class AblationConfig:
             if where is None or error.source is not None:
                 raise
             raise error.located(*where) from None
+        except AugmentlabError as error:
+            named = [part.name for part in error.parts if isinstance(part, Param) and part.name in self.sources]
+            if type(error) is not AugmentlabError or not named:
+                raise
+            source = self.sources[named[0]][0]
+            parts = tuple(self.sources[part.name][1] if isinstance(part, Param) and part.name in self.sources else part for part in error.parts)
+            raise AugmentlabError(f"{source}: ", *parts) from None
 
     # --- resolved settings --------------------------------------------------------------------
 
@@ -434,7 +447,7 @@ class AblationConfig:
         """
         if self.executor == "ray" and (self.device == "cuda" or (self.gpus_per_run or 0) > 0):
             return "cuda", "standard"
-        with self._located():
+        with self.located():
             return resolve_device(self.device)
 
     def preset_name(self) -> str:
@@ -446,7 +459,7 @@ class AblationConfig:
         Raises:
             FieldError: an unknown preset, or a recipe value out of range.
         """
-        with self._located():
+        with self.located():
             return build_recipe(self.preset_name(), {name: getattr(self, name) for name in RECIPE_FIELDS})
 
     def cudnn_benchmark_on(self) -> bool:
@@ -527,7 +540,7 @@ class AblationConfig:
         Raises:
             FieldError: an unknown sink or option, a bad value, or a sink whose package is not installed.
         """
-        with self._located():
+        with self.located():
             return build_sinks(self.track)
 
     def worker_slots(self) -> list[str]:
@@ -535,7 +548,7 @@ class AblationConfig:
         device = self.resolved_device()[0]
         if self.devices is None:
             return [device] * self.parallel
-        with self._located():
+        with self.located():
             if device != "cuda":
                 raise FieldError("devices", f"need CUDA devices, but the training device is {device}; drop devices or set device to cuda")
             import torch
@@ -548,7 +561,7 @@ class AblationConfig:
 
     def ray_options(self) -> dict[str, Any] | None:
         """The Ray executor's settings, or None for the local executor; Ray settings without the Ray executor are an error."""
-        with self._located():
+        with self.located():
             if self.executor == "local":
                 for name in ("address", "gpus_per_run", "cpus_per_run"):
                     if getattr(self, name) is not None:
