@@ -97,9 +97,11 @@ def read_index_mask(path: str | Path) -> torch.Tensor:
     path = Path(path)
     with _open(path, "mask") as mask:
         if mask.mode not in INDEX_MASK_MODES:
+            article = "an" if mask.mode[:1] in "AEFHILMNORSX" else "a"  # as the letter is spoken: an RGB, a CMYK
+            colour = " (a colour-coded mask, as CamVid's with its class_dict.csv, needs each colour mapped to its index first)" if mask.mode in ("RGB", "RGBA") else ""
             raise AugmentlabError(
-                f"mask {path} is a {mask.mode} image, not an index mask; export masks as index PNGs "
-                "(mode L or P, one class index per pixel)"
+                f"mask {path} is {article} {mask.mode} image, not an index mask; export masks as index PNGs "
+                f"(mode L or P, one class index per pixel){colour}"
             )
         try:
             values = np.asarray(mask, dtype=np.int64)
