@@ -76,6 +76,25 @@ def test_a_name_in_another_unicode_normalisation_is_found(tmp_path: Path, record
     assert dataset.sample_name(0) == recorded
 
 
+NFC, NFD = unicodedata.normalize("NFC", "café.jpg"), unicodedata.normalize("NFD", "café.jpg")
+
+
+@pytest.mark.parametrize(
+    ("entry", "files", "expected"),
+    [
+        # decomposed under images/ (a copy from macOS), composed beside the json: images/ comes first
+        ({"file_name": NFC}, [f"photos/{NFD}", f"export/{NFC}"], f"photos/{NFD}"),
+        # the recorded folder, decomposed on disk, before a bare name that exists as written
+        ({"file_name": f"sub/{NFC}"}, [f"photos/sub/{NFD}", f"photos/{NFC}"], f"photos/sub/{NFD}"),
+    ],
+)
+def test_accented_names_keep_the_documented_order(tmp_path: Path, entry: dict, files: list[str], expected: str) -> None:
+    for shade, name in enumerate(files):
+        picture(tmp_path / name, 10 * shade)
+    dataset = load_dataset(write_json(tmp_path / "export" / "ann.json", [entry]), images=tmp_path / "photos")
+    assert dataset._samples[0].image_path == tmp_path / expected
+
+
 @pytest.mark.parametrize(
     ("entries", "files", "message"),
     [

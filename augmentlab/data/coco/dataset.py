@@ -297,10 +297,12 @@ class _Finder:
         self._listings: dict[Path, dict[str, str]] = {}
 
     def first(self, candidates: Sequence[tuple[Path, bool]]) -> tuple[Path | None, bool]:
+        # Each candidate as written, then in the other normalisation, before the next candidate: the
+        # documented order holds for accented names too (a decomposed café.jpg under --images comes
+        # before a composed copy beside the json, and any recorded path before a bare name).
         for path, bare in candidates:
             if path.is_file():
                 return path, bare
-        for path, bare in candidates:
             found = None if str(path).isascii() else self._by_normal_form(path)
             if found is not None:
                 return found, bare
