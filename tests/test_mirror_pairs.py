@@ -13,6 +13,7 @@ from augmentlab.augment.geometric.fusion import fused_warp
 from augmentlab.augment.geometric.warp import projective_grid
 from augmentlab.augment.mirror import label_swap_table, mirror_pairs, swap_labels
 from augmentlab.errors import FieldError
+from augmentlab.runner.recipe import PRESETS, resolve_mirror_pairs
 from augmentlab.tensors import constant
 from augmentlab.testing import (
     AugmentationCheckError,
@@ -63,12 +64,40 @@ def test_explicit_pairs_name_classes_by_name_or_index(spec, pairs):
 
 
 @pytest.mark.parametrize(
+    ("classes", "spec", "pairs"),
+    [
+        # a class named like an index: the bare number is its name, #N is the index
+        (("background", "3", "mirror, left", "mirror, right"), "2:3", [(1, 2)]),
+        (("background", "3", "mirror, left", "mirror, right"), "#2:#3", [(2, 3)]),
+        (PARTS, "#2:#1", [(1, 2)]),
+    ],
+)
+def test_hash_n_is_always_an_index(classes, spec, pairs):
+    assert mirror_pairs(classes, spec) == pairs
+
+
+@pytest.mark.parametrize(
+    ("classes", "spelt"),
+    [
+        (("background", "3", "mirror, left", "mirror, right"), "#2:#3"),  # auto finds them; written by index, read back the same
+        (("background", "left_arm", "right_arm"), "left_arm:right_arm"),
+        (("background", " left eye", "right eye"), "#1:right eye"),
+        (("background", "cat"), "none"),
+    ],
+)
+def test_resolved_pairs_read_back_as_the_same_classes(classes, spelt):
+    recipe = resolve_mirror_pairs(PRESETS["demo"], list(classes))
+    assert recipe.mirror_pairs == spelt
+    assert mirror_pairs(list(classes), spelt) == mirror_pairs(list(classes), "auto")
+
+
+@pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices), got ''"),
-        ("left_arm", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices); 'left_arm' is not a pair A:B"),
-        ("left_arm:", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices); 'left_arm:' is not a pair A:B"),
-        ("1:2:3", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices); '1:2:3' is not a pair A:B"),
+        ("", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices; #4 is always index 4), got ''"),
+        ("left_arm", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices; #4 is always index 4); 'left_arm' is not a pair A:B"),
+        ("left_arm:", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices; #4 is always index 4); 'left_arm:' is not a pair A:B"),
+        ("1:2:3", "mirror_pairs must be auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices; #4 is always index 4); '1:2:3' is not a pair A:B"),
         ("left_arn:right_arm", "mirror_pairs names unknown class 'left_arn' in 'left_arn:right_arm' — did you mean 'left_arm'?"),
         ("wheel:hood", "mirror_pairs names unknown class 'wheel' in 'wheel:hood'"),
         ("9:1", "mirror_pairs names class index 9 in '9:1', but the classes are 0..6"),

@@ -26,7 +26,7 @@ MIN_TABLE_SIZE = 256
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^A-Za-z\d_\-\s]+")
 """Words of a class name: runs split at ``_``, ``-``, spaces and CamelCase boundaries (``LeftArm``, ``HTTPServer``)."""
 
-_SPEC_HINT = "auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices)"
+_SPEC_HINT = "auto, none, or pairs like 'left_arm:right_arm,4:13' (class names or indices; #4 is always index 4)"
 
 
 def mirror_pairs(class_names: Sequence[str], spec: str = "auto") -> list[tuple[int, int]]:
@@ -74,11 +74,12 @@ def mirror_pairs(class_names: Sequence[str], spec: str = "auto") -> list[tuple[i
 
 
 def _class_index(class_names: Sequence[str], text: str, term: str) -> int:
-    """The index of the class written ``text`` (its name, else its index) in the pair ``term``."""
-    if text in class_names:
+    """The index of the class written ``text`` in the pair ``term``: ``#N`` is always index N; otherwise its name, else its index."""
+    explicit = text.startswith("#") and text[1:].isdecimal()
+    if text in class_names and not explicit:
         return list(class_names).index(text)
-    if text.isdecimal():
-        index = int(text)
+    if explicit or text.isdecimal():
+        index = int(text.removeprefix("#"))
         if index < len(class_names):
             return index
         raise FieldError("mirror_pairs", f"names class index {index} in '{term}', but the classes are 0..{len(class_names) - 1}")

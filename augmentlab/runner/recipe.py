@@ -137,8 +137,8 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
 
 
 def resolve_mirror_pairs(recipe: Recipe, class_names: Sequence[str]) -> Recipe:
-    """The recipe with its mirror pairs spelt out for these classes: ``none``, or ``A:B,C:D`` by name (by index for
-    a name holding ``:`` or ``,``), so that ``auto`` on data without left/right classes is the ``none`` every earlier
+    """The recipe with its mirror pairs spelt out for these classes: ``none``, or ``A:B,C:D`` by name (by index, ``#2``,
+    for a name holding ``:`` or ``,``, edge spaces or only digits, so that it never reads as another class), so that ``auto`` on data without left/right classes is the ``none`` every earlier
     folder trained with, and the pairs found are what the plan prints and the store keeps.
 
     Raises:
@@ -150,7 +150,7 @@ def resolve_mirror_pairs(recipe: Recipe, class_names: Sequence[str]) -> Recipe:
 
     def named(index: int) -> str:
         name = class_names[index]
-        return str(index) if (":" in name or "," in name or name.strip() != name or name.isdigit()) else name
+        return f"#{index}" if (":" in name or "," in name or name.strip() != name or name.isdigit() or name.startswith("#")) else name
 
     spelt = ",".join(f"{named(a)}:{named(b)}" for a, b in pairs) or "none"
     return replace(recipe, mirror_pairs=spelt)
