@@ -361,6 +361,34 @@ def test_folder_unmatched_stems_that_differ_only_by_case(
     assert [r.getMessage() for r in caplog.records] == [w.format(images=images, masks=masks) for w in warnings]
 
 
+@pytest.mark.parametrize("smoothed", [True, False])
+def test_binary_masks_with_smoothed_edges_are_pointed_out(tmp_path: Path, caplog: pytest.LogCaptureFixture, smoothed: bool) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    for index in range(3):
+        binary = np.zeros((32, 32), np.uint8)
+        binary[8:24, 6 + index:22 + index] = 255
+        mask = Image.fromarray(binary)
+        if smoothed:  # what a bilinear resize does to a 0/255 mask: edge values in between
+            mask = mask.resize((64, 64), Image.BILINEAR)
+        else:
+            mask = Image.fromarray(np.where(np.array(mask.resize((64, 64), Image.NEAREST)) > 0, 1, 0).astype(np.uint8))
+        _save(images / f"{index}.png", _rgb(64, 64, 0))
+        masks.mkdir(exist_ok=True)
+        mask.save(masks / f"{index}.png")
+    with caplog.at_level(logging.WARNING, logger="augmentlab.data"):
+        dataset = load_dataset(images, masks=masks)
+    warnings = [r.getMessage() for r in caplog.records]
+    if smoothed:
+        assert len(dataset.class_names) > 10 and len(warnings) == 1
+        assert warnings[0] == (
+            f"masks in {masks}: 22% of the pixels hold the ignore index 255, more than all 5 labels besides 0 together (6%): "
+            "if these are binary masks whose foreground is 255 and whose edges were smoothed (resized bilinearly, or saved as "
+            "JPEG), remap them to 0 and 1 (mask > 127); otherwise list the class names, so that labels beyond them are refused"
+        )
+    else:
+        assert (dataset.class_names, warnings) == (("background", "class_1"), [])
+
+
 def test_folder_void_label_other_than_255(tmp_path: Path) -> None:
     images, masks = tmp_path / "images", tmp_path / "masks"
     _save(images / "x.png", _rgb(1, 3, 0))
