@@ -238,6 +238,30 @@ def test_preview_leaves_the_callers_random_state_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
+@pytest.mark.parametrize(
+    ("mirror_pairs", "swapped"),
+    [("auto", True), ("none", False), ("a:b", False), ("left_a:right_a", True)],
+)
+def test_reflections_swap_the_mirror_pairs_given(mirror_pairs, swapped):
+    samples = block_samples(1, 16, ("background", "left_a", "right_a", "a", "b"))
+    samples = PreviewSamples(samples.images, samples.masks.clamp(max=2).where(samples.masks != VOID, VOID), samples.class_names, VOID, "blocks")
+    _, (_, flipped) = preview_columns("hflip(p=1)", samples, draws=1, seed=0, mirror_pairs=mirror_pairs)
+    mirrored = samples.masks.flip(-1)
+    expected = torch.where(mirrored == 1, 2, torch.where(mirrored == 2, 1, mirrored)) if swapped else mirrored
+    assert torch.equal(flipped, expected)
+
+
+def test_cli_preview_takes_mirror_pairs(tmp_path: Path):
+    out = tmp_path / "p.png"
+    result = run_cli("preview", "--aug", "hflip", "--n", "1", "--size", "32", "--draws", "1", "--mirror-pairs", "none", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    with Image.open(out) as picture:
+        assert picture.text["augmentlab"] == "preview --aug hflip --n 1 --seed 0 --size 32 --draws 1 --mirror-pairs none (demo data)"
+    bad = run_cli("preview", "--aug", "hflip", "--mirror-pairs", "Paper:Metl", "--out", str(out))
+    assert bad.exit_code == 2
+    assert bad.stderr == "error: --mirror-pairs names unknown class 'Metl' in 'Paper:Metl' — did you mean 'Metal'?\n"
+
+
 def test_tiles_sit_where_the_layout_puts_them():
     samples = block_samples(2, 32)
     picture = render_preview("none", samples, draws=1, seed=0)

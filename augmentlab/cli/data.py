@@ -57,7 +57,7 @@ def data_stats(
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
     strict: StrictOption = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the --val-split split.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --val-split split; augmentlab ablate always splits with the default, 0, so another seed shows a split no ablation trains on.")] = 0,
 ) -> None:
     """Print image counts and sizes, then per class the pixel share, instances and images, for train and val."""
     from augmentlab.data import load_splits, stats_table, stats_warnings

@@ -32,6 +32,7 @@ def preview(
     n: Annotated[int, typer.Option("--n", min=1, max=64, help="Samples, one row each.")] = 8,
     draws: Annotated[int, typer.Option("--draws", min=1, max=8, help="Augmented draws of each sample, one column each.")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the augmentation draws; the same seed gives the same picture.")] = 0,
+    mirror_pairs: Annotated[str, typer.Option("--mirror-pairs", metavar="auto|none|A:B,…", help="Class pairs a reflection swaps, as ablate's --mirror-pairs, so the preview shows the labels a run learns.")] = "auto",
     size: Annotated[str, typer.Option("--size", metavar="N|HxW", help="Tile size in pixels: N for N×N, or H×W (height first), e.g. the training size 96x128 of non-square data, where a quarter turn or transpose leaves strips.")] = "256",
 ) -> None:
     """Write a PNG grid of samples before and after an augmentation set, with mask overlays and a legend."""
@@ -41,7 +42,7 @@ def preview(
     settings = data_config(data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict)
     check_output_file(out, "--out")
     try:
-        width, height = write_preview(aug, out, data=settings.data, **settings.dataset_arguments(), n=n, seed=seed, size=parse_size(size), draws=draws)
+        width, height = write_preview(aug, out, data=settings.data, **settings.dataset_arguments(), n=n, seed=seed, size=parse_size(size), draws=draws, mirror_pairs=mirror_pairs)
     except SpecError as error:
         raise error.for_setting("aug") from None
     typer.echo(f"wrote {out}: each sample as original and {draws} draws ({width}×{height} px)")

@@ -149,8 +149,13 @@ def overlay_masks(images: torch.Tensor, masks: torch.Tensor, palette: torch.Tens
     return torch.where((masks == ignore_index)[:, None], (1 - IGNORE_ALPHA) * images + IGNORE_ALPHA * hatch, out)
 
 
-def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def preview_columns(
+    spec: str, samples: PreviewSamples, draws: int, seed: int, mirror_pairs: str = "auto"
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The original samples and ``draws`` independent draws of the augmentation set ``spec``.
+
+    Reflections swap the labels of ``mirror_pairs`` (``auto``, ``none`` or ``A:B,C:D``, as the
+    recipe's), so the masks are the ones a run with those pairs learns.
 
     The caller's random state is left as it was; ``seed`` alone decides the draws.
 
@@ -161,11 +166,12 @@ def preview_columns(spec: str, samples: PreviewSamples, draws: int, seed: int) -
         SpecError: ``spec`` is malformed or names an unknown augmentation or parameter, or a
             transform rejects the samples' size (a parameter they do not fit).
     """
-    from augmentlab.augment.mirror import label_swap_table, mirror_pairs
+    from augmentlab.augment.mirror import label_swap_table
+    from augmentlab.augment.mirror import mirror_pairs as resolve_pairs
 
     augmentation = build_augmentation(spec, ignore_index=samples.ignore_index)
     # Reflections relabel left/right classes as training does, so the preview shows the labels a run learns.
-    augmentation.set_label_swap(label_swap_table(mirror_pairs(samples.class_names, "auto"), samples.ignore_index))
+    augmentation.set_label_swap(label_swap_table(resolve_pairs(samples.class_names, mirror_pairs), samples.ignore_index))
     images = samples.images.float() / 255
     columns = [(images, samples.masks)]
     with torch.random.fork_rng(devices=[]), torch.no_grad():
@@ -235,7 +241,7 @@ def _to_pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(pixels.numpy())
 
 
-def render_preview(spec: str, samples: PreviewSamples, draws: int, seed: int) -> Image.Image:
+def render_preview(spec: str, samples: PreviewSamples, draws: int, seed: int, mirror_pairs: str = "auto") -> Image.Image:
     """Draw the preview grid: a row per sample, the original then ``draws`` draws, and a legend.
 
     The picture depends only on its arguments, so the same call gives the same pixels.
@@ -251,7 +257,7 @@ def render_preview(spec: str, samples: PreviewSamples, draws: int, seed: int) ->
     title = f"{spec}  ·  seed {seed}  ·  {samples.source}"
     pen.text((MARGIN, MARGIN + text_top), _fit_text(title, font, width - 2 * MARGIN), fill=TEXT_COLOUR, font=font)
     grid_top = MARGIN + TITLE_HEIGHT + HEADER_HEIGHT
-    for column, (images, masks) in enumerate(preview_columns(spec, samples, draws, seed)):
+    for column, (images, masks) in enumerate(preview_columns(spec, samples, draws, seed, mirror_pairs)):
         left = MARGIN + column * (tile_width + GAP)
         heading = "original" if column == 0 else f"draw {column}"
         pen.text((left, MARGIN + TITLE_HEIGHT), _fit_text(heading, font, tile_width), fill=TEXT_COLOUR, font=font)
@@ -294,12 +300,14 @@ def write_preview(
     seed: int = 0,
     size: int | tuple[int, int] = 256,
     draws: int = 3,
+    mirror_pairs: str = "auto",
 ) -> tuple[int, int]:
     """Render the preview of ``spec`` on ``n`` samples of a dataset and save it as PNG at ``out``;
     returns its (width, height).
 
     ``data`` and the dataset options are :func:`augmentlab.data.load_dataset`'s (``data=None``:
-    the built-in demo data); ``seed`` picks the samples and the draws. The PNG's text chunk
+    the built-in demo data); ``seed`` picks the samples and the draws; ``mirror_pairs`` are the
+    class pairs reflections swap, as in the recipe. The PNG's text chunk
     ``augmentlab`` records the arguments that made it and where the samples come from.
 
     Raises:
@@ -312,12 +320,13 @@ def write_preview(
     samples = load_preview_samples(
         data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict, n=n, size=size, seed=seed
     )
-    picture = render_preview(spec, samples, draws, seed)
+    picture = render_preview(spec, samples, draws, seed, mirror_pairs)
     dataset_args = _dataset_arguments(data, images, masks, ignore_index, classes, strict)
     record = PngImagePlugin.PngInfo()
     record.add_text(
         "augmentlab",
-        f"preview --aug {shlex.quote(spec)}{dataset_args} --n {n} --seed {seed} --size {size_text(size)} --draws {draws} ({samples.source})",
+        f"preview --aug {shlex.quote(spec)}{dataset_args} --n {n} --seed {seed} --size {size_text(size)} --draws {draws}"
+        f"{'' if mirror_pairs == 'auto' else ' --mirror-pairs ' + shlex.quote(mirror_pairs)} ({samples.source})",
     )
     try:
         picture.save(out, format="PNG", pnginfo=record)
