@@ -215,6 +215,53 @@ def test_albumentations_export_says_what_differs(run, tmp_path):
     assert (perspective.scale, perspective.fill_mask) == ((0.1, 0.2), 255)
 
 
+ELASTIC_BORDER = (
+    "albumentations smooths its noise with a replicated border, so its displacement grows several-fold within about "
+    "3 sigma of the edges and most in the corners; alpha matches augmentlab's in the interior"
+)
+OPTICAL_CENTRE = (
+    "albumentations centres its map at (W/2, H/2), not at the middle pixel ((W − 1)/2): even without distortion it moves "
+    "the image half a pixel and the mask a whole pixel up and to the left, out of register with each other"
+)
+GAUSS_UINT8 = (
+    "on uint8 images albumentations rounds the noise towards zero, so its spread comes out 5–12% below std_range at these "
+    "sizes; give it float32 images in [0, 1] to match"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "size", "notes"),
+    [
+        ("elastic", {}, (1024, 1024), [ELASTIC_BORDER]),
+        ("elastic", {}, (128, 128), [ELASTIC_BORDER,
+         "at 128×128 with sigma 50 px (the shorter side under 12 sigma) hardly a pixel is interior, so albumentations displaces "
+         "several times as far across the image (with the defaults, RMS 43 px against augmentlab's 8.6 px at 128 px; 26 against 9.4 at 512)"]),
+        ("optical", {"shift_limit": [0.0, 0.0]}, (64, 64), [OPTICAL_CENTRE]),
+        ("optical", {}, (64, 64), ["albumentations 2.x has no centre shift (shift_limit [-0.05, 0.05]): its distortion stays centred", OPTICAL_CENTRE]),
+        ("grid", {}, (64, 64), ["albumentations 2.0's normalized grid leaves its last row and column without a source on every call "
+                                "(black, mask 255), where augmentlab's covers every pixel"]),
+        ("grid", {"normalized": False}, (64, 64), []),
+        ("gauss_noise", {}, (64, 64), [GAUSS_UINT8]),
+        ("grid_dropout", {"random_offset": False, "unit_size_range": [8, 64]}, (64, 96), [
+            "albumentations draws the unit below its high end, and that may not pass the shorter side (64 px), so a unit of 64 px is never drawn there",
+            "albumentations stretches (side // unit) cells over the image where augmentlab repeats the unit and cuts the last, so at 64 px "
+            "the dropped share differs (25% against 22% at 64 px with the defaults; close from about 224 px)"]),
+        ("grid_dropout", {"random_offset": False}, (256, 256), []),
+    ],
+)
+def test_conversions_say_what_albumentations_does_otherwise(name, changes, size, notes):
+    albumentations = pytest.importorskip("albumentations")
+    import augmentlab
+
+    values = {**augmentlab.available_augmentations()[name].defaults, **changes}
+    arguments, said = CONVERSIONS[name](values, ConversionTarget(ignore_index=255, size=size, mirror_pairs="none"))
+    assert said == notes
+    # what is exported runs on an image of that size (a grid_dropout unit past the shorter side raised on the first image)
+    transform = albumentations.Compose([stock_equivalent_with(name, {**arguments, "p": 1.0})])
+    out = transform(image=np.zeros((*size, 3), np.uint8), mask=np.zeros(size, np.uint8))
+    assert out["image"].shape == (*size, 3)
+
+
 # What the conversions change on purpose from the benches' stock equivalents, at the built-ins' defaults: one scale
 # for both axes (ours is a similarity), a centred motion kernel (a shifted one moves the image off its mask), the crop
 # at the training size, pixel sizes of rain and sun flare from it, and RGBShift's derived noise settings.

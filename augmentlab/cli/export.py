@@ -194,22 +194,38 @@ def _elastic(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[
     # albumentations' alpha grows with ours and with sigma (see ElasticTransform); the stock one is our default's.
     defaults = available_augmentations()["elastic"].defaults
     alpha = ALBUMENTATIONS_ELASTIC_ALPHA * (values["alpha"] / defaults["alpha"]) * (values["sigma"] / defaults["sigma"])
-    return {"alpha": alpha, "sigma": float(values["sigma"]), "fill_mask": target.fill(values["fill_mask"])}, [
+    notes = [
         "albumentations smooths its noise with a replicated border, so its displacement grows several-fold within about "
         "3 sigma of the edges and most in the corners; alpha matches augmentlab's in the interior"
     ]
+    shorter = min(target.size)
+    if shorter < 12 * float(values["sigma"]):
+        notes.append(
+            f"at {target.size[0]}×{target.size[1]} with sigma {values['sigma']:g} px (the shorter side under 12 sigma) hardly a pixel "
+            "is interior, so albumentations displaces several times as far across the image (with the defaults, RMS 43 px "
+            "against augmentlab's 8.6 px at 128 px; 26 against 9.4 at 512)"
+        )
+    return {"alpha": alpha, "sigma": float(values["sigma"]), "fill_mask": target.fill(values["fill_mask"])}, notes
 
 
 def _grid(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
+    notes = [
+        f"albumentations 2.0's normalized grid leaves its last row and column without a source on every call (black, mask "
+        f"{target.fill(values['fill_mask']):g}), where augmentlab's covers every pixel"
+    ] if values["normalized"] else []
     return {
         "num_steps": int(values["num_steps"]), "distort_limit": _limits(values["distort_limit"]), "normalized": bool(values["normalized"]),
         "fill_mask": target.fill(values["fill_mask"]),
-    }, []
+    }, notes
 
 
 def _optical(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
     shift = _limits(values["shift_limit"])
     notes = [] if shift == (0.0, 0.0) else [f"albumentations 2.x has no centre shift (shift_limit {list(shift)}): its distortion stays centred"]
+    notes.append(
+        "albumentations centres its map at (W/2, H/2), not at the middle pixel ((W − 1)/2): even without distortion it moves "
+        "the image half a pixel and the mask a whole pixel up and to the left, out of register with each other"
+    )
     return {"distort_limit": _limits(values["distort_limit"]), "fill_mask": target.fill(values["fill_mask"])}, notes
 
 
@@ -300,10 +316,19 @@ def _sun_flare(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dic
 def _grid_dropout(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
     units = values["unit_size_range"]
     notes = ["albumentations shifts each hole on its own; augmentlab shifts the whole grid per sample, so it stays regular"] if values["random_offset"] else []
+    shorter = min(target.size)
+    # albumentations draws the unit from [low, high), ours from [low, high]; its high may not pass the shorter side.
+    high = None if units is None else min(int(units[1]) + 1, shorter)
+    if units is not None and high == int(units[1]):
+        notes.append(f"albumentations draws the unit below its high end, and that may not pass the shorter side ({shorter} px), so a unit of {high} px is never drawn there")
+    if shorter < 224:
+        notes.append(
+            "albumentations stretches (side // unit) cells over the image where augmentlab repeats the unit and cuts the last, "
+            f"so at {shorter} px the dropped share differs (25% against 22% at 64 px with the defaults; close from about 224 px)"
+        )
     return {
         "ratio": float(values["ratio"]), "random_offset": bool(values["random_offset"]),
-        # albumentations draws the unit from [low, high), ours from [low, high].
-        "unit_size_range": None if units is None else (int(units[0]), int(units[1]) + 1), "fill_mask": target.fill(values["fill_mask"]),
+        "unit_size_range": None if units is None else (int(units[0]), high), "fill_mask": target.fill(values["fill_mask"]),
     }, notes
 
 
@@ -327,7 +352,10 @@ CONVERSIONS: dict[str, Conversion] = {
     "crop": _crop,
     "motion_blur": _motion_blur,
     "gaussian_blur": lambda values, target: ({"sigma_limit": tuple(map(float, values["sigma"]))}, []),
-    "gauss_noise": lambda values, target: ({"std_range": tuple(map(float, values["std"])), "per_channel": bool(values["per_channel"])}, []),
+    "gauss_noise": lambda values, target: ({"std_range": tuple(map(float, values["std"])), "per_channel": bool(values["per_channel"])}, [
+        "on uint8 images albumentations rounds the noise towards zero, so its spread comes out 5–12% below std_range at these "
+        "sizes; give it float32 images in [0, 1] to match"
+    ]),
     "clahe": _clahe,
     # albumentations shifts uint8 values: 0–255, and hue in OpenCV's 0–180 for a turn.
     "rgb_shift": lambda values, target: ({f"{channel}_shift_limit": _scaled(values[f"{channel}_shift"], 255) for channel in "rgb"}, []),
