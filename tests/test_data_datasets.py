@@ -541,6 +541,7 @@ def test_folder_bad_input(tmp_path: Path) -> None:
         ({"masks": masks, "classes": ["background", "road", "car"]},
          f"mask {masks / '0002.png'} has label 3 but there are 3 classes (0..2); name every class in classes, "
          "or set ignore_index 3 if it marks void pixels"),
+        ({"masks": masks, "ignore_index": -100}, "ignore_index must be ≥ 0, got -100"),
         ({"masks": masks, "ignore_index": 1},
          "ignore_index 1 is a class index (classes are 0..255); use a value outside them, such as 65535"),
         ({"masks": other_masks},

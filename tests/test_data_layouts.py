@@ -92,8 +92,8 @@ def test_data_stats_reads_an_export_without_images_and_a_split_layout_with_val_i
     assert wrong.stderr == "error: --val-images is the folder of a val COCO json's images: give it with --val VAL.json\n"
 
 
-def _car_parts(tmp_path: Path) -> Path:
-    """A COCO json with classes front_left_door and front_right_door, each a column of its own image half."""
+def _car_parts(tmp_path: Path, names: tuple[str, str] = ("front_left_door", "front_right_door")) -> Path:
+    """A COCO json with classes front_left_door and front_right_door (or ``names``), each a column of its own image half."""
     images = tmp_path / "images"
     images.mkdir()
     entries, annotations = [], []
@@ -104,7 +104,7 @@ def _car_parts(tmp_path: Path) -> Path:
             {"id": 2 * index, "image_id": index, "category_id": 1, "iscrowd": 0, "segmentation": [[0, 0, 8, 0, 8, 32, 0, 32]]},
             {"id": 2 * index + 1, "image_id": index, "category_id": 2, "iscrowd": 0, "segmentation": [[24, 0, 32, 0, 32, 32, 24, 32]]},
         ]
-    categories = [{"id": 1, "name": "front_left_door"}, {"id": 2, "name": "front_right_door"}]
+    categories = [{"id": 1, "name": names[0]}, {"id": 2, "name": names[1]}]
     path = tmp_path / "cars.json"
     path.write_text(json.dumps({"images": entries, "annotations": annotations, "categories": categories}))
     return path
@@ -121,6 +121,21 @@ def test_the_plan_names_the_mirror_pairs_it_found_and_none_turns_them_off(tmp_pa
     assert off.exit_code == 0 and "reflections swap" not in off.stdout
     bad = runner.invoke(app, [*common, "--mirror-pairs", "front_left_door:front_left_door"])
     assert bad.exit_code == 2 and bad.stderr.startswith("error: --mirror-pairs ") and bad.stderr.count("\n") == 1
+
+
+def test_the_plan_names_classes_that_differ_only_by_l_and_r(tmp_path: Path) -> None:
+    data = _car_parts(tmp_path, ("l_eye", "r_eye"))  # CelebAMask-HQ's names; auto pairs only the words left and right
+    runner = CliRunner()
+    common = ["ablate", "--data", str(data), "--aug", "hflip", "--batch-size", "2", "--device", "cpu", "--dry-run", "--out", str(tmp_path / "runs")]
+    found = runner.invoke(app, common, env={"COLUMNS": "400"})
+    assert found.exit_code == 0, found.output
+    assert (
+        "classes l_eye and r_eye differ only by l and r, which mirror_pairs auto leaves unpaired (l may not mean left); "
+        "if they are left and right, a flip must swap them: set mirror_pairs to l_eye:r_eye (--mirror-pairs)"
+    ) in " ".join(found.output.split())
+    given = runner.invoke(app, [*common, "--mirror-pairs", "l_eye:r_eye"], env={"COLUMNS": "400"})
+    assert given.exit_code == 0 and "differ only by l and r" not in given.output
+    assert "reflections swap l_eye↔r_eye" in given.stdout
 
 
 def test_preview_columns_swap_the_pairs_under_hflip_and_not_under_rot90(tmp_path: Path) -> None:

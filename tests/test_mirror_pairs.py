@@ -11,7 +11,7 @@ import augmentlab
 from augmentlab.augment import AugmentationPipeline, ProjectiveWarp, WarpAugmentation
 from augmentlab.augment.geometric.fusion import fused_warp
 from augmentlab.augment.geometric.warp import projective_grid
-from augmentlab.augment.mirror import label_swap_table, mirror_pairs, swap_labels
+from augmentlab.augment.mirror import label_swap_table, letter_side_pairs, mirror_pairs, swap_labels
 from augmentlab.errors import FieldError
 from augmentlab.runner.recipe import PRESETS, resolve_mirror_pairs
 from augmentlab.tensors import constant
@@ -111,6 +111,20 @@ def test_bad_explicit_pairs_say_what_is_wrong_in_one_line(spec, message):
         mirror_pairs(PARTS, spec)
     assert str(error.value) == message
     assert error.value.field == "mirror_pairs"
+
+
+@pytest.mark.parametrize(
+    ("classes", "pairs"),
+    [
+        (("background", "l_eye", "r_eye", "l_lip", "u_lip", "l_brow", "r_brow"), [(1, 2), (5, 6)]),  # CelebAMask-HQ: l_lip is the lower lip
+        (("background", "L Arm", "R Arm"), [(1, 2)]),
+        (("background", "left_eye", "right_eye"), []),  # auto's own: not a letter pair
+        (("background", "lamp", "ramp"), []),  # letters inside words are not sides
+    ],
+)
+def test_letter_side_pairs_are_found_but_never_paired_by_auto(classes, pairs):
+    assert letter_side_pairs(classes) == pairs
+    assert not set(pairs) & set(mirror_pairs(list(classes)))
 
 
 def test_auto_refuses_a_class_with_two_mirror_partners():

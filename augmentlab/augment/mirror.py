@@ -115,6 +115,26 @@ def _auto_pairs(class_names: Sequence[str]) -> list[tuple[int, int]]:
     return sorted(pairs)
 
 
+_LETTER_SIDES = {"l": "r", "r": "l"}
+
+
+def letter_side_pairs(class_names: Sequence[str]) -> list[tuple[int, int]]:
+    """Pairs of classes whose names differ only by a one-letter word l and r (``l_eye``, ``r_eye``: CelebAMask-HQ).
+
+    ``auto`` does not pair them, since the letters may mean something else (``l_lip`` is the lower
+    lip there); the plan names them so that a user who means left and right can say so.
+    """
+    words = [class_name_words(name) for name in class_names]
+    by_words = {name_words: index for index, name_words in enumerate(words)}
+    pairs = set()
+    for index, name_words in enumerate(words):
+        if any(word in _LETTER_SIDES for word in name_words) and not any(word in SIDES for word in name_words):
+            partner = by_words.get(tuple(_LETTER_SIDES.get(word, word) for word in name_words))
+            if partner is not None and partner != index:
+                pairs.add((min(index, partner), max(index, partner)))
+    return sorted(pairs)
+
+
 def label_swap_table(pairs: Sequence[tuple[int, int]], ignore_index: int = 255, device: str | torch.device = "cpu") -> torch.Tensor | None:
     """The lookup table that swaps each pair's labels: ``table[a] = b``, ``table[b] = a``, every other label itself.
 

@@ -156,6 +156,8 @@ class SegmentationDataset:
 def check_ignore_index(ignore_index: int, num_classes: int) -> None:
     if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
         raise FieldError("ignore_index", f"must be an integer, got {ignore_index!r}")
+    if ignore_index < 0:  # masks are images of labels 0 and up; native scoring packs them unsigned
+        raise FieldError("ignore_index", f"must be ≥ 0, got {ignore_index}")
     if 0 <= ignore_index < num_classes:
         raise FieldError(
             "ignore_index",

@@ -186,6 +186,21 @@ def _start_workers(config: AblationConfig) -> ProcessExecutor | None:
     return workers
 
 
+def _warn_about_letter_sides(config: AblationConfig, class_names: Sequence[str], listener: AblationListener) -> None:
+    """Name the classes that differ only by l and r when auto pairs mirror classes: auto leaves them unpaired."""
+    from augmentlab.augment.mirror import letter_side_pairs
+
+    if (config.mirror_pairs or "auto").strip().lower() != "auto":
+        return
+    pairs = letter_side_pairs(class_names)
+    if pairs:
+        spelt = ",".join(f"{class_names[a]}:{class_names[b]}" for a, b in pairs)
+        listener.warning(
+            f"classes {spelt.replace(',', ', ').replace(':', ' and ')} differ only by l and r, which mirror_pairs auto leaves unpaired "
+            f"(l may not mean left); if they are left and right, a flip must swap them: set mirror_pairs to {spelt} (--mirror-pairs)"
+        )
+
+
 def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAblation:
     config.validate()
     check_output_folder(config.out, config.name)  # before the data loads: a real run could not write there
@@ -200,6 +215,7 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
         train, val = load_splits(config.data, **config.split_arguments(), size=request.size, resize=recipe.resize)
     config.check_losses(train.num_classes)
     recipe = resolve_mirror_pairs(recipe, train.class_names)
+    _warn_about_letter_sides(config, train.class_names, listener)
     if recipe.encoder_weights not in ("imagenet", "none"):
         from augmentlab.runner.model import build_model
 
