@@ -11,7 +11,12 @@ import augmentlab
 from augmentlab.augment import AugmentationPipeline, ProjectiveWarp, WarpAugmentation
 from augmentlab.augment.geometric.fusion import fused_warp
 from augmentlab.augment.geometric.warp import projective_grid
-from augmentlab.augment.mirror import label_swap_table, letter_side_pairs, mirror_pairs, swap_labels
+from augmentlab.augment.mirror import (
+    label_swap_table,
+    letter_side_pairs,
+    mirror_pairs,
+    swap_labels,
+)
 from augmentlab.errors import FieldError
 from augmentlab.runner.recipe import PRESETS, resolve_mirror_pairs
 from augmentlab.tensors import constant
