@@ -181,10 +181,13 @@ Conversion = Callable[[Mapping[str, Any], ConversionTarget], tuple[dict[str, Any
 
 def _affine(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
     # keep_ratio: one scale for both axes, as our similarity transform has.
+    notes = [] if _limits(values["shift_limit"]) == (0.0, 0.0) else [
+        "albumentations rounds each shift to whole pixels (6.4 px becomes 6), where augmentlab shifts by the fraction drawn"
+    ]
     return {
         "translate_percent": _limits(values["shift_limit"]), "scale": _scaled(_limits(values["scale_limit"]), 1.0, 1.0),
         "rotate": _limits(values["rotate_limit"]), "keep_ratio": True, "fill_mask": target.fill(values["fill_mask"]),
-    }, []
+    }, notes
 
 
 def _elastic(values: Mapping[str, Any], target: ConversionTarget) -> tuple[dict[str, Any], list[str]]:
