@@ -401,6 +401,12 @@ def level_text(gamma: float, alpha: float) -> str:
     return f"α/{divisor} = {gamma:.2g}"
 
 
+def family_level(decisions: Iterable[Decision | None], alpha: float) -> str | None:
+    """:func:`level_text` of a family's Bonferroni level, from its first member with training noise; None without one."""
+    member = next((decision for decision in decisions if decision is not None and decision.training_noise), None)
+    return None if member is None else level_text(1 - member.mde_confidence, alpha)
+
+
 def family_text(count: int, correction: str, looks: int = 1, alpha: float = 0.05, waiting: int = 0, unmeasured: int = 0) -> str:
     """The adjustment in words: ``Holm over 7 comparisons``, with those counted at p = 1 and the looks' share of α when sequential."""
     what = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "no correction"}[correction]

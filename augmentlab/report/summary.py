@@ -20,7 +20,7 @@ from augmentlab.report.analysis import (
     IDENTICAL_SEEDS,
     Decision,
     decide,
-    level_text,
+    family_level,
     seeds_to_detect,
 )
 from augmentlab.report.looks import (
@@ -444,8 +444,7 @@ def _power_notes(info: AblationInfo, comparisons: Sequence[Comparison], path: Re
     needed = [seeds_to_detect(outcome.decision, outcome.estimate, target) for outcome in outcomes if outcome.decision.training_noise]
     if any(count is None for count in needed):
         return notes + [f"power: at the observed spread from seed to seed, detecting ±{target:g} mIoU at 80% power would take more than 200 seeds per arm"]
-    member = next(outcome.decision for outcome in outcomes if outcome.decision.training_noise)
-    level = level_text(1 - member.mde_confidence, settings.alpha)
+    level = family_level((outcome.decision for outcome in outcomes), settings.alpha)
     return notes + [
         f"power: detecting ±{target:g} mIoU at 80% power would take about {max(needed)} seeds per arm for every comparison "
         f"(from the observed spread from seed to seed, at {'level' if settings.correction == 'none' else 'the Bonferroni level'} {level}); the MDE column is the effect the seeds so far detect at 80% power"

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from augmentlab.report.analysis import SAME_DIFFERENCES, Decision, level_text
+from augmentlab.report.analysis import SAME_DIFFERENCES, Decision, family_level
 from augmentlab.report.summary import ArmSummary, EffectSummary, Report
 from augmentlab.results.records import recipe_words, size_text
 
@@ -99,12 +99,6 @@ def _memory_text(peak_bytes: int | None) -> str:
     return MISSING if peak_bytes is None else f"{peak_bytes / 2**30:.2f} GiB"
 
 
-def _family_level(confidence: float, intervals: Sequence[tuple[str, Decision | None]]) -> str:
-    """The Bonferroni level of the family's members, ``α/7 = 0.0071`` (α/m, or α/(looks·m) with sequential seeds)."""
-    members = [interval for _, interval in intervals if interval is not None and interval.training_noise]
-    return "α/m" if not members else level_text(1 - members[0].mde_confidence, 1 - confidence)
-
-
 def _ci_text(confidence: float, intervals: Sequence[tuple[str, Decision | None]]) -> str:
     """How the intervals were computed and adjusted: the most common method, then any other with the rows that used it."""
     rows_by_method: dict[str, list[str]] = {}
@@ -120,7 +114,7 @@ def _ci_text(confidence: float, intervals: Sequence[tuple[str, Decision | None]]
     text = f"CI by {methods}."
     text += (
         f" A better or worse verdict's interval is at the level that makes it agree with its adjusted p-value, every other at the "
-        f"Bonferroni level {_family_level(confidence, intervals)} ({percent_text(confidence)} before adjustment), which also decides "
+        f"Bonferroni level {family_level((interval for _, interval in intervals), 1 - confidence) or 'α/m'} ({percent_text(confidence)} before adjustment), which also decides "
         "'no effect beyond ±δ'; so an interval excludes 0 exactly when its verdict is better or worse." if adjusted else f" {percent_text(confidence)} intervals."
     )
     unmeasured = [interval for _, interval in intervals if interval is not None and not interval.training_noise]
@@ -221,10 +215,9 @@ def _quality_table(report: Report) -> _Table:
 
 def _mde_level(report: Report) -> str:
     """The level every MDE of the arms' family is quoted at, in words."""
-    members = [arm.delta for arm in report.arms if arm.delta is not None and arm.delta.training_noise]
-    if not members:
+    level = family_level((arm.delta for arm in report.arms), 1 - report.confidence)
+    if level is None:
         return "the family's Bonferroni level α/m"
-    level = level_text(1 - members[0].mde_confidence, 1 - report.confidence)
     if report.correction == "none":
         return f"level {level}"
     return f"the Bonferroni level {level}" + (", the one Holm's first step tests at" if report.correction == "holm" else "")
