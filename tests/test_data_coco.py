@@ -151,9 +151,10 @@ def test_the_mask_cache_key_follows_the_class_of_each_category():
     options = {"crowd": "ignore", "order": "area", "ignore_index": 255}
     # The data's identity leaves the classes out: ablation folders are named after it, and must resume across versions.
     assert annotation_key(b"{}", **options) == "1d86350326e5e7db35e01dd81095c895ba18e112c3c8b3114d6d5129363de12e"
-    same = coco_mask_cache_path(b"{}", **options, class_of_category={0: 0, 1: 1, 2: 2})
-    assert same == coco_mask_cache_path(b"{}", **options, class_of_category={2: 2, 1: 1, 0: 0})
-    assert same != coco_mask_cache_path(b"{}", **options, class_of_category={0: 1, 1: 2, 2: 3})
+    key = annotation_key(b"{}", **options)
+    same = coco_mask_cache_path(key, {0: 0, 1: 1, 2: 2})
+    assert same == coco_mask_cache_path(key, {2: 2, 1: 1, 0: 0})
+    assert same != coco_mask_cache_path(key, {0: 1, 1: 2, 2: 3})
 
 
 @pytest.mark.parametrize("crowd", ["ignore", "class"])

@@ -49,15 +49,13 @@ def mask_cache_dir() -> Path:
     return Path(configured).expanduser() if configured else Path.home() / ".cache" / "augmentlab" / "masks"
 
 
-def coco_mask_cache_path(
-    annotation_bytes: bytes, *, crowd: str, order: str, ignore_index: int, class_of_category: Mapping[int, int]
-) -> Path:
-    """The ``.npz`` of rasterized masks for an annotation file with these bytes and options.
+def coco_mask_cache_path(data_key: str, class_of_category: Mapping[int, int]) -> Path:
+    """The ``.npz`` of rasterized masks for the annotation file and options of ``data_key`` (:func:`annotation_key`).
 
     The class of each category is part of the key, so masks cached before a change in how
     categories become classes are never read back with other classes.
     """
-    digest = hashlib.sha256(annotation_key(annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index).encode())
+    digest = hashlib.sha256(data_key.encode())
     digest.update(f"\0{sorted(class_of_category.items())}".encode())
     return mask_cache_dir() / f"{digest.hexdigest()}.npz"
 
@@ -164,10 +162,8 @@ def build_coco_dataset(
     for image, path, orientation in zip(coco.images, paths, orientations):
         samples.append(Sample(image.file_name, path, str(image.id), orientation))
         digest.update(file_fingerprint(path))
-    annotation_bytes = coco.path.read_bytes()
-    cache_path = coco_mask_cache_path(
-        annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index, class_of_category=coco.class_of_category
-    )
+    data_key = annotation_key(coco.path.read_bytes(), crowd=crowd, order=order, ignore_index=ignore_index)
+    cache_path = coco_mask_cache_path(data_key, coco.class_of_category)
     if cache_path.is_file():
         logger.debug("masks of %s read from the cache %s", coco.path, cache_path)
     else:
@@ -176,7 +172,6 @@ def build_coco_dataset(
             for image in coco.images
         )
         _write_npz_atomically(cache_path, masks)
-    data_key = annotation_key(annotation_bytes, crowd=crowd, order=order, ignore_index=ignore_index)
     source_key = f"coco\0{data_key}\0{digest.hexdigest()}"
     _warn_about_annotations(coco)
     if warning:
