@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from augmentlab.data.images import (
     file_fingerprint,
@@ -89,23 +88,19 @@ def scan_folder_pairs(
             "name each mask like its image, e.g. 0001.jpg and 0001.png"
         )
     max_label = 0
-    holds_ignore_index = False
     digest = hashlib.sha256()
     mask_sizes = []
-    label_pixels = torch.zeros(0, dtype=torch.int64)
-    ignored_pixels = total_pixels = 0
+    ignored_pixels = total_pixels = labelled_pixels = 0  # labelled: every label but 0 and the ignore index
+    present_labels: set[int] = set()
     for stem in stems:
         image_path, mask_path = images[stem], masks[stem]
         mask = read_index_mask(mask_path)
         mask_sizes.append(tuple(mask.shape))
         ignored = mask == ignore_index
-        holds_ignore_index = holds_ignore_index or bool(ignored.any())
         labels = mask[~ignored]
-        ignored_pixels, total_pixels = ignored_pixels + int(ignored.sum()), total_pixels + mask.numel()
-        if labels.numel() and int(labels.min()) >= 0:
-            counts = torch.bincount(labels.flatten())
-            size = max(len(counts), len(label_pixels))
-            label_pixels = F.pad(label_pixels, (0, size - len(label_pixels))) + F.pad(counts, (0, size - len(counts)))
+        objects = labels[labels != 0]
+        ignored_pixels, total_pixels, labelled_pixels = ignored_pixels + int(ignored.sum()), total_pixels + mask.numel(), labelled_pixels + objects.numel()
+        present_labels.update(torch.unique(objects).tolist())
         if labels.numel():
             largest = int(labels.max())
             if num_classes is not None and largest >= num_classes:
@@ -123,28 +118,27 @@ def scan_folder_pairs(
     if warning:
         logger.warning("%s", warning)
     if num_classes is None:
-        smoothed = _smoothed_binary_masks(label_pixels, ignored_pixels, total_pixels, ignore_index, masks_dir)
+        smoothed = _smoothed_binary_masks(len(present_labels), labelled_pixels, ignored_pixels, total_pixels, ignore_index, masks_dir)
         if smoothed:
             logger.warning("%s", smoothed)
     pairs = tuple(FolderPair(stem, images[stem], masks[stem], orientation) for stem, orientation in zip(stems, orientations))
-    return FolderSource(pairs, max_label, holds_ignore_index, masks_dir, digest.hexdigest())
+    return FolderSource(pairs, max_label, ignored_pixels > 0, masks_dir, digest.hexdigest())
 
 
-def _smoothed_binary_masks(label_pixels: torch.Tensor, ignored: int, total: int, ignore_index: int, masks_dir: Path) -> str | None:
-    """A warning for binary masks whose foreground is the ignore index and whose edges were smoothed, else None.
+def _smoothed_binary_masks(labels: int, labelled: int, ignored: int, total: int, ignore_index: int, masks_dir: Path) -> str | None:
+    """A warning for binary masks whose foreground is the ignore index and whose edges were smoothed, else None:
+    ``labels`` distinct labels besides 0 cover ``labelled`` of the ``total`` pixels, the ignore index ``ignored``.
 
     Resizing a 0/255 mask bilinearly, or saving it as JPEG, leaves edge values between 0 and 255:
     read as labels they make up to 254 classes, while the foreground itself, 255, is ignored. The
     sign: the ignore index covers more pixels than every other label but 0 together, where in
     datasets that mark void pixels (Pascal VOC's object outlines) the classes cover far more.
     """
-    present = [int(count) for label, count in enumerate(label_pixels.tolist()) if label > 0 and count]
-    labelled = sum(present)
-    if not total or not present or ignored < 0.05 * total or labelled >= ignored:
+    if not total or not labels or ignored < 0.05 * total or labelled >= ignored:
         return None
     return (
         f"masks in {masks_dir}: {ignored / total:.0%} of the pixels hold the ignore index {ignore_index}, more than all "
-        f"{len(present)} labels besides 0 together ({labelled / total:.0%}): if these are binary masks whose foreground "
+        f"{labels} labels besides 0 together ({labelled / total:.0%}): if these are binary masks whose foreground "
         f"is {ignore_index} and whose edges were smoothed (resized bilinearly, or saved as JPEG), remap them to 0 and 1 "
         "(mask > 127); otherwise list the class names, so that labels beyond them are refused"
     )
