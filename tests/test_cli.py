@@ -173,7 +173,7 @@ def test_config_file_lists_arms_and_the_command_line_overrides_it(run, tmp_path)
     ("content", "fragment"),
     [
         ("seeds = [", "is not valid TOML"),
-        ("sedes = 2", "unknown key 'sedes' — did you mean 'seeds'? valid keys: address, arms, aug, cache_memory, classes, compile, correction, cpus_per_run, cudnn_benchmark, data, design, device, devices, each, executor, foldover, gpus_per_run, host_memory, ignore_index, images, loss, margin, masks, max_seeds, name, out, parallel, pooling, preset, recipe, seeds, strict, track, val, val_images, val_masks, val_split"),
+        ("sedes = 2", "unknown key 'sedes' — did you mean 'seeds'? valid keys: address, arms, aug, cache_memory, classes, compile, correction, cpus_per_run, cudnn_benchmark, data, design, device, devices, each, executor, foldover, gpus_per_run, host_memory, ignore_index, images, loss, margin, mask_colours, masks, max_seeds, name, out, parallel, pooling, preset, recipe, seeds, strict, track, val, val_images, val_masks, val_split"),
         ("val_split = '0.2'", "bad.toml: val_split must be a number, got '0.2'"),
         ("val_split = 2.0", "bad.toml: val_split must be between 0 and 1 (exclusive), got 2.0"),
         ("ignore_index = true", "bad.toml: ignore_index must be a whole number, got True"),

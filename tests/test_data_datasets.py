@@ -532,9 +532,9 @@ def test_folder_bad_input(tmp_path: Path) -> None:
          f"1 image in {images} has no mask with the same stem (0003.png); add the missing files in {masks} "
          "or remove these, or leave out strict"),
         ({"masks": rgb_masks},
-         f"mask {rgb_masks / '0001.png'} is an RGB image, not an index mask; export masks as index PNGs "
-         "(mode L or P, one class index per pixel) (a colour-coded mask, as CamVid's with its class_dict.csv, needs each "
-         "colour mapped to its index first)"),
+         f"mask {rgb_masks / '0001.png'} is an RGB image, not an index mask; for colour-coded masks give their colour table "
+         "(a CSV name,r,g,b such as CamVid's class_dict.csv) with mask_colours, or export masks as index PNGs "
+         "(mode L or P, one class index per pixel)"),
         ({"masks": small_masks},
          f"image {images / '0001.png'} is 3x2 (width x height, after EXIF orientation) but its mask "
          f"{small_masks / '0001.png'} is 2x2; masks must have the size of their images"),

@@ -18,6 +18,7 @@ from augmentlab.cli.options import (
     DataOption,
     IgnoreIndexOption,
     ImagesOption,
+    MaskColoursOption,
     MasksOption,
     StrictOption,
     ValImagesOption,
@@ -72,6 +73,7 @@ def ablate(
     val_masks: ValMasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
+    mask_colours: MaskColoursOption = None,
     strict: StrictOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help=option_help("out", " [default: runs]"))] = None,
     name: Annotated[Optional[str], typer.Option("--name", help=option_help("name"))] = None,
@@ -117,7 +119,7 @@ def ablate(
         "compile": compile, "cudnn_benchmark": cudnn_benchmark, "parallel": parallel, "devices": device_numbers(devices),
         "executor": executor, "address": address, "gpus_per_run": gpus_per_run, "cpus_per_run": cpus_per_run, "cache_memory": cache_memory, "host_memory": host_memory,
         "track": tracked_sinks(base.track, track, track_opt),
-        **data_settings(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict),
+        **data_settings(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict, mask_colours=mask_colours),
     }
     if base.arms and (aug is not None or loss is not None):
         settings["arms"] = ()  # --aug or --loss replace the file's listed arms

@@ -14,6 +14,7 @@ from augmentlab.cli.options import (
     DataOption,
     IgnoreIndexOption,
     ImagesOption,
+    MaskColoursOption,
     MasksOption,
     StrictOption,
     ValImagesOption,
@@ -82,6 +83,7 @@ def bench_train(
     val_masks: ValMasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
+    mask_colours: MaskColoursOption = None,
     strict: StrictOption = None,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="PATH", help="Also write the figures as JSON.")] = None,
 ) -> None:
@@ -97,7 +99,7 @@ def bench_train(
     from augmentlab.registry.api import resolve_loss_spec
     from augmentlab.runner.recipe import build_recipe
 
-    settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
+    settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict, mask_colours=mask_colours)
     aug = timing.REFERENCE_AUGMENTATIONS if aug is None else aug
     torch_device = bench.resolve_bench_device(device)
     preset = "standard" if torch_device.type == "cuda" else "demo"

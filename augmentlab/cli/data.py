@@ -13,6 +13,7 @@ from augmentlab.cli.options import (
     DataOption,
     IgnoreIndexOption,
     ImagesOption,
+    MaskColoursOption,
     MasksOption,
     StrictOption,
     ValImagesOption,
@@ -56,6 +57,7 @@ def data_stats(
     val_masks: ValMasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
+    mask_colours: MaskColoursOption = None,
     strict: StrictOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the --val-split split; augmentlab ablate always splits with the default, 0, so another seed shows a split no ablation trains on.")] = 0,
 ) -> None:
@@ -63,7 +65,7 @@ def data_stats(
     from augmentlab.data import load_splits, stats_table, stats_warnings
     from augmentlab.data.stats import describe_images
 
-    settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict)
+    settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict, mask_colours=mask_colours)
     train, validation = load_splits(settings.data, seed=seed, **settings.split_arguments())
     train_stats, val_stats = train.class_stats(), validation.class_stats()
     # Every image is decoded once, as ablate will decode it: a truncated file is found here, not at training.

@@ -51,6 +51,7 @@ ValMasksOption = Annotated[Optional[Path], typer.Option("--val-masks", metavar="
 ValSplitOption = Annotated[Optional[float], typer.Option("--val-split", help=option_help("val_split", " [default: 0.2]"))]
 IgnoreIndexOption = Annotated[Optional[int], typer.Option("--ignore-index", help=option_help("ignore_index", " [default: 255]"))]
 ClassesOption = Annotated[Optional[str], typer.Option("--classes", metavar="A,B,…", help=option_help("classes"))]
+MaskColoursOption = Annotated[Optional[Path], typer.Option("--mask-colours", metavar="FILE.csv", help=option_help("mask_colours"))]
 StrictOption = Annotated[Optional[bool], typer.Option("--strict", help=option_help("strict"))]
 
 
@@ -66,11 +67,13 @@ def data_settings(
     ignore_index: int | None = None,
     classes: str | None = None,
     strict: bool | None = None,
+    mask_colours: Path | None = None,
 ) -> dict[str, Any]:
     """The data options given on the command line as AblationConfig settings (``None``: not given)."""
     return {
         "data": data, "val": val, "images": images, "masks": masks, "val_images": val_images, "val_masks": val_masks,
         "val_split": val_split, "ignore_index": ignore_index, "classes": class_names(classes), "strict": strict,
+        "mask_colours": mask_colours,
     }
 
 

@@ -12,6 +12,7 @@ from augmentlab.cli.options import (
     DataOption,
     IgnoreIndexOption,
     ImagesOption,
+    MaskColoursOption,
     MasksOption,
     StrictOption,
     check_output_file,
@@ -28,6 +29,7 @@ def preview(
     masks: MasksOption = None,
     ignore_index: IgnoreIndexOption = None,
     classes: ClassesOption = None,
+    mask_colours: MaskColoursOption = None,
     strict: StrictOption = None,
     n: Annotated[int, typer.Option("--n", min=1, max=64, help="Samples, one row each.")] = 8,
     draws: Annotated[int, typer.Option("--draws", min=1, max=8, help="Augmented draws of each sample, one column each.")] = 3,
@@ -39,7 +41,7 @@ def preview(
     from augmentlab.diagnostics.preview import write_preview
     from augmentlab.runner.config import parse_size
 
-    settings = data_config(data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict)
+    settings = data_config(data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict, mask_colours=mask_colours)
     check_output_file(out, "--out")
     try:
         width, height = write_preview(aug, out, data=settings.data, **settings.dataset_arguments(), n=n, seed=seed, size=parse_size(size), draws=draws, mirror_pairs=mirror_pairs)

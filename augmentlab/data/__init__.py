@@ -16,6 +16,7 @@ from augmentlab.data.coco.reader import (
     SkippedShapes,
     read_coco,
 )
+from augmentlab.data.colours import ColourMaskReader, MaskColours, read_mask_colours
 from augmentlab.data.dataset import SegmentationDataset
 from augmentlab.data.demo import CLASS_NAMES as DEMO_CLASS_NAMES
 from augmentlab.data.demo import DemoPaths, demo_dataset, generate_demo_dataset
@@ -37,11 +38,13 @@ __all__ = [
     "DEMO_CLASS_NAMES",
     "DEVICE_BUDGET_FRACTION",
     "ClassStats",
+    "ColourMaskReader",
     "CocoAnnotation",
     "CocoAnnotations",
     "CocoCategory",
     "CocoImage",
     "DemoPaths",
+    "MaskColours",
     "OutsideShapes",
     "SegmentationDataset",
     "TensorCache",
@@ -58,6 +61,7 @@ __all__ = [
     "read_coco",
     "read_image",
     "read_index_mask",
+    "read_mask_colours",
     "resize_image",
     "resize_mask",
     "stats_table",

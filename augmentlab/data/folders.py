@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +66,12 @@ def scan_folder_pairs(
     ignore_index: int,
     num_classes: int | None = None,
     strict: bool = False,
+    read_mask: Callable[[Path], torch.Tensor] = read_index_mask,
 ) -> FolderSource:
     """Pair the images of ``images_dir`` with the masks of ``masks_dir`` and check each mask.
+
+    ``read_mask`` reads a mask file as class indices (colour-coded masks: a
+    :class:`~augmentlab.data.colours.ColourMaskReader`).
 
     Raises:
         AugmentlabError: a missing folder, no pairs, two images with one stem, a mask whose size
@@ -94,7 +98,7 @@ def scan_folder_pairs(
     present_labels: set[int] = set()
     for stem in stems:
         image_path, mask_path = images[stem], masks[stem]
-        mask = read_index_mask(mask_path)
+        mask = read_mask(mask_path)
         mask_sizes.append(tuple(mask.shape))
         ignored = mask == ignore_index
         labels = mask[~ignored]

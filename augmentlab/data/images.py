@@ -3,7 +3,8 @@
 Images become uint8 ``[3, H, W]`` RGB with their EXIF orientation applied: grayscale, palette,
 CMYK and RGBA images are converted to RGB (alpha is dropped, each pixel keeps its colour), and
 16-bit grayscale is scaled to 8 bits. Masks are index PNGs: one class index per pixel, in mode
-``L``, ``P`` (read as palette indices, not colours), ``I``, ``I;16`` or ``1``.
+``L``, ``P`` (read as palette indices, not colours), ``I``, ``I;16`` or ``1``; colour-coded masks
+are read as RGB here and mapped to indices by :mod:`augmentlab.data.colours`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from augmentlab.data.wording import plural, verb
-from augmentlab.errors import AugmentlabError
+from augmentlab.errors import AugmentlabError, Param
 
 EXIF_ORIENTATION_TAG = 0x0112
 AXES_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
@@ -98,16 +99,35 @@ def read_index_mask(path: str | Path) -> torch.Tensor:
     with _open(path, "mask") as mask:
         if mask.mode not in INDEX_MASK_MODES:
             article = "an" if mask.mode[:1] in "AEFHILMNORSX" else "a"  # as the letter is spoken: an RGB, a CMYK
-            colour = " (a colour-coded mask, as CamVid's with its class_dict.csv, needs each colour mapped to its index first)" if mask.mode in ("RGB", "RGBA") else ""
+            if mask.mode in ("RGB", "RGBA"):
+                raise AugmentlabError(
+                    f"mask {path} is {article} {mask.mode} image, not an index mask; for colour-coded masks give their colour table "
+                    "(a CSV name,r,g,b such as CamVid's class_dict.csv) with ", Param("mask_colours"),
+                    ", or export masks as index PNGs (mode L or P, one class index per pixel)",
+                )
             raise AugmentlabError(
                 f"mask {path} is {article} {mask.mode} image, not an index mask; export masks as index PNGs "
-                f"(mode L or P, one class index per pixel){colour}"
+                "(mode L or P, one class index per pixel)"
             )
         try:
             values = np.asarray(mask, dtype=np.int64)
         except (OSError, ValueError, SyntaxError) as error:
             raise _unreadable(path, "mask", error) from None
     return torch.from_numpy(np.ascontiguousarray(values))
+
+
+def read_mask_colours_array(path: str | Path) -> np.ndarray:
+    """The colour-coded mask at ``path`` as int32 ``[H, W, 3]`` RGB values (alpha dropped, a palette PNG by its colours).
+
+    Raises:
+        AugmentlabError: the file is missing or corrupt.
+    """
+    path = Path(path)
+    with _open(path, "mask") as mask:
+        try:
+            return np.asarray(mask.convert("RGB"), dtype=np.int32)
+        except (OSError, ValueError, SyntaxError) as error:
+            raise _unreadable(path, "mask", error) from None
 
 
 def stored_size_and_orientation(path: str | Path) -> tuple[tuple[int, int], int]:

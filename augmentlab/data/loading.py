@@ -16,13 +16,14 @@ size: the mask then turns with the image, and one rule holds for the whole json 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from augmentlab.data.coco.dataset import build_coco_dataset, read_coco_source
+from augmentlab.data.colours import ColourMaskReader, MaskColours, read_mask_colours
 from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
 from augmentlab.data.folders import (
     FolderSource,
@@ -36,6 +37,10 @@ from augmentlab.errors import AugmentlabError, FieldError, Param
 
 DEFAULT_VAL_SPLIT = 0.2  # the share of data held out for validation when no val split is given
 _MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
+_COLOURS_WITHOUT_MASKS = AugmentlabError(
+    Param("mask_colours"), " is the colour table of a folder dataset's colour-coded masks: give it with ", Param("data"),
+    " IMAGES_DIR and ", Param("masks"), " MASKS_DIR (a COCO json's classes are its categories)",
+)
 
 
 def load_dataset(
@@ -50,12 +55,16 @@ def load_dataset(
     order: str = "area",
     strict: bool = False,
     resize: str = "stretch",
+    mask_colours: str | Path | None = None,
 ) -> SegmentationDataset:
     """A COCO json (``data``, with its images under ``images`` or beside it), an image folder
     (``data``) with a mask folder (``masks``), or the built-in demo training data (``data=None``).
 
     ``crowd``, ``order`` and ``ignore_index`` are :func:`~augmentlab.data.rasterize_coco_masks`'
-    options; ``classes`` names a folder dataset's classes, index 0 first. ``strict=True``
+    options; ``classes`` names a folder dataset's classes, index 0 first. ``mask_colours`` is the
+    colour table (a CSV ``name,r,g,b``, one row per class, the background first: CamVid's
+    ``class_dict.csv``) of a folder dataset whose masks are colour-coded RGB pictures; the class
+    names are then its names (see :mod:`augmentlab.data.colours`). ``strict=True``
     turns skipped problems (degenerate polygons, files without a partner) into errors.
     ``resize="fit"`` scales each image inside ``size`` keeping its aspect ratio and pads it
     (image 0, mask ``ignore_index``) instead of stretching it.
@@ -70,11 +79,14 @@ def load_dataset(
     data = Path(data)
     if masks is not None:
         _check_folder_options(images)
-        _check_classes(classes)
+        table, classes = _folder_classes_option(classes, mask_colours)
         source = scan_folder_pairs(
-            data, masks, ignore_index=ignore_index, num_classes=None if classes is None else len(classes), strict=strict
+            data, masks, ignore_index=ignore_index, num_classes=None if classes is None else len(classes), strict=strict,
+            read_mask=_mask_reader(table),
         )
-        return _folder_dataset(source, folder_classes(classes, [source], ignore_index), size, ignore_index).with_resize(resize)
+        return _folder_dataset(source, folder_classes(classes, [source], ignore_index), size, ignore_index, table).with_resize(resize)
+    if mask_colours is not None:
+        raise _COLOURS_WITHOUT_MASKS
     coco = read_coco_source(data, classes, strict)
     return build_coco_dataset(coco, images, size=size, ignore_index=ignore_index, crowd=crowd, order=order).with_resize(resize)
 
@@ -159,18 +171,41 @@ def _as_val_images(error: AugmentlabError) -> AugmentlabError:
 
 
 def _folder_dataset(
-    source: FolderSource, class_names: tuple[str, ...], size: tuple[int, int] | None, ignore_index: int
+    source: FolderSource, class_names: tuple[str, ...], size: tuple[int, int] | None, ignore_index: int,
+    table: MaskColours | None = None,
 ) -> SegmentationDataset:
     check_ignore_index(ignore_index, len(class_names))
     samples = [Sample(p.name, p.image_path, str(p.mask_path), p.mask_orientation) for p in source.pairs]
+    # The colours are part of what the masks mean: another table over the same files is other data.
+    colours = "" if table is None else f"\0colours\0{table.key}"
     return SegmentationDataset(
         samples,
         class_names=class_names,
         ignore_index=ignore_index,
         size=size,
-        read_mask=read_index_mask,
-        source_key=f"folders\0{source.fingerprint}\0{class_names}\0{ignore_index}",
+        read_mask=_mask_reader(table),
+        source_key=f"folders\0{source.fingerprint}\0{class_names}\0{ignore_index}{colours}",
     )
+
+
+def _folder_classes_option(
+    classes: Sequence[str] | None, mask_colours: str | Path | None
+) -> tuple[MaskColours | None, Sequence[str] | None]:
+    """``(colour table, class names)`` of a folder dataset: the table's names when ``mask_colours`` is given."""
+    _check_classes(classes)
+    if mask_colours is None:
+        return None, classes
+    if classes is not None:
+        raise AugmentlabError(
+            Param("classes"), " and ", Param("mask_colours"), " both name the classes; leave out ", Param("classes"),
+            ": the colour table's names are the classes, in its row order",
+        )
+    table = read_mask_colours(mask_colours)
+    return table, table.names
+
+
+def _mask_reader(table: MaskColours | None) -> Callable[[Any], torch.Tensor]:
+    return read_index_mask if table is None else ColourMaskReader(table)
 
 
 def _folder_splits(
@@ -184,21 +219,23 @@ def _folder_splits(
     ignore_index: int = 255,
     classes: Sequence[str] | None = None,
     strict: bool = False,
+    mask_colours: str | Path | None = None,
     **coco_options: Any,
 ) -> tuple[SegmentationDataset, SegmentationDataset]:
-    """Both folder splits, class names from ``classes`` or from the largest label of either split."""
+    """Both folder splits, class names from ``classes``, the colour table, or the largest label of either split."""
     if data is None:
         raise _MASKS_WITHOUT_DATA
     if val_masks is None:
         raise AugmentlabError(Param("val"), f" {val} needs ", Param("val_masks"), " VAL_MASKS_DIR with the masks of its images")
     _check_folder_options(images)
-    _check_classes(classes)
+    table, classes = _folder_classes_option(classes, mask_colours)
     size = _check_size(size)
     num_classes = None if classes is None else len(classes)
-    train_source = scan_folder_pairs(data, masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict)
-    val_source = scan_folder_pairs(val, val_masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict)
+    read_mask = _mask_reader(table)
+    train_source = scan_folder_pairs(data, masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict, read_mask=read_mask)
+    val_source = scan_folder_pairs(val, val_masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict, read_mask=read_mask)
     names = folder_classes(classes, [train_source, val_source], ignore_index)
-    return _folder_dataset(train_source, names, size, ignore_index), _folder_dataset(val_source, names, size, ignore_index)
+    return _folder_dataset(train_source, names, size, ignore_index, table), _folder_dataset(val_source, names, size, ignore_index, table)
 
 
 def _random_split(

@@ -70,6 +70,7 @@ def load_preview_samples(
     ignore_index: int = 255,
     classes: Sequence[str] | None = None,
     strict: bool = False,
+    mask_colours: str | Path | None = None,
     n: int,
     size: int | tuple[int, int],
     seed: int,
@@ -85,7 +86,8 @@ def load_preview_samples(
         AugmentlabError: the dataset cannot be loaded (the message says what to change).
     """
     dataset = load_dataset(
-        data, images=images, masks=masks, size=tile_size(size), ignore_index=ignore_index, classes=classes, strict=strict
+        data, images=images, masks=masks, size=tile_size(size), ignore_index=ignore_index, classes=classes, strict=strict,
+        mask_colours=mask_colours,
     )
     chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:n]
     pairs = [dataset[index] for index in chosen.tolist()]
@@ -296,6 +298,7 @@ def write_preview(
     ignore_index: int = 255,
     classes: Sequence[str] | None = None,
     strict: bool = False,
+    mask_colours: str | Path | None = None,
     n: int = 8,
     seed: int = 0,
     size: int | tuple[int, int] = 256,
@@ -318,10 +321,11 @@ def write_preview(
         raise FieldError("out", f"{out}: the preview is a PNG; give a path ending in .png")
     check_tile_size(size)
     samples = load_preview_samples(
-        data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict, n=n, size=size, seed=seed
+        data, images=images, masks=masks, ignore_index=ignore_index, classes=classes, strict=strict, mask_colours=mask_colours,
+        n=n, size=size, seed=seed,
     )
     picture = render_preview(spec, samples, draws, seed, mirror_pairs)
-    dataset_args = _dataset_arguments(data, images, masks, ignore_index, classes, strict)
+    dataset_args = _dataset_arguments(data, images, masks, ignore_index, classes, strict, mask_colours)
     record = PngImagePlugin.PngInfo()
     record.add_text(
         "augmentlab",
@@ -342,9 +346,10 @@ def _dataset_arguments(
     ignore_index: int,
     classes: Sequence[str] | None,
     strict: bool,
+    mask_colours: str | Path | None,
 ) -> str:
     """The dataset options as ``augmentlab preview`` takes them, defaults left out: `` --data d --masks m``."""
-    given = [("--data", data), ("--images", images), ("--masks", masks)]
+    given = [("--data", data), ("--images", images), ("--masks", masks), ("--mask-colours", mask_colours)]
     given.append(("--ignore-index", None if ignore_index == 255 else ignore_index))
     given.append(("--classes", None if classes is None else ",".join(classes)))
     words = [f" {option} {shlex.quote(str(value))}" for option, value in given if value is not None]

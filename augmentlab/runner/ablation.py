@@ -534,6 +534,7 @@ def write_resolved_config(folder: Path, config: AblationConfig, plan: AblationPl
         val_masks=_path(request.val_masks),
         images=_path(request.options.get("images")),
         masks=_path(request.options.get("masks")),
+        mask_colours=_path(request.options.get("mask_colours")),
         val_split=request.val_split,
         ignore_index=config.ignore_index,
         classes=config.classes,

@@ -144,6 +144,9 @@ class AblationConfig:
     val_split: float = setting(0.2, "Without val: the seeded share of data held out for validation.", "number")
     ignore_index: int = setting(255, "Mask value of pixels without a label (void).", "int")
     classes: tuple[str, ...] | None = setting(None, "Class names of a folder dataset, background first.", "texts")
+    mask_colours: Path | None = setting(
+        None, "Colour table of a folder dataset whose masks are RGB pictures: a CSV name,r,g,b, one row per class in index order (CamVid's class_dict.csv).", "path"
+    )
     strict: bool = setting(False, "Treat skippable data problems (degenerate polygons, unmatched files) as errors.", "bool")
     # Where and how it runs: these change how fast runs train, never what they train.
     device: str = setting("auto", "Training device: auto, cpu or cuda.", "text")
@@ -583,6 +586,7 @@ class AblationConfig:
         return {
             "images": where(self.images), "masks": where(self.masks), "ignore_index": self.ignore_index,
             "classes": None if self.classes is None else list(self.classes), "strict": self.strict,
+            "mask_colours": where(self.mask_colours),
         }
 
     def split_arguments(self) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class DataRequest:
     val_masks: str | None = None
     val_split: float = 0.2
     options: dict[str, Any] = field(default_factory=dict)
-    """The other ``load_splits`` keyword arguments (images, masks, ignore_index, classes, strict, resize)."""
+    """The other ``load_splits`` keyword arguments (images, masks, ignore_index, classes, strict, resize, mask_colours)."""
     size: tuple[int, int] | None = None
     plugin_options: dict[str, Any] = field(default_factory=dict)
     """``load_plugins`` keyword arguments of the driver (strict, disable, autoload)."""
@@ -76,7 +76,7 @@ class DataRequest:
 
     def paths(self) -> list[str]:
         """Every file or folder the request reads, for checking that a worker can see them."""
-        candidates = [self.data, self.val, self.val_images, self.val_masks, self.options.get("images"), self.options.get("masks")]
+        candidates = [self.data, self.val, self.val_images, self.val_masks, *(self.options.get(key) for key in ("images", "masks", "mask_colours"))]
         return [str(path) for path in candidates if path is not None]
 
 
