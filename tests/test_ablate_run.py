@@ -7,8 +7,10 @@ import re
 import shutil
 import tomllib
 
+import numpy as np
 import pytest
 from cli_assertions import assert_one_line_error
+from PIL import Image
 from runner_fixtures import (
     BATCH_SIZE,
     IMAGE_SIZE,
@@ -23,6 +25,10 @@ from runner_fixtures import (
     started_runs,
     tiny_demo,
 )
+
+from augmentlab.runner import plan_ablation
+from augmentlab.runner.ablation import write_resolved_config
+from augmentlab.runner.config import AblationConfig
 
 ARMS = ["none | ce", "none | dice", "hflip | ce", "hflip | dice"]
 
@@ -124,6 +130,48 @@ def test_the_resolved_config_keeps_how_the_data_was_read(demo, tmp_path):
     again = invoke("ablate", "--config", str(folder / "config.toml"), "--out", str(tmp_path), "--quiet")
     assert again.exit_code == 0, again.output
     assert f"resuming {folder}: 1 of 1 runs already finished, 0 to run\n" in again.stdout
+
+
+def write_index_folders(root):
+    """A folder dataset (4 train and 2 val images of 32×32 with index masks of classes 0..2) under ``root``."""
+    paths = {}
+    for split, count in (("train", 4), ("val", 2)):
+        images, masks = root / split / "images", root / split / "masks"
+        images.mkdir(parents=True)
+        masks.mkdir()
+        for index in range(count):
+            Image.fromarray(np.full((32, 32, 3), 40 * index, dtype=np.uint8)).save(images / f"{index}.png")
+            Image.fromarray(np.arange(32 * 32, dtype=np.uint8).reshape(32, 32) % 3).save(masks / f"{index}.png")
+        paths[split] = (images, masks)
+    (root / "colours.csv").write_text("name,r,g,b\nbackground,0,0,0\nroad,1,1,1\ncar,2,2,2\n")
+    return paths
+
+
+def test_every_data_setting_given_is_written_back_by_the_resolved_config(demo, tmp_path):
+    # The same files read with another setting are other data: a setting the resolved config
+    # drops makes `--config config.toml` plan another ablation. Every data setting is covered here.
+    folders = write_index_folders(tmp_path / "folders")
+    (train_images, train_masks), (val_images, val_masks) = folders["train"], folders["val"]
+    common = {"aug": ["none"], "seeds": 1, "epochs": 1, "image_size": IMAGE_SIZE, "batch_size": 2, "device": "cpu"}
+    configs = [
+        AblationConfig(**common, data=demo.train_json, images=demo.images, val=demo.val_json, val_images=demo.images, ignore_index=254, strict=True),
+        AblationConfig(**common, data=demo.train_json, images=demo.images, val_split=0.25),
+        AblationConfig(**common, data=train_images, masks=train_masks, val=val_images, val_masks=val_masks, mask_colours=tmp_path / "folders" / "colours.csv"),
+        AblationConfig(**common, data=train_images, masks=train_masks, val=val_images, val_masks=val_masks, classes=("background", "road", "car")),
+    ]
+    defaults = AblationConfig()
+    covered = set()
+    for number, config in enumerate(configs):
+        prepared = plan_ablation(config)
+        folder = tmp_path / f"resolved-{number}"
+        folder.mkdir()
+        resolved = AblationConfig.from_toml(write_resolved_config(folder, config, prepared.plan, prepared.request))
+        for key, value in {"data": config.data, **config.split_arguments()}.items():
+            if value != getattr(defaults, key, None):
+                covered.add(key)
+            given, written = getattr(config, key), getattr(resolved, key)
+            assert written == (given.resolve() if hasattr(given, "resolve") else given), key
+    assert covered == {"data", *defaults.split_arguments()}  # a new data setting needs a case above
 
 
 def test_running_the_same_command_again_trains_nothing(demo, copied):
