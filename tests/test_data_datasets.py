@@ -361,6 +361,54 @@ def test_folder_unmatched_stems_that_differ_only_by_case(
     assert [r.getMessage() for r in caplog.records] == [w.format(images=images, masks=masks) for w in warnings]
 
 
+@pytest.mark.parametrize(
+    ("image_names", "mask_names", "names", "warnings"),
+    [
+        # CamVid's release: 0001TP_006690.png and its label 0001TP_006690_L.png
+        (["0001TP_006690.png", "0006R0_f00930.png"], ["0001TP_006690_L.png", "0006R0_f00930_L.png"], ["0001TP_006690", "0006R0_f00930"], [
+            "no mask in {masks} has the stem of an image, but they are named like the images with '_L' added at the end "
+            "(0001TP_006690.png and 0001TP_006690_L.png): paired by that",
+        ]),
+        # DeepGlobe's: 100694_sat.jpg and 100694_mask.png; one image without a mask is still named
+        (["100694_sat.jpg", "102122_sat.jpg", "10452_sat.jpg"], ["100694_mask.png", "102122_mask.png"], ["100694", "102122"], [
+            "no mask in {masks} has the stem of an image, but they are named like the images with '_mask' for '_sat' at the end "
+            "(100694_sat.jpg and 100694_mask.png): paired by that",
+            "1 image in {images} has no mask with the same stem (10452_sat.jpg); skipped",
+        ]),
+        (["a_img.png", "b_img.png"], ["a.png", "b.png"], ["a", "b"], [
+            "no mask in {masks} has the stem of an image, but they are named like the images with '_img' left out at the end "
+            "(a_img.png and a.png): paired by that",
+        ]),
+        # one stem in common: pairing stays exact, and the rest are named as unmatched
+        (["a.png", "b.png"], ["a.png", "b_L.png"], ["a"], [
+            "1 image in {images} has no mask with the same stem (b.png); skipped",
+            "1 mask in {masks} has no image with the same stem (b_L.png); skipped",
+        ]),
+    ],
+)
+def test_masks_named_like_their_images_with_another_ending_are_paired(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, image_names: list[str], mask_names: list[str], names: list[str], warnings: list[str]
+) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    for name in image_names:
+        _save(images / name, _rgb(2, 2, 0))
+    for index, name in enumerate(mask_names):
+        _save(masks / name, np.array([[0, 1], [index, 0]], np.uint8))
+    with caplog.at_level(logging.WARNING, logger="augmentlab.data"):
+        dataset = load_dataset(images, masks=masks)
+    assert [r.getMessage() for r in caplog.records] == [w.format(images=images, masks=masks) for w in warnings]
+    assert [dataset.sample_name(i) for i in range(len(dataset))] == names
+    assert [dataset[i][1][1, 0].item() for i in range(len(dataset))] == list(range(len(names)))  # each image with its own mask
+
+
+def test_names_that_share_no_ending_are_still_refused(tmp_path: Path) -> None:
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    _save(images / "a_x.png", _rgb(2, 2, 0))
+    _save(masks / "b_x.png", np.array([[0, 1], [1, 0]], np.uint8))
+    with pytest.raises(AugmentlabError, match="^no image in .* has a mask with the same file stem in "):
+        load_dataset(images, masks=masks)
+
+
 @pytest.mark.parametrize("smoothed", [True, False])
 def test_binary_masks_with_smoothed_edges_are_pointed_out(tmp_path: Path, caplog: pytest.LogCaptureFixture, smoothed: bool) -> None:
     images, masks = tmp_path / "images", tmp_path / "masks"

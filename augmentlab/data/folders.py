@@ -2,7 +2,9 @@
 
 Images are the files of the images folder in a format Pillow reads (``.jpg``, ``.png``, ``.webp``,
 ``.tif``, ``.bmp``, …: :func:`augmentlab.data.images.image_suffixes`, the formats a COCO json's
-images may have); masks are the index ``.png`` files of the masks folder with the same stem. Files
+images may have); masks are the index ``.png`` files of the masks folder with the same stem, or,
+when no stem is shared, with the same stem but for an ending every image or mask name has
+(CamVid's ``_L``; a warning says so). Files
 without a partner are skipped with a warning (an error with ``strict=True``), which points out
 stems that differ only by letter case. Hidden files (names starting with ``.``: the ``._0001.jpg``
 AppleDouble sidecars that macOS leaves on USB sticks, network shares and in zips, ``.DS_Store``)
@@ -81,6 +83,8 @@ def scan_folder_pairs(
     images_dir, masks_dir = Path(images_dir), Path(masks_dir)
     images = _files_by_stem(images_dir, image_suffixes(), "images")
     masks = _files_by_stem(masks_dir, {MASK_SUFFIX}, "masks")
+    if images and masks and not images.keys() & masks.keys():
+        images, masks = _pair_by_name_endings(images, masks, masks_dir)
     unmatched_images = [images[s] for s in sorted(images.keys() - masks.keys())]
     unmatched_masks = [masks[s] for s in sorted(masks.keys() - images.keys())]
     _report_unmatched(unmatched_images, f"in {images_dir}", "mask", masks_dir, strict, unmatched_masks)
@@ -127,6 +131,49 @@ def scan_folder_pairs(
             logger.warning("%s", smoothed)
     pairs = tuple(FolderPair(stem, images[stem], masks[stem], orientation) for stem, orientation in zip(stems, orientations))
     return FolderSource(pairs, max_label, ignored_pixels > 0, masks_dir, digest.hexdigest())
+
+
+_SEPARATORS = "_-."
+
+
+def _pair_by_name_endings(images: dict[str, Path], masks: dict[str, Path], masks_dir: Path) -> tuple[dict[str, Path], dict[str, Path]]:
+    """``images`` and ``masks`` keyed by the part of the stem they share, when every image or mask
+    name ends the same way (``0001TP_006690.png`` and ``0001TP_006690_L.png`` in CamVid's
+    release, ``100694_sat.jpg`` and ``100694_mask.png`` in DeepGlobe's); unchanged when no such
+    ending pairs any file. The ending is a whole part of the name, starting at ``_``, ``-`` or ``.``.
+    """
+    best: tuple[int, str, str] = (0, "", "")
+    for image_end in _shared_endings(images):
+        for mask_end in _shared_endings(masks):
+            if image_end or mask_end:
+                shared = {stem[: len(stem) - len(image_end)] for stem in images} & {stem[: len(stem) - len(mask_end)] for stem in masks}
+                best = max(best, (len(shared), image_end, mask_end))
+    pairs, image_end, mask_end = best
+    if not pairs:
+        return images, masks
+    example = next(stem for stem in sorted(images) if stem[: len(stem) - len(image_end)] + mask_end in masks)
+    ending = f"{mask_end!r} for {image_end!r}" if image_end and mask_end else f"{mask_end!r} added" if mask_end else f"{image_end!r} left out"
+    logger.warning(
+        "%s",
+        f"no mask in {masks_dir} has the stem of an image, but they are named like the images with {ending} at the end "
+        f"({images[example].name} and {masks[example[: len(example) - len(image_end)] + mask_end].name}): paired by that",
+    )
+
+    def rekey(files: dict[str, Path], end: str) -> dict[str, Path]:
+        return {stem[: len(stem) - len(end)]: path for stem, path in files.items()}
+
+    return rekey(images, image_end), rekey(masks, mask_end)
+
+
+def _shared_endings(files: dict[str, Path]) -> list[str]:
+    """The endings every stem of ``files`` has that start at a separator, and the empty one; a stem no longer than an ending keeps it out."""
+    stems = list(files)
+    common = stems[0]
+    for stem in stems[1:]:
+        while not stem.endswith(common):
+            common = common[1:]
+    endings = [""] + [common[i:] for i in range(len(common)) if common[i] in _SEPARATORS]
+    return [end for end in endings if all(len(stem) > len(end) for stem in stems)]
 
 
 def _smoothed_binary_masks(labels: int, labelled: int, ignored: int, total: int, ignore_index: int, masks_dir: Path) -> str | None:
