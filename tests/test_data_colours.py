@@ -152,14 +152,16 @@ def test_folder_splits_with_a_colour_table_take_its_names_and_map_its_colours(ca
 
 
 def test_the_colour_table_is_part_of_the_data(camvid_like, tmp_path):
-    def key(table: Path) -> str:
-        return augmentlab.load_dataset(camvid_like["data"], masks=camvid_like["masks"], mask_colours=table).cache_key
+    def key(table: Path, classes=None) -> str:
+        return augmentlab.load_dataset(camvid_like["data"], masks=camvid_like["masks"], mask_colours=table, classes=classes).cache_key
 
     renamed = write_table(tmp_path, TABLE, "colours-elsewhere.csv")
     # Road and Car trade colours: the same files mean other labels.
     swapped = write_table(tmp_path, "name,r,g,b\nVoid,0,0,0\nRoad,64,0,128\nCar,128,64,128\n", "swapped.csv")
     assert key(renamed) == key(camvid_like["table"])
     assert key(swapped) != key(camvid_like["table"])
+    assert key(camvid_like["table"], ["Void", "Road", "Car"]) == key(camvid_like["table"])  # the rows as they are
+    assert key(camvid_like["table"], ["Car", "Road", "Void"]) != key(camvid_like["table"])
 
 
 def test_a_streamed_split_reads_colour_masks_as_the_cache_does(camvid_like):
@@ -172,7 +174,8 @@ def test_a_streamed_split_reads_colour_masks_as_the_cache_does(camvid_like):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"classes": ["a", "b", "c"]}, "classes and mask_colours both name the classes; leave out classes: the colour table's names are the classes, in its row order"),
+        ({"classes": ["Void", "Raod"]}, "classes names 'Raod', which {table} does not list (did you mean 'Road'?); name classes of its rows, or leave it out"),
+        ({"classes": ["Void", "Road", "Void"]}, "classes names 'Void' twice; name each class once"),
         ({"masks": None}, "mask_colours is the colour table of a folder dataset's colour-coded masks: give it with data IMAGES_DIR and masks MASKS_DIR (a COCO json's classes are its categories)"),
     ],
 )
@@ -181,7 +184,24 @@ def test_a_colour_table_where_it_cannot_apply_is_refused(camvid_like, arguments,
     data = camvid_like["data"] if options["masks"] is not None else None  # without masks: the demo's COCO data
     with pytest.raises(AugmentlabError) as error:
         augmentlab.load_dataset(data, **options)
-    assert str(error.value) == message
+    assert str(error.value) == message.format(table=camvid_like["table"])
+
+
+@pytest.mark.parametrize(
+    ("classes", "labels", "void"),
+    [
+        (["Void", "Road", "Car"], [0, 1, 2], None),
+        (["Road", "Car"], [255, 0, 1], "1 row of {table} not among the classes, so void (ignore index 255): Void"),
+        (["Car", "Void"], [1, 255, 0], "1 row of {table} not among the classes, so void (ignore index 255): Road"),
+    ],
+)
+def test_classes_choose_rows_of_the_table_and_the_rest_are_void(camvid_like, caplog, classes, labels, void):
+    with caplog.at_level("WARNING", logger="augmentlab.data"):
+        dataset = augmentlab.load_dataset(camvid_like["data"], masks=camvid_like["masks"], mask_colours=camvid_like["table"], classes=classes)
+    assert dataset.class_names == tuple(classes)
+    layout = np.kron(LABELS, np.ones((8, 8), dtype=int))
+    assert torch.equal(dataset[0][1], torch.from_numpy(np.array(labels)[layout]))
+    assert [record.getMessage() for record in caplog.records] == ([] if void is None else [void.format(table=camvid_like["table"])])
 
 
 def test_colour_masks_without_their_table_send_the_user_to_it(camvid_like):

@@ -6,13 +6,16 @@ sets. The table is a CSV with a header naming the columns ``name``, ``r``, ``g``
 any order and letter case; other columns are passed over); its rows, in order, are the classes
 0, 1, …, so the first row is the background. Every pixel of a mask must have one of its colours
 exactly: a colour the table lacks (a JPEG-saved mask, one resized with smoothing) is an error
-that names it, rather than a guess of the nearest class.
+that names it, rather than a guess of the nearest class. :func:`select_classes` keeps some of
+the rows as the classes, in the order given, and makes the others void (CamVid's ``Void``).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,16 +98,35 @@ def read_mask_colours(path: str | Path) -> MaskColours:
     return MaskColours(tuple(names), tuple(colours), str(path))
 
 
+def select_classes(table: MaskColours, classes: Sequence[str], ignore_index: int) -> tuple[int, ...]:
+    """The label of each row of ``table`` when ``classes`` (table names, the background first) are the classes:
+    a row's position in ``classes``, or ``ignore_index`` for a row left out.
+
+    Raises:
+        FieldError (``classes``): a name the table lacks (with the closest one), or one given twice.
+    """
+    for name in classes:
+        if name not in table.names:
+            close = difflib.get_close_matches(name, table.names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise FieldError("classes", f"names {name!r}, which {table.source} does not list{hint}; name classes of its rows, or leave it out")
+        if list(classes).count(name) > 1:
+            raise FieldError("classes", f"names {name!r} twice; name each class once")
+    position = {name: index for index, name in enumerate(classes)}
+    return tuple(position.get(name, ignore_index) for name in table.names)
+
+
 @dataclass(frozen=True)
 class ColourMaskReader:
-    """Reads a colour-coded mask file as int64 ``[H, W]`` class indices by the colours of a :class:`MaskColours`.
+    """Reads a colour-coded mask file as int64 ``[H, W]`` labels by the colours of a :class:`MaskColours`.
 
-    A plain picklable object, so that the processes that stream a split (DataLoader workers) read
-    masks as the driver does. Any image mode is read as RGB (alpha dropped; a palette PNG by the
-    colours of its palette).
+    Row ``i``'s colour becomes ``labels[i]`` (default: ``i``). A plain picklable object, so that the
+    processes that stream a split (DataLoader workers) read masks as the driver does. Any image
+    mode is read as RGB (alpha dropped; a palette PNG by the colours of its palette).
     """
 
     table: MaskColours
+    labels: tuple[int, ...] | None = None
 
     def __call__(self, path: str | Path) -> torch.Tensor:
         path = Path(path)
@@ -116,7 +138,9 @@ class ColourMaskReader:
         found = table[order][position] == codes
         if not found.all():
             raise self._unknown(path, codes[~found])
-        return torch.from_numpy(order[position].astype(np.int64))
+        rows = order[position]
+        labels = rows if self.labels is None else np.asarray(self.labels, dtype=np.int64)[rows]
+        return torch.from_numpy(labels.astype(np.int64))
 
     def _unknown(self, path: Path, codes: np.ndarray) -> AugmentlabError:
         colours, counts = np.unique(codes, return_counts=True)

@@ -16,6 +16,7 @@ size: the mask then turns with the image, and one rule holds for the whole json 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 
 from augmentlab.data.coco.dataset import build_coco_dataset, read_coco_source
-from augmentlab.data.colours import ColourMaskReader, MaskColours, read_mask_colours
+from augmentlab.data.colours import ColourMaskReader, read_mask_colours, select_classes
 from augmentlab.data.dataset import Sample, SegmentationDataset, check_ignore_index
 from augmentlab.data.folders import (
     FolderSource,
@@ -35,6 +36,7 @@ from augmentlab.data.images import read_index_mask
 from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, FieldError, Param
 
+logger = logging.getLogger("augmentlab.data")
 DEFAULT_VAL_SPLIT = 0.2  # the share of data held out for validation when no val split is given
 _MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
 _COLOURS_WITHOUT_MASKS = AugmentlabError(
@@ -64,7 +66,8 @@ def load_dataset(
     options; ``classes`` names a folder dataset's classes, index 0 first. ``mask_colours`` is the
     colour table (a CSV ``name,r,g,b``, one row per class, the background first: CamVid's
     ``class_dict.csv``) of a folder dataset whose masks are colour-coded RGB pictures; the class
-    names are then its names (see :mod:`augmentlab.data.colours`). ``strict=True``
+    names are then its names, or ``classes`` chosen among them, in their order, with the rows
+    left out void (``ignore_index``; see :mod:`augmentlab.data.colours`). ``strict=True``
     turns skipped problems (degenerate polygons, files without a partner) into errors.
     ``resize="fit"`` scales each image inside ``size`` keeping its aspect ratio and pads it
     (image 0, mask ``ignore_index``) instead of stretching it.
@@ -79,12 +82,12 @@ def load_dataset(
     data = Path(data)
     if masks is not None:
         _check_folder_options(images)
-        table, classes = _folder_classes_option(classes, mask_colours)
+        reader, classes = _folder_classes_option(classes, mask_colours, ignore_index)
         source = scan_folder_pairs(
             data, masks, ignore_index=ignore_index, num_classes=None if classes is None else len(classes), strict=strict,
-            read_mask=_mask_reader(table),
+            read_mask=_mask_reader(reader),
         )
-        return _folder_dataset(source, folder_classes(classes, [source], ignore_index), size, ignore_index, table).with_resize(resize)
+        return _folder_dataset(source, folder_classes(classes, [source], ignore_index), size, ignore_index, reader).with_resize(resize)
     if mask_colours is not None:
         raise _COLOURS_WITHOUT_MASKS
     coco = read_coco_source(data, classes, strict)
@@ -172,40 +175,45 @@ def _as_val_images(error: AugmentlabError) -> AugmentlabError:
 
 def _folder_dataset(
     source: FolderSource, class_names: tuple[str, ...], size: tuple[int, int] | None, ignore_index: int,
-    table: MaskColours | None = None,
+    reader: ColourMaskReader | None = None,
 ) -> SegmentationDataset:
     check_ignore_index(ignore_index, len(class_names))
     samples = [Sample(p.name, p.image_path, str(p.mask_path), p.mask_orientation) for p in source.pairs]
     # The colours are part of what the masks mean: another table over the same files is other data.
-    colours = "" if table is None else f"\0colours\0{table.key}"
+    colours = "" if reader is None else f"\0colours\0{reader.table.key}\0{reader.labels}"
     return SegmentationDataset(
         samples,
         class_names=class_names,
         ignore_index=ignore_index,
         size=size,
-        read_mask=_mask_reader(table),
+        read_mask=_mask_reader(reader),
         source_key=f"folders\0{source.fingerprint}\0{class_names}\0{ignore_index}{colours}",
     )
 
 
 def _folder_classes_option(
-    classes: Sequence[str] | None, mask_colours: str | Path | None
-) -> tuple[MaskColours | None, Sequence[str] | None]:
-    """``(colour table, class names)`` of a folder dataset: the table's names when ``mask_colours`` is given."""
+    classes: Sequence[str] | None, mask_colours: str | Path | None, ignore_index: int
+) -> tuple[ColourMaskReader | None, Sequence[str] | None]:
+    """``(colour mask reader, class names)`` of a folder dataset: with ``mask_colours``, the table's
+    names, or ``classes`` chosen among them (the rows left out are void)."""
     _check_classes(classes)
     if mask_colours is None:
         return None, classes
-    if classes is not None:
-        raise AugmentlabError(
-            Param("classes"), " and ", Param("mask_colours"), " both name the classes; leave out ", Param("classes"),
-            ": the colour table's names are the classes, in its row order",
-        )
     table = read_mask_colours(mask_colours)
-    return table, table.names
+    if classes is None:
+        return ColourMaskReader(table), table.names
+    labels = select_classes(table, classes, ignore_index)
+    void = [name for name, label in zip(table.names, labels) if label == ignore_index]
+    if void:
+        logger.warning(
+            "%s", f"{plural(len(void), 'row')} of {table.source} not among the classes, so void (ignore index {ignore_index}): {', '.join(void)}"
+        )
+    # The rows in their own order are the table as it is: the same data, the same key.
+    return ColourMaskReader(table, None if labels == tuple(range(len(labels))) else labels), tuple(classes)
 
 
-def _mask_reader(table: MaskColours | None) -> Callable[[Any], torch.Tensor]:
-    return read_index_mask if table is None else ColourMaskReader(table)
+def _mask_reader(reader: ColourMaskReader | None) -> Callable[[Any], torch.Tensor]:
+    return read_index_mask if reader is None else reader
 
 
 def _folder_splits(
@@ -228,14 +236,14 @@ def _folder_splits(
     if val_masks is None:
         raise AugmentlabError(Param("val"), f" {val} needs ", Param("val_masks"), " VAL_MASKS_DIR with the masks of its images")
     _check_folder_options(images)
-    table, classes = _folder_classes_option(classes, mask_colours)
+    reader, classes = _folder_classes_option(classes, mask_colours, ignore_index)
     size = _check_size(size)
     num_classes = None if classes is None else len(classes)
-    read_mask = _mask_reader(table)
+    read_mask = _mask_reader(reader)
     train_source = scan_folder_pairs(data, masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict, read_mask=read_mask)
     val_source = scan_folder_pairs(val, val_masks, ignore_index=ignore_index, num_classes=num_classes, strict=strict, read_mask=read_mask)
     names = folder_classes(classes, [train_source, val_source], ignore_index)
-    return _folder_dataset(train_source, names, size, ignore_index, table), _folder_dataset(val_source, names, size, ignore_index, table)
+    return _folder_dataset(train_source, names, size, ignore_index, reader), _folder_dataset(val_source, names, size, ignore_index, reader)
 
 
 def _random_split(

@@ -143,7 +143,7 @@ class AblationConfig:
     # 0.2 is augmentlab.data.loading.DEFAULT_VAL_SPLIT (not imported: this module reads without torch).
     val_split: float = setting(0.2, "Without val: the seeded share of data held out for validation.", "number")
     ignore_index: int = setting(255, "Mask value of pixels without a label (void).", "int")
-    classes: tuple[str, ...] | None = setting(None, "Class names of a folder dataset, background first.", "texts")
+    classes: tuple[str, ...] | None = setting(None, "Class names of a folder dataset, background first; with mask_colours, the rows of its table to keep (the others are void).", "texts")
     mask_colours: Path | None = setting(
         None, "Colour table of a folder dataset whose masks are RGB pictures: a CSV name,r,g,b, one row per class in index order (CamVid's class_dict.csv).", "path"
     )
