@@ -110,6 +110,13 @@ FAULT_PLUGIN = '''
             return images, torch.where(masks == 0, 99, masks)
 
 
+    class Crash(PhotometricAugmentation):
+        """Raises, as a plugin with a bug does."""
+
+        def forward(self, images, masks):
+            raise RuntimeError("index 7 is out of bounds")
+
+
     @augmentlab.hookimpl
     def augmentlab_register_losses():
         return [augmentlab.Loss("fill_disk", FillDisk), augmentlab.Loss("hold_lock", HoldLock)]
@@ -121,6 +128,7 @@ FAULT_PLUGIN = '''
             augmentlab.Augmentation("float_mask", FloatMask),
             augmentlab.Augmentation("wide_mask", WideMask),
             augmentlab.Augmentation("stray_labels", StrayLabels),
+            augmentlab.Augmentation("crash", Crash),
         ]
 '''
 
@@ -517,10 +525,13 @@ def test_a_truncated_jpeg_fails_data_stats_as_it_would_fail_ablate(tmp_path):
 @pytest.mark.parametrize(
     ("augmentation", "error"),
     [
-        ("float_mask", "augmentation 'float_mask' returned masks of torch.float32; masks stay int64 class indices (never interpolate labels); "
-                       "its plugin transforms: float_mask (plugin 'faults')"),
-        ("hflip,wide_mask", "augmentation 'hflip,wide_mask' returned images (4, 3, 32, 32) and masks (4, 32, 33) for a batch of (4, 3, 32, 32) "
-                            "and (4, 32, 32); its plugin transforms: wide_mask (plugin 'faults')"),
+        ("float_mask", "augmentation 'float_mask' (plugin 'faults') returned masks of torch.float32; masks stay int64 class indices "
+                       "(never interpolate labels)"),
+        ("hflip,wide_mask", "augmentation 'wide_mask' (plugin 'faults') in 'hflip,wide_mask' returned images (4, 3, 32, 32) and masks "
+                            "(4, 32, 33) for a batch of (4, 3, 32, 32) and (4, 32, 32); keep the batch's shapes"),
+        # the transform that broke the contract is named, not the next one that trips over its output
+        ("float_mask,hflip", "augmentation 'float_mask' (plugin 'faults') in 'float_mask,hflip' returned masks of torch.float32; "
+                             "masks stay int64 class indices (never interpolate labels)"),
         ("stray_labels", "augmentation 'stray_labels' returned mask labels outside the classes 0..11 that are not ignore_index 255 in epoch 1 "
                          "(they were kept out of the loss); its plugin transforms: stray_labels (plugin 'faults')"),
     ],
@@ -535,6 +546,28 @@ def test_a_plugin_augmentations_broken_output_names_the_augmentation_not_the_los
     train, val = load_splits(demo.train_json, val=demo.val_json, images=demo.images, size=(32, 32))
     result = train_run(RunSpec(augmentation, "ce", 0, TINY_RECIPE, "cpu"), training_data(train, val, "cpu"))
     assert (result.status, result.error, result.retryable) == ("failed", error, False)
+
+
+@pytest.mark.parametrize(
+    ("augmentation", "error"),
+    [
+        ("hflip,float_mask", "augmentation 'float_mask' (plugin 'faults') in 'hflip,float_mask' returned masks of torch.float32; "
+                             "masks stay int64 class indices (never interpolate labels)"),
+        ("crash", "augmentation 'crash' raised RuntimeError: index 7 is out of bounds; its plugin transforms: crash (plugin 'faults')"),
+    ],
+)
+def test_preview_names_a_broken_plugin_augmentation_in_one_line(demo, fault_plugin, tmp_path, augmentation, error):
+    result = invoke("preview", "--aug", augmentation, "--out", str(tmp_path / "p.png"), "--data", str(demo.train_json),
+                    "--images", str(demo.images), "--n", "2", "--size", "64")
+    assert_one_line_error(result, error)
+    assert result.stderr == f"error: {error}\n" and not (tmp_path / "p.png").exists()
+
+
+def test_a_dry_run_fails_on_a_plugin_that_breaks_the_mask_contract_as_every_run_would(demo, fault_plugin, tmp_path):
+    result = invoke(*ablate_args(demo, tmp_path / "runs", aug="float_mask"), "--dry-run")
+    error = "augmentation 'float_mask' (plugin 'faults') returned masks of torch.float32; masks stay int64 class indices (never interpolate labels)"
+    assert_one_line_error(result, error)
+    assert result.stderr == f"error: {error}\n" and not (tmp_path / "runs").exists()
 
 
 def test_reserve_room_is_freed_when_the_runs_end(demo, tmp_path):

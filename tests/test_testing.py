@@ -100,6 +100,24 @@ class FloatMask(BatchAugmentation):
         return images, masks.float()
 
 
+class HalfMask(BatchAugmentation):
+    kind = "geometric"
+
+    def apply_transform(self, images, masks, params):
+        return images, masks[:, ::2]
+
+
+class OnlyImages(torch.nn.Module):
+    kind = "photometric"
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        self.p = p
+
+    def forward(self, images, masks):
+        return images
+
+
 @augmentlab.hookimpl
 def augmentlab_register_augmentations():
     return [
@@ -111,6 +129,8 @@ def augmentlab_register_augmentations():
         augmentlab.Augmentation("shared_factor", SharedFactor, "photometric"),
         augmentlab.Augmentation("unseeded", Unseeded, "photometric"),
         augmentlab.Augmentation("float_mask", FloatMask, "photometric"),
+        augmentlab.Augmentation("half_mask", HalfMask, "geometric"),
+        augmentlab.Augmentation("only_images", OnlyImages, "photometric"),
         augmentlab.Augmentation("host_read", HostRead, "photometric"),
         augmentlab.Augmentation("in_place", InPlace, "photometric"),
     ]
@@ -132,7 +152,10 @@ def broken_plugin(install_distribution):
         ("whole_batch", r"p=0.5: (0|64) of 64 samples changed; p must be drawn per sample"),
         ("shared_factor", "per-sample parameters: 16 copies of one image all came out identical; draw parameters per sample"),
         ("unseeded", "seed: the same torch.manual_seed gave different outputs"),
-        ("float_mask", "float32: masks come out as torch.float32, expected torch.int64"),
+        ("float_mask", r"^augmentation 'float_mask' breaks 1 guarantee\(s\):\n  float32: returned masks of torch.float32; masks stay int64 "
+                       r"class indices \(never interpolate labels\)\n  \(the other checks need a float32 run that keeps the batch's shapes and dtypes, and were not run\)$"),
+        ("half_mask", r"float32: returned images \(8, 3, 64, 96\) and masks \(8, 32, 96\) for a batch of \(8, 3, 64, 96\) and \(8, 64, 96\); keep the batch's shapes"),
+        ("only_images", r"float32: returned Tensor, not a tuple of two tensors \(images, masks\)"),
         ("in_place", "float32: the input images or masks were changed in place; return new tensors, the caller still holds the originals"),
         ("host_read", r"host reads: on the meta device, which holds no values, it raised RuntimeError: Tensor\.item\(\) cannot be called on meta tensors"),
     ],

@@ -7,6 +7,8 @@ knows every family: consecutive geometric warps are grouped into fused stages he
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -20,7 +22,8 @@ from augmentlab.registry.api import (
     rejected_value,
     resolve_augmentation_set,
 )
-from augmentlab.registry.spec import AugmentationSet
+from augmentlab.registry.loading import BUILTIN_DISTRIBUTION, current_registry
+from augmentlab.registry.spec import AugmentationSet, parse_augmentation_set
 
 
 class AugmentationPipeline(nn.Module):
@@ -31,10 +34,18 @@ class AugmentationPipeline(nn.Module):
         spec: the canonical spec string, kept for reports.
     """
 
-    def __init__(self, transforms: list[nn.Module], spec: str) -> None:
+    def __init__(self, transforms: list[nn.Module], spec: str, names: Sequence[str] | None = None) -> None:
         super().__init__()
         self.transforms = nn.ModuleList(transforms)
         self.spec = spec
+        if names is None:
+            try:
+                terms = [term.name for term in parse_augmentation_set(spec)]
+            except SpecError:  # a label rather than a spec: the transforms are named by their classes
+                terms = []
+            names = [f"'{name}'" for name in terms] if len(terms) == len(transforms) else [type(t).__name__ for t in transforms]
+        self._names = {id(transform): name for transform, name in zip(transforms, names)}
+        """How an error names each transform: ``'float_mask' (plugin 'badaug')``."""
         self.stages = _fused_stages(transforms)
         """The transforms in order, consecutive warps of one mask fill grouped to run as one warp."""
         self.register_buffer("label_swap", None, persistent=False)
@@ -66,12 +77,57 @@ class AugmentationPipeline(nn.Module):
         """
         check_batch(images, masks)
         for stage in self.stages:
-            images, masks = fused_warp(stage, images, masks, self.label_swap) if len(stage) > 1 else stage[0](images, masks)
+            if len(stage) > 1:
+                images, masks = fused_warp(stage, images, masks, self.label_swap)
+                continue
+            output = stage[0](images, masks)
+            # Tensor metadata only, no host read: a transform that breaks the contract is named
+            # here, not the next one (or the loss) that trips over its output.
+            problem = output_problem(images, masks, output)
+            if problem:
+                raise TransformOutputError(self._names.get(id(stage[0]), type(stage[0]).__name__), self.spec, problem)
+            images, masks = output
         return images, masks
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  {transform!r}" for transform in self.transforms)
         return f"AugmentationPipeline('{self.spec}'){inner}"
+
+
+class TransformOutputError(AugmentlabError):
+    """A transform of a pipeline returned something other than images and masks of its input's shapes and dtypes.
+
+    Attributes:
+        problem: what it returned, in words (the message names the transform too).
+    """
+
+    def __init__(self, transform: str, spec: str, problem: str) -> None:
+        alone = transform.split(" ", 1)[0] == f"'{spec}'"
+        super().__init__(f"augmentation {transform}{'' if alone else f' in {spec!r}'} {problem}")
+        self.problem = problem
+
+
+def output_problem(images: torch.Tensor, masks: torch.Tensor, output: object) -> str | None:
+    """What is wrong with ``output`` as a transform's result for ``(images, masks)``, in words, or None when nothing is.
+
+    Reads tensor metadata only (type, dtype, shape, device), so it never waits for a GPU.
+    """
+    if not (isinstance(output, tuple | list) and len(output) == 2 and all(isinstance(item, torch.Tensor) for item in output)):
+        return f"returned {type(output).__name__}, not a tuple of two tensors (images, masks)"
+    out_images, out_masks = output
+    if out_masks.dtype != torch.int64:
+        return f"returned masks of {out_masks.dtype}; masks stay int64 class indices (never interpolate labels)"
+    if out_masks.shape != masks.shape or out_images.shape != images.shape:
+        return (
+            f"returned images {tuple(out_images.shape)} and masks {tuple(out_masks.shape)} for a batch of "
+            f"{tuple(images.shape)} and {tuple(masks.shape)}; keep the batch's shapes"
+        )
+    if out_images.dtype != images.dtype or out_images.device != images.device or out_masks.device != masks.device:
+        return (
+            f"returned images of {out_images.dtype} on {out_images.device} and masks on {out_masks.device} for images of "
+            f"{images.dtype} on {images.device}; keep the input's dtype and device"
+        )
+    return None
 
 
 def _fused_stages(transforms: list[nn.Module]) -> list[list[nn.Module]]:
@@ -112,7 +168,8 @@ def build_augmentation(spec: str | AugmentationSet, ignore_index: int = 255) -> 
     """
     parsed = resolve_augmentation_set(spec)
     available = available_augmentations()
-    transforms = []
+    builtin = {plugin.name for plugin in current_registry().plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
+    transforms, names = [], []
     for term in parsed:
         info = available[term.name]
         extra = {"ignore_index": ignore_index} if info.accepts_ignore_index else {}
@@ -120,7 +177,18 @@ def build_augmentation(spec: str | AugmentationSet, ignore_index: int = 255) -> 
             transforms.append(info.factory(**extra, **term.kwargs))
         except (ValueError, TypeError) as error:
             raise rejected_value(error, parsed, term, term.position) from None
-    return AugmentationPipeline(transforms, str(parsed))
+        names.append(f"'{term.name}'" + ("" if info.provider in builtin else f" (plugin '{info.provider}')"))
+    return AugmentationPipeline(transforms, str(parsed), names)
+
+
+def plugin_transforms(spec: str) -> list[str]:
+    """The transforms of an augmentation set that come from plugins other than augmentlab's built-ins, as ``name (plugin 'p')``."""
+    registry = current_registry()
+    builtin = {plugin.name for plugin in registry.plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
+    return [
+        f"{term.name} (plugin '{registry.augmentations[term.name].provider}')"
+        for term in resolve_augmentation_set(spec) if registry.augmentations[term.name].provider not in builtin
+    ]
 
 
 def rejected_batch(error: ValueError, spec: str, where: str = "") -> AugmentlabError:

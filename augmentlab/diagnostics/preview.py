@@ -21,9 +21,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from augmentlab.augment.pipeline import build_augmentation, rejected_batch
+from augmentlab.augment.pipeline import (
+    build_augmentation,
+    plugin_transforms,
+    rejected_batch,
+)
 from augmentlab.data import load_dataset
-from augmentlab.errors import FieldError
+from augmentlab.errors import AugmentlabError, FieldError, one_line
 
 OVERLAY_ALPHA = 0.45
 IGNORE_ALPHA = 0.7
@@ -182,6 +186,14 @@ def preview_columns(
             columns.extend(augmentation(images, samples.masks) for _ in range(draws))
         except ValueError as error:
             raise rejected_batch(error, spec) from None
+        except AugmentlabError:  # a TransformOutputError names the transform already
+            raise
+        except Exception as error:
+            plugins = plugin_transforms(spec)
+            if not plugins:
+                raise  # a built-in that crashes is a bug of ours: its traceback is the report
+            # As a run names the culprit of a failure, so does the preview: one line, not a plugin's traceback.
+            raise AugmentlabError(f"augmentation {spec!r} raised {one_line(error)}; its plugin transforms: {', '.join(plugins)}") from None
     return columns
 
 

@@ -630,21 +630,24 @@ def _field(name: str) -> dataclasses.Field:
 
 
 def _check_fits(augmentation: Any, spec: str, size: tuple[int, int]) -> None:
-    """Raise SpecError where ``augmentation`` rejects a batch of ``size`` with a ValueError (a parameter check).
+    """Raise SpecError where ``augmentation`` rejects a batch of ``size`` with a ValueError (a parameter check),
+    and the TransformOutputError of a transform that returns the wrong dtypes or shapes.
 
     Anything else it raises on ``meta`` (an operator without a meta kernel, a value read on the
     host) says nothing about the parameters, and is left to the real run.
     """
     import torch
 
-    from augmentlab.augment.pipeline import rejected_batch
+    from augmentlab.augment.pipeline import TransformOutputError, rejected_batch
     from augmentlab.tensors import raised_on_meta
 
     images = torch.zeros(2, 3, *size, device="meta")
     masks = torch.zeros(2, *size, dtype=torch.int64, device="meta")
     with torch.no_grad():
         error = raised_on_meta(lambda: augmentation(images, masks))
-    if isinstance(error, ValueError):  # an AugmentlabError is one too
+    if isinstance(error, TransformOutputError):  # names the transform that broke the contract, as the run would
+        raise error from None
+    if isinstance(error, ValueError):
         raise rejected_batch(error, spec, f", at the training size {size[0]}×{size[1]}") from None
 
 

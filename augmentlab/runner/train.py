@@ -23,10 +23,11 @@ from typing import Callable, Iterator, Protocol, Sequence
 import torch
 from torch import nn
 
+from augmentlab.augment.pipeline import TransformOutputError, plugin_transforms
 from augmentlab.data.cache import TensorCache, derived_seed
 from augmentlab.data.native import NativeMasks
 from augmentlab.errors import first_line, one_line
-from augmentlab.registry.loading import BUILTIN_DISTRIBUTION, current_registry, env_flag
+from augmentlab.registry.loading import env_flag
 from augmentlab.results.records import EpochRecord, RunResult, arm_name
 from augmentlab.runner.metrics import ConfusionMatrix, SegmentationMetrics
 from augmentlab.runner.model import build_model, model_layout, normalize_images
@@ -164,7 +165,7 @@ def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunPro
         images, masks = data.train.batch(indices)
         with _blamed_on(f"augmentation {run.augmentation!r}"):
             augmented_images, augmented_masks = augment(images, masks)
-        return augmented_images, guard.checked(images, masks, augmented_images, augmented_masks)
+        return augmented_images, guard.checked(augmented_masks)
 
     best: SegmentationMetrics | None = None
     for epoch in range(recipe.epochs):
@@ -371,10 +372,10 @@ class PluginOutputGuard:
     """Checks what an augmentation set with plugin transforms hands to the loss, so that a broken plugin is named, not the loss.
 
     Built-in transforms are held to the mask contract by ``augmentlab.testing.check_augmentation``
-    and pay nothing here. With a plugin transform in the set, each batch's dtypes and shapes are
-    compared at once (tensor metadata, no host synchronisation), and labels outside
-    ``0..C-1`` that are not ``ignore_index`` are set to ``ignore_index`` before the loss sees them
-    and noted in a device flag, read once at the end of the epoch with the loss.
+    and pay nothing here; every transform's dtypes and shapes are the pipeline's own check. With a
+    plugin transform in the set, labels outside ``0..C-1`` that are not ``ignore_index`` are set to
+    ``ignore_index`` before the loss sees them and noted in a device flag, read once at the end of
+    the epoch with the loss (no host synchronisation in the step).
     """
 
     def __init__(self, spec: str, num_classes: int, ignore_index: int) -> None:
@@ -385,18 +386,14 @@ class PluginOutputGuard:
     def _failure(self, problem: str) -> RunFailure:
         return RunFailure(f"augmentation {self.spec!r} {problem}; its plugin transforms: {', '.join(self.plugins)}")
 
-    def checked(self, images: torch.Tensor, masks: torch.Tensor, out_images: torch.Tensor, out_masks: torch.Tensor) -> torch.Tensor:
-        """``out_masks``, its invalid labels set to ``ignore_index``; raises RunFailure for a wrong dtype, shape or device."""
+    def checked(self, out_masks: torch.Tensor) -> torch.Tensor:
+        """``out_masks``, its labels outside the classes set to ``ignore_index``.
+
+        Dtypes, shapes and devices are the pipeline's own check, after each transform
+        (:class:`~augmentlab.augment.pipeline.TransformOutputError` names the one that broke them).
+        """
         if not self.plugins:
             return out_masks
-        if not (isinstance(out_images, torch.Tensor) and isinstance(out_masks, torch.Tensor)):
-            raise self._failure(f"returned {type(out_images).__name__} and {type(out_masks).__name__}, not two tensors (images, masks)")
-        if out_masks.dtype != torch.int64:
-            raise self._failure(f"returned masks of {out_masks.dtype}; masks stay int64 class indices (never interpolate labels)")
-        if out_masks.shape != masks.shape or out_images.shape != images.shape:
-            raise self._failure(f"returned images {tuple(out_images.shape)} and masks {tuple(out_masks.shape)} for a batch of {tuple(images.shape)} and {tuple(masks.shape)}")
-        if out_images.dtype != images.dtype or out_images.device != images.device or out_masks.device != masks.device:
-            raise self._failure(f"returned images of {out_images.dtype} on {out_images.device}, masks on {out_masks.device}, for {images.dtype} on {images.device}")
         invalid = ((out_masks < 0) | (out_masks >= self.num_classes)) & (out_masks != self.ignore_index)
         flag = invalid.any()
         self._invalid = flag if self._invalid is None else self._invalid | flag
@@ -409,20 +406,6 @@ class PluginOutputGuard:
                 f"returned mask labels outside the classes 0..{self.num_classes - 1} that are not ignore_index {self.ignore_index} "
                 f"in epoch {epoch + 1} (they were kept out of the loss)"
             )
-
-
-def plugin_transforms(spec: str) -> list[str]:
-    """The transforms of an augmentation set that come from plugins other than augmentlab's built-ins, as ``name (plugin 'p')``."""
-    from augmentlab.registry.api import resolve_augmentation_set
-
-    registry = current_registry()
-    builtin = {plugin.name for plugin in registry.plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
-    names = []
-    for term in resolve_augmentation_set(spec):
-        provider = registry.augmentations[term.name].provider
-        if provider not in builtin:
-            names.append(f"{term.name} (plugin '{provider}')")
-    return names
 
 
 def _failure_reason(error: Exception) -> str:
@@ -444,6 +427,8 @@ def _blamed_on(plugin: str) -> Iterator[None]:
         yield
     except torch.OutOfMemoryError:
         raise
+    except TransformOutputError as error:  # names the transform and its plugin already
+        raise RunFailure(str(error)) from error
     except Exception as error:
         raise RunFailure(f"{plugin} raised {one_line(error)}") from error
 
