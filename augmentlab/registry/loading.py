@@ -12,6 +12,7 @@ Users control what is loaded with environment variables (or the matching CLI opt
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 import os
@@ -130,8 +131,17 @@ class _Loader:
         try:
             module = entry_point.load()
             self.manager.register(module, name=entry_point.name)
+        except pluggy.PluginValidationError as error:
+            # pluggy's reason (an argument the hook does not pass) is on its later lines: keep them, in one.
+            self.fail(info, f"failed to load: {'; '.join(line.strip() for line in str(error).splitlines() if line.strip())}")
+            return
         except Exception as error:  # noqa: BLE001 - any import-time failure of third-party code is reported
             self.fail(info, f"failed to load: {one_line(error)}")
+            return
+        problem = _hook_problem(module, [caller.name for caller in self.manager.get_hookcallers(module) or []])
+        if problem:
+            self.manager.unregister(module)
+            self.fail(info, problem)
 
     def collect(self, hook_name: str) -> list[tuple[str, Any]]:
         """Call one registration hook on every plugin, keeping who returned what."""
@@ -178,6 +188,23 @@ class _Loader:
 
 
 RULES_HINT = "see the rules in augmentlab/hookspecs.py"
+HOOK_NAMES = tuple(name for name in vars(hookspecs) if name.startswith("augmentlab_"))
+
+
+def _hook_problem(module: object, implemented: list[str]) -> str | None:
+    """Why a plugin module that loaded would provide nothing, or None: a misspelt hook, or hooks
+    without ``@augmentlab.hookimpl``, which pluggy passes over in silence."""
+    unknown = [name for name in implemented if name not in HOOK_NAMES]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], HOOK_NAMES, n=1)
+        hint = f" — did you mean {close[0]}?" if close else f"; the hooks are {', '.join(HOOK_NAMES)}"
+        return f"implements {unknown[0]}, which is no augmentlab hook{hint}"
+    if implemented:
+        return None
+    unmarked = [name for name in HOOK_NAMES if callable(getattr(module, name, None))]
+    if unmarked:
+        return f"defines {unmarked[0]} without @augmentlab.hookimpl, so it is never called; decorate it"
+    return f"implements no augmentlab hook; a plugin module defines one of {', '.join(HOOK_NAMES)}, decorated with @augmentlab.hookimpl"
 
 
 def describe_augmentation(provider: str, registration: Augmentation) -> AugmentationInfo:

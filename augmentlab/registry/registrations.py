@@ -162,7 +162,8 @@ def spec_parameters(factory: Callable[..., Any], host_arguments: tuple[str, ...]
         if parameter.name in host_arguments:
             continue
         if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
-            raise ValueError(f"takes *{parameter.name}; list each spec parameter explicitly with its default")
+            stars = "*" if parameter.kind == parameter.VAR_POSITIONAL else "**"
+            raise ValueError(f"takes {stars}{parameter.name}; list each spec parameter explicitly with its default")
         if parameter.default is parameter.empty:
             raise ValueError(f"parameter '{parameter.name}' has no default; every spec parameter needs one")
         defaults[parameter.name] = parameter.default
