@@ -2,10 +2,13 @@
 
 One line in a plugin's test suite runs them all::
 
-    from augmentlab.testing import check_augmentation
+    from augmentlab.testing import check_augmentation, check_loss
 
     def test_my_transform_is_mask_safe():
         check_augmentation("my_transform")
+
+    def test_my_loss_follows_the_rules():
+        check_loss("my_loss")
 
 The checks use images whose colour encodes the mask label, so that a transform which moves the
 image and the mask apart, interpolates labels or lets padding pass for background is caught.
@@ -401,3 +404,187 @@ def _augmentation_info(name: str | None, factory: Callable[..., Any] | None, kin
     if info is None:
         raise KeyError(f"augmentation {name!r} is not registered; `augmentlab plugins` lists what is")
     return info
+
+
+class LossCheckError(AssertionError):
+    """One or more rules for losses do not hold; the message lists each failure on its own line."""
+
+
+LOSS_CLASSES = 4
+LOSS_IGNORE_INDEX = 7
+"""The checks' ignore index: not 255, so a loss that hard-codes the default instead of using its ``ignore_index`` is caught."""
+
+
+def _loss_batch(seed: int, shape: tuple[int, int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seeded logits float32 [B,C,H,W] and a fully labelled target int64 [B,H,W]."""
+    generator = torch.Generator().manual_seed(seed)
+    logits = 3 * torch.randn(shape[0], LOSS_CLASSES, *shape[1:], generator=generator)
+    return logits.to(device), torch.randint(0, LOSS_CLASSES, shape, generator=generator).to(device)
+
+
+def check_loss(
+    spec: str | None = None,
+    *,
+    factory: Callable[..., Any] | None = None,
+    params: dict[str, Any] | None = None,
+    device: str | torch.device = "cpu",
+) -> None:
+    """Run the rules that hold for every loss (README, "Rules that hold for every loss") and raise if one fails.
+
+    Checked, with 4 classes and ignore index 7 (not the default 255, so the loss must use the
+    ``ignore_index`` it is given): the value is a finite float32 scalar with a gradient; a border
+    of ignored pixels (whatever their logits) gives the value of the batch cropped without it; an
+    image whose pixels are all ignored counts as if it were left out; a batch with every pixel
+    ignored gives 0 with a zero, finite gradient, never NaN; a batch missing classes and logits
+    from uncertain to saturated (margin 10⁴) give finite values and gradients; bf16 logits under
+    autocast (and fp16 on CUDA) give float32 close to the float32 value; a seed reproduces it; and
+    forward and backward read no value back to the host (run on PyTorch's ``meta`` device).
+
+    Args:
+        spec: a loss spec of registered losses, such as ``poly(epsilon=2)`` or ``ce0.5+poly0.5``; or
+        factory: the loss class (or factory) itself, called as ``factory(num_classes, ignore_index=…, **params)``,
+            to check it before it is packaged as a plugin.
+        params: with ``factory``, its spec parameters.
+        device: where to run; use ``"cuda"`` to check the GPU path (and fp16).
+
+    Raises:
+        LossCheckError: listing every failed rule.
+        SpecError: ``spec`` is malformed or names an unknown loss or parameter.
+        ValueError: neither or both of ``spec`` and ``factory``, or a factory that breaks a registration rule.
+    """
+    from augmentlab.losses.combo import WeightedLossSum, build_loss
+    from augmentlab.registry.loading import describe_loss
+    from augmentlab.registry.registrations import Loss
+
+    if (spec is None) == (factory is None):
+        raise ValueError("check_loss takes a loss spec or factory=, one of them")
+    device = torch.device(device)
+    if factory is not None:
+        label = getattr(factory, "__name__", type(factory).__name__).lower()
+        try:
+            describe_loss("unregistered", Loss(label, factory))
+        except ValueError as error:
+            raise ValueError(f"factory {label} breaks a registration rule: its factory {error}") from None
+
+        def build(on: torch.device) -> torch.nn.Module:
+            return WeightedLossSum([(label, 1.0, factory(LOSS_CLASSES, ignore_index=LOSS_IGNORE_INDEX, **(params or {})))], label).to(on)
+    else:
+        name = spec
+
+        def build(on: torch.device) -> torch.nn.Module:
+            # weight=auto and alpha=auto need the training set's counts: any will do here.
+            return build_loss(spec, LOSS_CLASSES, LOSS_IGNORE_INDEX, class_frequencies=[40, 30, 20, 10]).to(on)
+
+        build(device)  # a bad spec is the caller's error, raised as such
+    label = name if factory is None else label
+    failures: list[str] = []
+
+    def check(rule: str, condition: Callable[[], bool], message: str) -> None:
+        try:
+            ok = condition()
+        except Exception as error:  # noqa: BLE001 - a crash is a broken rule, reported with the rest
+            ignoring = rule in ("ignored pixels", "ignored image", "all ignored")
+            hint = f" (the target holds ignore_index {LOSS_IGNORE_INDEX} here: use the ignore_index the factory is given)" if ignoring else ""
+            failures.append(f"{rule}: raised {type(error).__name__}: {first_line(error)}{hint}")
+            return
+        if not ok:
+            failures.append(f"{rule}: {message}")
+
+    def value(logits: torch.Tensor, target: torch.Tensor) -> float:
+        return float(build(device)(logits, target).detach())
+
+    def close(a: float, b: float, tolerance: float = 1e-5) -> bool:
+        return abs(a - b) <= tolerance * max(1.0, abs(b))
+
+    def scalar() -> bool:
+        logits, target = _loss_batch(0, (2, 6, 6), device)
+        logits.requires_grad_(True)
+        out = build(device)(logits, target)
+        if not (isinstance(out, torch.Tensor) and out.shape == () and out.dtype == torch.float32 and out.requires_grad):
+            return False
+        out.backward()
+        return bool(torch.isfinite(out)) and logits.grad is not None and bool(torch.isfinite(logits.grad).all()) and bool(logits.grad.abs().sum() > 0)
+
+    check("value", scalar, "the loss must be a finite float32 scalar with a finite, non-zero gradient")
+
+    def border() -> bool:
+        logits, target = _loss_batch(1, (2, 5, 9), device)
+        padded_logits = torch.cat([logits, 50 * torch.randn(2, LOSS_CLASSES, 5, 3, device=device)], dim=3)
+        padded_target = torch.cat([target, torch.full((2, 5, 3), LOSS_IGNORE_INDEX, device=device)], dim=2)
+        return close(value(padded_logits, padded_target), value(logits, target))
+
+    check("ignored pixels", border, f"a border of pixels labelled ignore_index ({LOSS_IGNORE_INDEX}) changed the loss; they must count nowhere (use the ignore_index the factory is given)")
+
+    def ignored_image() -> bool:
+        logits, target = _loss_batch(2, (3, 5, 5), device)
+        target[1] = LOSS_IGNORE_INDEX
+        return close(value(logits, target), value(logits[[0, 2]], target[[0, 2]]))
+
+    check("ignored image", ignored_image, "an image whose pixels are all ignored changed the loss; it must count as if it were left out")
+
+    def all_ignored() -> bool:
+        logits = torch.randn(2, LOSS_CLASSES, 4, 4, device=device, requires_grad=True)
+        out = build(device)(logits, torch.full((2, 4, 4), LOSS_IGNORE_INDEX, device=device))
+        out.backward()
+        return float(out.detach()) == 0.0 and logits.grad is not None and bool((logits.grad == 0).all())
+
+    check("all ignored", all_ignored, "a batch whose pixels are all ignored must give 0 with a zero gradient, never NaN")
+
+    def missing_classes() -> bool:
+        logits, target = _loss_batch(3, (2, 5, 5), device)
+        logits.requires_grad_(True)
+        out = build(device)(logits, target % 2)  # only classes 0 and 1
+        out.backward()
+        return bool(torch.isfinite(out)) and bool(torch.isfinite(logits.grad).all())
+
+    check("missing classes", missing_classes, "a batch without some classes gave a value or gradient that is not finite")
+
+    for margin in (1e-3, 30.0, 1e4):
+        def saturated(margin: float = margin) -> bool:
+            _, target = _loss_batch(4, (2, 4, 4), device)
+            predicted = torch.where(torch.arange(16, device=device).view(1, 4, 4) % 2 == 0, target, (target + 1) % LOSS_CLASSES)
+            logits = (margin * F.one_hot(predicted, LOSS_CLASSES).permute(0, 3, 1, 2).float()).requires_grad_(True)
+            out = build(device)(logits, target)
+            out.backward()
+            return bool(torch.isfinite(out)) and bool(torch.isfinite(logits.grad).all())
+
+        check(f"logit margin {margin:g}", saturated, "half right and half wrong predictions gave a value or gradient that is not finite")
+
+    for dtype in (torch.bfloat16, torch.float16) if device.type == "cuda" else (torch.bfloat16,):
+        def low_precision(dtype: torch.dtype = dtype) -> bool:
+            features, target = _loss_batch(5, (2, 4, 4), device)
+            projection = torch.eye(LOSS_CLASSES, device=device, requires_grad=True)
+            loss = build(device)
+            with torch.autocast(device_type=device.type, dtype=dtype):
+                logits = torch.einsum("bchw,cd->bdhw", features, projection)  # autocast runs this in dtype
+                out = loss(logits, target)
+            expected = float(loss(logits.float(), target).detach())
+            out.backward()
+            return out.dtype == torch.float32 and close(float(out.detach()), expected, 1e-4) and bool(torch.isfinite(projection.grad).all())
+
+        check(str(dtype).replace("torch.", ""), low_precision, "logits under autocast must be computed in float32 inside the loss (logits.float())")
+
+    def seeded() -> bool:
+        logits, target = _loss_batch(6, (2, 6, 6), device)
+        torch.manual_seed(0)
+        first = value(logits, target)
+        torch.manual_seed(0)
+        return first == value(logits, target)
+
+    check("seed", seeded, "the same torch.manual_seed gave different values")
+
+    meta = torch.device("meta")
+    logits = torch.zeros(2, LOSS_CLASSES, 16, 16, device=meta, requires_grad=True)
+    target = torch.zeros(2, 16, 16, dtype=torch.int64, device=meta)
+
+    def forward_backward() -> None:
+        build(meta)(logits, target).backward()
+
+    error = raised_on_meta(forward_backward)
+    if error is not None:
+        failures.append(
+            f"host reads: on the meta device, which holds no values, it raised {type(error).__name__}: {first_line(error)}; "
+            "a value read back to the host (.item(), an if on a tensor, x[mask]) stalls a GPU at every step"
+        )
+    if failures:
+        raise LossCheckError(f"loss '{label}' breaks {len(failures)} rule(s):\n  " + "\n  ".join(failures))

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 import augmentlab
+from augmentlab.testing import check_loss
 
 IGNORE = 255
 NUM_CLASSES = 4
@@ -184,3 +185,8 @@ def test_a_loss_reads_no_value_back_to_the_host(spec):
     loss = build(spec, meta)(logits, target)
     loss.backward()
     assert loss.shape == () and logits.grad.shape == logits.shape
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_every_builtin_passes_the_plugin_authors_loss_check(spec, device):
+    check_loss(spec, device=device)  # the check plugin authors run is the rules above: no built-in may fail it

@@ -1,9 +1,10 @@
-"""check_augmentation catches each way an augmentation can break the mask guarantees."""
+"""check_augmentation and check_loss catch each way an augmentation or a loss can break the rules."""
 
 import re
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from augmentlab.augment import (
     GeometricAugmentation,
@@ -14,7 +15,12 @@ from augmentlab.augment import (
     warp,
 )
 from augmentlab.augment.geometric.warp import projective_grid
-from augmentlab.testing import AugmentationCheckError, check_augmentation
+from augmentlab.testing import (
+    AugmentationCheckError,
+    LossCheckError,
+    check_augmentation,
+    check_loss,
+)
 
 BROKEN_PLUGIN = """
 import random
@@ -247,3 +253,96 @@ def test_padding_that_darkens_labelled_pixels_is_reported(device):
 def test_bad_arguments_are_one_line(arguments, message):
     with pytest.raises(ValueError, match=message):
         check_augmentation(**arguments)
+
+
+# --- check_loss ---------------------------------------------------------------------------------
+
+
+class Hard255Loss(torch.nn.Module):
+    """Cross-entropy that ignores 255 whatever ignore_index it is given."""
+
+    def __init__(self, num_classes, ignore_index=255):
+        super().__init__()
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits.float(), target, ignore_index=255)
+
+
+class NanWhenEmptyLoss(torch.nn.Module):
+    """Mean cross-entropy over the labelled pixels, 0/0 when there are none."""
+
+    def __init__(self, num_classes, ignore_index=255):
+        super().__init__()
+        self.ignore_index = ignore_index
+
+    def forward(self, logits, target):
+        valid = target != self.ignore_index
+        nll = -F.log_softmax(logits.float(), 1).gather(1, torch.where(valid, target, 0)[:, None])[:, 0]
+        return (nll * valid).sum() / valid.sum()
+
+
+class HostReadLoss(torch.nn.Module):
+    """Cross-entropy that asks the host whether any pixel is labelled, at every step."""
+
+    def __init__(self, num_classes, ignore_index=255):
+        super().__init__()
+        self.ignore_index = ignore_index
+
+    def forward(self, logits, target):
+        if (target != self.ignore_index).sum().item() == 0:
+            return logits.sum() * 0
+        return F.cross_entropy(logits.float(), target, ignore_index=self.ignore_index)
+
+
+class LowPrecisionDiceLoss(torch.nn.Module):
+    """Soft Dice on the logits as they come: bf16 under autocast."""
+
+    def __init__(self, num_classes, ignore_index=255):
+        super().__init__()
+        self.num_classes, self.ignore_index = num_classes, ignore_index
+
+    def forward(self, logits, target):
+        valid = (target != self.ignore_index)[:, None]
+        probabilities = logits.softmax(1) * valid
+        truth = F.one_hot(torch.where(valid[:, 0], target, 0), self.num_classes).permute(0, 3, 1, 2) * valid
+        overlap, total = (probabilities * truth).sum((0, 2, 3)), probabilities.sum((0, 2, 3)) + truth.sum((0, 2, 3))
+        return (1 - (2 * overlap + 1) / (total + 1)).mean()
+
+
+class GoodLoss(torch.nn.Module):
+    def __init__(self, num_classes, ignore_index=255):
+        super().__init__()
+        self.ignore_index = ignore_index
+
+    def forward(self, logits, target):
+        return F.cross_entropy(logits.float(), target, ignore_index=self.ignore_index, reduction="sum") / (target != self.ignore_index).sum().clamp(min=1)
+
+
+IGNORE_HINT = " (the target holds ignore_index 7 here: use the ignore_index the factory is given)"
+
+
+@pytest.mark.parametrize(
+    ("factory", "failures"),
+    [
+        (Hard255Loss, [f"ignored pixels: raised IndexError: Target 7 is out of bounds.{IGNORE_HINT}",
+                       f"ignored image: raised IndexError: Target 7 is out of bounds.{IGNORE_HINT}",
+                       f"all ignored: raised IndexError: Target 7 is out of bounds.{IGNORE_HINT}"]),
+        (NanWhenEmptyLoss, ["all ignored: a batch whose pixels are all ignored must give 0 with a zero gradient, never NaN"]),
+        (HostReadLoss, ["host reads: on the meta device, which holds no values, it raised RuntimeError: Tensor.item() cannot be called on "
+                        "meta tensors; a value read back to the host (.item(), an if on a tensor, x[mask]) stalls a GPU at every step"]),
+        (LowPrecisionDiceLoss, ["bfloat16: logits under autocast must be computed in float32 inside the loss (logits.float())"]),
+    ],
+)
+def test_each_broken_loss_rule_is_reported(factory, failures):
+    with pytest.raises(LossCheckError) as error:
+        check_loss(factory=factory)
+    name = factory.__name__.lower()
+    assert str(error.value) == f"loss '{name}' breaks {len(failures)} rule(s):\n  " + "\n  ".join(failures)
+
+
+def test_a_loss_that_follows_the_rules_passes_and_bad_calls_are_refused():
+    check_loss(factory=GoodLoss)
+    with pytest.raises(ValueError, match="^check_loss takes a loss spec or factory=, one of them$"):
+        check_loss()
+    with pytest.raises(ValueError, match="^factory nothreshold breaks a registration rule: its factory does not take ignore_index; "):
+        check_loss(factory=type("NoThreshold", (torch.nn.Module,), {"__init__": lambda self, num_classes: None}))

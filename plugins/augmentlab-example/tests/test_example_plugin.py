@@ -1,11 +1,11 @@
-"""The plugin's own tests: the host's mask-safety checks plus the math of its loss."""
+"""The plugin's own tests: the host's checks of its augmentation and its loss, plus the math of its loss."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
 import augmentlab
-from augmentlab.testing import check_augmentation
+from augmentlab.testing import check_augmentation, check_loss
 
 
 def test_registered_through_the_entry_point():
@@ -24,6 +24,11 @@ def test_solarize_inverts_above_threshold_and_keeps_the_mask():
     out_images, out_masks = solarize(images, masks)
     assert torch.allclose(out_images.flatten(), torch.tensor([0.2, 0.5, 0.1]))
     assert torch.equal(out_masks, masks)
+
+
+@pytest.mark.parametrize("spec", ["poly", "poly(epsilon=2)", "poly(epsilon=-0.5)"])
+def test_poly_follows_every_loss_rule(spec):
+    check_loss(spec)
 
 
 def test_poly_with_epsilon_zero_is_cross_entropy():
