@@ -250,6 +250,16 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
         (
             """
             import augmentlab
+            from augmentlab.augment import HorizontalFlip
+            @augmentlab.hookimpl
+            def augmentlab_register_augmentations():
+                return augmentlab.Augmentation("flop", HorizontalFlip)
+            """,
+            "returned one Augmentation from augmentlab_register_augmentations, not a list of registrations; return a list, [...]",
+        ),
+        (
+            """
+            import augmentlab
             @augmentlab.hookimpl
             def augmentlab_register_augmentation():
                 return []

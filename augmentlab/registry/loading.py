@@ -150,9 +150,16 @@ class _Loader:
         for implementation in hook.get_hookimpls():  # in registration order: built-ins first
             provider = implementation.plugin_name
             try:
-                registrations = list(implementation.function() or [])
+                returned = implementation.function()
             except Exception as error:  # noqa: BLE001
                 self.fail(self.records[provider], f"raised in {hook_name}: {one_line(error)}")
+                continue
+            try:
+                if isinstance(returned, (Augmentation, Loss, ResultSink)):
+                    raise TypeError
+                registrations = list(returned or [])
+            except TypeError:
+                self.fail(self.records[provider], f"returned one {type(returned).__name__} from {hook_name}, not a list of registrations; return a list, [...]")
                 continue
             results.extend((provider, registration) for registration in registrations)
         return results
