@@ -250,7 +250,7 @@ def test_strict_mode_makes_a_broken_plugin_fatal(install_distribution, monkeypat
         (
             """
             import augmentlab
-            from augmentlab.augment import HorizontalFlip
+            from augmentlab.augment.geometric.flips import HorizontalFlip
             @augmentlab.hookimpl
             def augmentlab_register_augmentations():
                 return augmentlab.Augmentation("flop", HorizontalFlip)
