@@ -51,16 +51,22 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+SUBPACKAGES = ("augment", "data", "diagnostics", "losses", "registry", "report", "results", "runner", "testing", "tracking")
+"""Imported on first use, so that ``augmentlab.runner.plan_ablation`` works after a plain ``import augmentlab``."""
+
+
+def __getattr__(name: str) -> object:
     if name in _LAZY:
         value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in SUBPACKAGES:
+        return import_module(f"augmentlab.{name}")  # the import sets the attribute itself
     raise AttributeError(f"module 'augmentlab' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted({*__all__, *SUBPACKAGES})
 
 
 __all__ = [

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+import augmentlab
+
 PACKAGE = Path(__file__).parents[1] / "augmentlab"
 
 LAYERS = [
@@ -192,3 +194,15 @@ def test_light_entry_points_load_nothing_they_do_not_need(statement, forbidden):
     probe = f"import sys; {statement}; print(sorted(m for m in sys.modules if m == {forbidden!r} or m.startswith({forbidden + '.'!r})))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"
+
+
+def test_every_subpackage_is_reached_from_a_plain_import_as_readme_spells_it():
+    # README writes augmentlab.runner.plan_ablation and augmentlab.report.read_report after `import augmentlab` alone.
+    probe = (
+        "import augmentlab; print(augmentlab.runner.plan_ablation.__name__, augmentlab.report.read_report.__name__, "
+        "[name for name in augmentlab.SUBPACKAGES if getattr(augmentlab, name).__name__ != 'augmentlab.' + name])"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+    assert shown == "plan_ablation read_report []"
+    packages = [path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists() and path.name != "cli"]
+    assert sorted(augmentlab.SUBPACKAGES) == sorted([*packages, "testing"])  # a new subpackage is reachable too
