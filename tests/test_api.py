@@ -73,3 +73,26 @@ def test_flips_move_image_and_mask_together(device, spec, flipped):
 def test_pipelines_reject_badly_shaped_batches(images, masks, message):
     with pytest.raises(ValueError, match=message):
         augmentlab.build_augmentation("hflip")(images, masks)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: augmentlab.build_augmentation(["hflip", "elastic"]),
+         "an augmentation set is a string such as 'elastic(alpha=2),hflip', got list ['hflip', 'elastic']; join a list of terms into one: 'hflip,elastic'"),
+        (lambda: augmentlab.build_augmentation(None), "an augmentation set is a string such as 'elastic(alpha=2),hflip', got NoneType None"),
+        (lambda: augmentlab.build_loss(["ce", "dice"], 3),
+         "a loss spec is a string such as 'ce0.8+focal0.2', got list ['ce', 'dice']; join a list of terms into one: 'ce+dice'"),
+        (lambda: augmentlab.run_ablation({"aug": ["hflip"]}), "config must be an augmentlab.AblationConfig, got dict; build one with AblationConfig(**settings)"),
+        (lambda: augmentlab.run_ablation(augmentlab.AblationConfig(), progress=print),
+         "progress must be an augmentlab.runner.AblationListener (or ConsoleProgress), got builtin_function_or_method; "
+         "subclass AblationListener and override the events you want (notice, run_done, …)"),
+        (lambda: augmentlab.runner.plan_ablation(augmentlab.AblationConfig(), progress=object()),
+         "progress must be an augmentlab.runner.AblationListener (or ConsoleProgress), got object; "
+         "subclass AblationListener and override the events you want (notice, run_done, …)"),
+    ],
+)
+def test_arguments_of_the_wrong_type_say_what_to_pass(call, message):
+    with pytest.raises(TypeError) as error:
+        call()
+    assert str(error.value) == message

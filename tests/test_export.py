@@ -111,6 +111,22 @@ def test_an_arm_by_number_or_name(run, folder, key):
     assert "# verdict: better\n" in result.stdout
 
 
+@pytest.mark.parametrize("key", [1, "1", "#1", "hflip | ce"])
+def test_from_python_an_arm_is_chosen_by_its_number_as_int_or_text_or_its_name(folder, key):
+    from augmentlab.report.export import read_arm_recipe
+
+    chosen = read_arm_recipe(folder, arm=key)
+    assert (chosen.index, chosen.arm.arm) == (1, "hflip | ce")
+
+
+def test_from_python_an_arm_that_is_no_number_or_name_is_one_error(folder):
+    from augmentlab.errors import AugmentlabError
+    from augmentlab.report.export import read_arm_recipe
+
+    with pytest.raises(AugmentlabError, match=r"^arm must be an arm's number or name, got float 1.0$"):
+        read_arm_recipe(folder, arm=1.0)
+
+
 def test_an_arm_within_noise_is_exported_with_its_verdict(run, folder):
     result = run(str(folder), "--arm", "3")
     assert result.exit_code == 0, result.output

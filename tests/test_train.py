@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 
+import numpy as np
 import pytest
 import torch
 from runner_fixtures import (
@@ -271,3 +273,15 @@ def test_warm_up_tunes_cuda_once_per_process_and_keeps_nothing(device):
     assert torch.cuda.memory_allocated(device) == before
     assert train_module.warm_up(recipe, 4, device, cudnn_benchmark=False) > 0.0  # and another setting another warm-up
     assert not torch.backends.cudnn.benchmark
+
+
+def test_a_run_leaves_the_callers_random_streams_as_they_were(data):
+    # A notebook seeds its own code; a run that reseeds torch and leaves it so changes what that code draws next.
+    def draws() -> tuple:
+        return torch.rand(3).tolist(), random.random(), np.random.rand()
+
+    torch.manual_seed(123), random.seed(123), np.random.seed(123)
+    expected = draws()
+    torch.manual_seed(123), random.seed(123), np.random.seed(123)
+    assert train_run(RunSpec("hflip", "ce", 1, TINY_RECIPE, "cpu"), data).status == "finished"
+    assert draws() == expected

@@ -6,7 +6,7 @@ and :func:`augmentlab.losses.combo.build_loss`.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 from augmentlab.errors import SpecError
 from augmentlab.registry.loading import current_registry
@@ -42,7 +42,7 @@ def resolve_augmentation_set(spec: str | AugmentationSet) -> AugmentationSet:
     Raises:
         SpecError: malformed spec, unknown name or unknown parameter.
     """
-    parsed = parse_augmentation_set(spec) if isinstance(spec, str) else spec
+    parsed = parse_augmentation_set(spec) if isinstance(spec, str) else _parsed(spec, AugmentationSet, "an augmentation set", "'elastic(alpha=2),hflip'", ",")
     registry = current_registry()
     check_augmentation_set(parsed, registry.augmentations, registry.losses)
     return parsed
@@ -54,10 +54,18 @@ def resolve_loss_spec(spec: str | LossSpec) -> LossSpec:
     Raises:
         SpecError: malformed spec, unknown name or unknown parameter.
     """
-    parsed = parse_loss_spec(spec) if isinstance(spec, str) else spec
+    parsed = parse_loss_spec(spec) if isinstance(spec, str) else _parsed(spec, LossSpec, "a loss spec", "'ce0.8+focal0.2'", "+")
     registry = current_registry()
     check_loss_spec(parsed, registry.losses, registry.augmentations)
     return parsed
+
+
+def _parsed(spec: object, kind: type, what: str, example: str, joiner: str) -> Any:
+    """``spec`` when it is already parsed; else a TypeError that says what to pass (a list of terms gets the joined string)."""
+    if isinstance(spec, kind):
+        return spec
+    hint = f"; join a list of terms into one: {joiner.join(map(str, spec))!r}" if isinstance(spec, list | tuple) and all(isinstance(t, str) for t in spec) else ""
+    raise TypeError(f"{what} is a string such as {example}, got {type(spec).__name__} {spec!r}{hint}")
 
 
 def rejected_value(error: Exception, spec: AugmentationSet | LossSpec, label: object, position: int) -> SpecError:

@@ -81,8 +81,8 @@ class ArmRecipe:
         )
 
 
-def read_arm_recipe(folder: str | Path, *, arm: str | None = None, best: bool = False) -> ArmRecipe:
-    """The arm of an ablation's output folder chosen by ``arm`` (its number in the report, ``#1`` or ``1``, or its
+def read_arm_recipe(folder: str | Path, *, arm: int | str | None = None, best: bool = False) -> ArmRecipe:
+    """The arm of an ablation's output folder chosen by ``arm`` (its number in the report, ``1``, ``"1"`` or ``"#1"``, or its
     name) or by ``best`` (the highest mIoU among the arms whose verdict is *better*): exactly one of the two.
 
     Raises:
@@ -98,9 +98,13 @@ def read_arm_recipe(folder: str | Path, *, arm: str | None = None, best: bool = 
     return ArmRecipe(report.name, index, report.arms[index], report.arms[0], list(report.class_names), ignore_index, dict(report.recipe))
 
 
-def _chosen_arm(report: Report, arm: str | None, best: bool) -> int:
+def _chosen_arm(report: Report, arm: int | str | None, best: bool) -> int:
     if best or arm is None:
         return _best_arm(report)
+    if isinstance(arm, int) and not isinstance(arm, bool):
+        arm = str(arm)
+    if not isinstance(arm, str):
+        raise AugmentlabError(Param("arm"), f" must be an arm's number or name, got {type(arm).__name__} {arm!r}")
     key = arm.strip().removeprefix("#")
     try:
         found = report.arm(int(key) if key.isdigit() else arm.strip())

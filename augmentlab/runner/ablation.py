@@ -24,7 +24,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -140,7 +140,23 @@ def plan_ablation(config: AblationConfig, *, progress: AblationListener | None =
     Raises:
         AugmentlabError: a bad setting or bad data, in one line naming it.
     """
-    return _prepare(config, progress or AblationListener())
+    return _prepare(*_checked_arguments(config, progress))
+
+
+def _checked_arguments(config: object, progress: object) -> tuple[AblationConfig, AblationListener]:
+    """``(config, listener)``, or a TypeError that says what to pass: a mapping of settings or a bare function is a common slip."""
+    if not isinstance(config, AblationConfig):
+        hint = "; build one with AblationConfig(**settings)" if isinstance(config, Mapping) else ""
+        raise TypeError(f"config must be an augmentlab.AblationConfig, got {type(config).__name__}{hint}")
+    if progress is None:
+        return config, AblationListener()
+    events = [name for name in vars(AblationListener) if not name.startswith("_") and callable(getattr(AblationListener, name))]
+    if not isinstance(progress, AblationListener) and not all(callable(getattr(progress, name, None)) for name in events):
+        raise TypeError(
+            f"progress must be an augmentlab.runner.AblationListener (or ConsoleProgress), got {type(progress).__name__}; "
+            "subclass AblationListener and override the events you want (notice, run_done, …)"
+        )
+    return config, progress
 
 
 def run_ablation(config: AblationConfig, *, progress: AblationListener | None = None, command: str | None = None) -> Report:
@@ -160,7 +176,7 @@ def run_ablation(config: AblationConfig, *, progress: AblationListener | None = 
         AugmentlabError: a bad setting or bad data, before anything trains.
         AblationInterrupted: Ctrl-C; the runs that ended are stored.
     """
-    listener = progress or AblationListener()
+    config, listener = _checked_arguments(config, progress)
     workers = _start_workers(config)
     try:
         prepared = _prepare(config, listener)

@@ -14,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import math
 import platform
+import random
 import time
 import traceback
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import Callable, Iterator, Protocol, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -110,7 +112,8 @@ def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = N
         torch.cuda.reset_peak_memory_stats(device)
     started = time.perf_counter()
     try:
-        _train(run, data, result, progress)
+        with _callers_random_state(device):
+            _train(run, data, result, progress)
         result.status = "finished"
     except Exception as error:  # anything the run raised is recorded, so the other runs still go on
         if env_flag(ENV_DEBUG):
@@ -123,6 +126,20 @@ def train_run(run: RunSpec, data: TrainingData, progress: RunProgress | None = N
     if device.type == "cuda":
         result.peak_memory_bytes = int(torch.cuda.max_memory_allocated(device))
     return result
+
+
+@contextlib.contextmanager
+def _callers_random_state(device: torch.device) -> Iterator[None]:
+    """Leave the caller's random streams (torch's, on the CPU and ``device``; Python's; numpy's) and cuDNN's
+    benchmark flag as they were: a run seeds its own, and a notebook's later seeded code must draw as before."""
+    python_state, numpy_state, benchmark = random.getstate(), np.random.get_state(), torch.backends.cudnn.benchmark
+    try:
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
+        torch.backends.cudnn.benchmark = benchmark
 
 
 def _train(run: RunSpec, data: TrainingData, result: RunResult, progress: RunProgress | None) -> None:
