@@ -6,9 +6,9 @@ Public API::
     augmentlab.available_augmentations()     # name -> AugmentationInfo
     augmentlab.available_losses()            # name -> LossInfo
     augmentlab.build_augmentation(spec)      # (images, masks) -> (images, masks)
-    augmentlab.build_loss(spec, num_classes, ignore_index=255)
+    augmentlab.build_loss(spec, num_classes, ignore_index=255, class_frequencies=None)
     augmentlab.load_plugins(strict=..., disable=..., autoload=...)
-    augmentlab.load_dataset(data, masks=None, images=None, size=None)   # COCO json, image+mask folders, or the demo
+    augmentlab.load_dataset(data, *, masks=None, images=None, size=None, ...)   # COCO json, image+mask folders, or the demo
     augmentlab.AblationConfig(aug=["elastic,grid"], loss=["ce0.8+focal0.2"], seeds=3)
     augmentlab.run_ablation(config) -> augmentlab.Report
 

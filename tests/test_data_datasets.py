@@ -315,6 +315,7 @@ def test_folder_dataset(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> Non
     named = load_dataset(images, masks=masks, classes=["sky", "road", "car", "sign", "tree"], size=(4, 6))
     assert named.class_names == ("sky", "road", "car", "sign", "tree")
     assert named[0][1].shape == (4, 6)
+    assert load_dataset(images, masks=masks, size=4)[0][1].shape == (4, 4)  # N is N×N, as image_size reads it
 
 
 def test_folder_passes_over_hidden_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -543,7 +544,10 @@ def test_coco_bad_input(tmp_path: Path) -> None:
          "ignore_index 2 is a class index (classes are 0..2); use a value outside them, such as 255"),
         (document, {"images": images, "classes": ["a"]},
          "classes names the classes of a folder dataset; a COCO dataset takes its class names from its categories"),
-        (document, {"images": images, "size": (0, 4)}, "size must be two positive integers (height, width), got (0, 4)"),
+        (document, {"images": images, "size": (0, 4)}, "size must be N or (height, width), positive integers, got (0, 4)"),
+        (document, {"images": images, "size": "64"}, "size must be N or (height, width), positive integers, got '64'"),
+        (document, {"images": images, "size": 32, "resize": "squash"}, "resize must be stretch or fit, got 'squash'"),
+        (document, {"images": images, "resize": "fit"}, "resize fit pads each image to size, and no size is given; give size (height, width) with it"),
     ]
     for bad, options, message in cases:
         bad_json = _write_json(json_dir / "bad.json", bad)

@@ -144,6 +144,8 @@ class SegmentationDataset:
             raise FieldError("resize", f"must be stretch or fit, got {resize!r}")
         if resize == self.resize:
             return self
+        if resize == "fit" and self.size is None:
+            raise FieldError("resize", "fit pads each image to size, and no size is given; give size (height, width) with it")
         return SegmentationDataset(
             self._samples, class_names=self.class_names, ignore_index=self.ignore_index, size=self.size, read_mask=self._read_mask,
             source_key=self._source_key, count_instances=self._count_instances, resize=resize,

@@ -50,7 +50,7 @@ def load_dataset(
     *,
     masks: str | Path | None = None,
     images: str | Path | None = None,
-    size: tuple[int, int] | None = None,
+    size: int | tuple[int, int] | None = None,
     ignore_index: int = 255,
     classes: Sequence[str] | None = None,
     crowd: str = "ignore",
@@ -279,12 +279,16 @@ def _check_same_classes(train: SegmentationDataset, val: SegmentationDataset, tr
     raise AugmentlabError(f"{train_path} and {val_path} have different classes ({difference}); {fix}")
 
 
-def _check_size(size: Sequence[int] | None) -> tuple[int, int] | None:
+def _check_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     if size is None:
         return None
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)  # N is N×N, as image_size reads it
+    if not isinstance(size, Sequence) or isinstance(size, str):
+        raise AugmentlabError(f"size must be N or (height, width), positive integers, got {size!r}")
     values = tuple(size)
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
-        raise AugmentlabError(f"size must be two positive integers (height, width), got {size!r}")
+        raise AugmentlabError(f"size must be N or (height, width), positive integers, got {size!r}")
     return values
 
 

@@ -162,7 +162,7 @@ def _checked_arguments(config: object, progress: object) -> tuple[AblationConfig
 def run_ablation(config: AblationConfig, *, progress: AblationListener | None = None, command: str | None = None) -> Report:
     """Plan the ablation, load the data once, train what the output folder lacks, store each run, and report.
 
-    The report files (report.md, .csv, .json, .png) are written into the output folder, and the
+    The report files (report.md, .csv, .json, .png, .html) are written into the output folder, and the
     same :class:`~augmentlab.report.summary.Report` that ``augmentlab report DIR`` renders is
     returned. Failed runs are recorded and reported (``report.runs.failed``); they do not raise.
 

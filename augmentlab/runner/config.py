@@ -663,3 +663,14 @@ def _toml_value(value: Any) -> Any:
     if isinstance(value, tuple):
         return [_toml_value(item) for item in value]
     return value
+
+
+def _settings_doc() -> str:
+    """The settings and their help, as ``help(AblationConfig)`` shows them: the same words as the options' help."""
+    lines = ["", "", "Settings (``AblationConfig().help(name)`` gives one):", ""]
+    for spec in _fields():
+        lines.append(f"    {spec.name}: {spec.metadata['help']}")
+    return "\n".join(lines)
+
+
+AblationConfig.__doc__ = (AblationConfig.__doc__ or "") + _settings_doc()
