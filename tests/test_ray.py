@@ -179,3 +179,15 @@ def test_executor_ray_without_ray_says_how_to_install_it(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, ["ablate", "--data", str(tmp_path / "data" / "train.json"), "--images", str(tmp_path / "data" / "images"), "--executor", "ray", "--dry-run"])
     assert result.exit_code == 2, result.output
     assert result.stderr == "error: --executor is ray, which is not installed; pip install 'augmentlab[ray]'\n"
+
+
+def test_a_ray_driver_without_a_gpu_plans_cuda_runs_for_the_clusters_gpus(monkeypatch, tmp_path):
+    # The driver only checks the data; the GPUs are the workers'. It once tried to place the splits on a GPU of its own.
+    pytest.importorskip("ray")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    generate_demo_dataset(tmp_path / "data", train_images=16, val_images=8, size=(64, 64))
+    result = CliRunner().invoke(app, ["ablate", "--data", str(tmp_path / "data" / "train.json"), "--images", str(tmp_path / "data" / "images"),
+                                      "--executor", "ray", "--gpus-per-run", "1", "--batch-size", "4", "--out", str(tmp_path / "runs"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "this machine has no GPU: each Ray worker places the splits on its own; where they would live here:\n" in result.stdout
+    assert "device: cuda" in result.stdout and result.stdout.endswith("dry run: nothing was trained or written\n")

@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from augmentlab.atomic import cannot_write, write_text_atomically
 from augmentlab.data import load_splits
 from augmentlab.data.dataset import SegmentationDataset
@@ -247,7 +249,12 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     # Where each will live, before anything is decoded; the process that trains decides again with
     # the same budgets (a worker's own), since the free memory may have changed by then.
     threads = worker_threads(request.host_copies) if request.host_copies > 1 else None
-    placed = place_splits([train, val], device, request.memory_budget_bytes, request.host_memory_bytes,
+    local = device
+    if device == "cuda" and config.executor == "ray" and not torch.cuda.is_available():
+        # A Ray driver without a GPU of its own: the cluster's workers place the splits on theirs.
+        local = "cpu"
+        listener.notice("this machine has no GPU: each Ray worker places the splits on its own; where they would live here:")
+    placed = place_splits([train, val], local, request.memory_budget_bytes, request.host_memory_bytes,
                           device_copies=request.device_copies, host_copies=request.host_copies, threads=threads)
     for name, split, where in zip(("train", "val"), (train, val), placed):
         listener.notice(where.describe(name, len(split)))
