@@ -151,8 +151,8 @@ def execute_sql(folder: Path, statement: str) -> None:
 
 
 def plan_folder(stdout: str) -> Path:
-    """The folder named by the plan line ``4 arms × 1 seeds = 4 runs → FOLDER``."""
-    (line,) = [line for line in stdout.splitlines() if " runs → " in line]
+    """The folder named by the plan line ``4 arms × 1 seed = 4 runs → FOLDER``."""
+    (line,) = [line for line in stdout.splitlines() if " × " in line and " → " in line]
     return Path(line.split(" → ")[1])
 
 

@@ -60,7 +60,7 @@ def copied(ablation, tmp_path) -> dict:
 def test_an_ablation_trains_every_arm_and_writes_its_store_and_files(ablation):
     folder, stdout = ablation["folder"], ablation["stdout"]
     assert folder.parent == ablation["out"] and folder.name.startswith("ablation-")
-    assert "4 arms × 1 seeds = 4 runs" in stdout
+    assert "4 arms × 1 seed = 4 runs" in stdout
     assert [f"arm {index}: {arm}" + (" (baseline)" if index == 0 else "") for index, arm in enumerate(ARMS)] == [
         line for line in stdout.splitlines() if line.startswith("arm ")
     ]

@@ -241,7 +241,7 @@ def test_quiet_plans_in_plain_lines(run):
 def test_a_baseline_alone_plans_its_seeds_and_says_there_is_nothing_to_compare(run, args):
     result = run("ablate", "--device", "cpu", "--dry-run", *args)
     assert result.exit_code == 0, result.output
-    assert "1 arms × 2 seeds = 2 runs" in result.stdout
+    assert "1 arm × 2 seeds = 2 runs" in result.stdout
     assert ("only the baseline: its seeds measure the training noise, and there is nothing to compare it with; "
             "add --aug SET or --loss SPEC\n") in result.stdout
     assert "only the baseline" not in run("ablate", "--device", "cpu", "--dry-run", "--aug", "hflip").stdout
@@ -258,7 +258,10 @@ def test_a_baseline_alone_plans_its_seeds_and_says_there_is_nothing_to_compare(r
         (("--seeds", "1", "--max-seeds", "3"), "--seeds must be 2 or more for sequential seeds"),
         (("--seeds", "3", "--max-seeds", "2"), "--max-seeds must be at least the first look's seeds (3), got 2"),
         (("--foldover", "--aug", "hflip"), "--foldover only applies to a screening design (design screen), not design factorial"),
-        (("--margin", "-0.1"), "--margin must be a number > 0 (an mIoU difference), got -0.1"),
+        (("--margin", "-0.1"), "--margin must be a number between 0 and 1 (an mIoU difference, such as 0.01), got -0.1"),
+        (("--margin", "2"), "--margin must be a number between 0 and 1 (an mIoU difference, such as 0.01), got 2.0"),
+        (("--lr", "inf"), "--lr must be a number > 0, got inf"),
+        (("--lr", "nan"), "--lr must be a number > 0, got nan"),
         (("--margin", "abc"), "Invalid value for '--margin'"),
         (("--correction", "bonf"), "--correction must be one of holm, bh, none, got 'bonf'"),
         (("--pooling", "x"), "--pooling must be one of pooled, arm, got 'x'"),
@@ -271,8 +274,8 @@ def test_bad_design_options_are_one_line(run, args, fragment):
 @pytest.mark.parametrize(
     ("args", "plan"),
     [
-        (("--aug", "hflip,vflip,rot90,transpose,affine,elastic,grid", "--design", "screen", "--seeds", "1"), "8 arms × 1 seeds = 8 runs"),
-        (("--aug", "hflip,vflip,rot90", "--design", "screen", "--foldover", "--seeds", "1"), "8 arms × 1 seeds = 8 runs"),
+        (("--aug", "hflip,vflip,rot90,transpose,affine,elastic,grid", "--design", "screen", "--seeds", "1"), "8 arms × 1 seed = 8 runs"),
+        (("--aug", "hflip,vflip,rot90", "--design", "screen", "--foldover", "--seeds", "1"), "8 arms × 1 seed = 8 runs"),
         (("--aug", "hflip", "--loss", "ce0.8+focal0.2", "--seeds", "2", "--max-seeds", "4"),
          "4 arms × 2 seeds = 8 runs, then one more seed where a verdict is open, up to 4 seeds (16 runs at most, 3 looks)"),
     ],

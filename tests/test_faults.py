@@ -513,6 +513,43 @@ def test_an_image_too_large_to_decode_here_is_one_line(tmp_path, monkeypatch):
     assert result.stderr.startswith(f"error: mask {masks / 'big.png'} is 300×200, 60,000 pixels, more than the 50,000 one image may have here (25% of")
 
 
+def test_a_folder_without_write_access_fails_the_dry_run_as_it_would_fail_the_run(demo, tmp_path, monkeypatch):
+    # Root ignores the permission bits, so the refusal is simulated where the check asks for it.
+    import augmentlab.runner.ablation as ablation_module
+
+    out = tmp_path / "runs"
+    out.mkdir()
+    readable = os.access
+    monkeypatch.setattr(ablation_module.os, "access", lambda path, mode, **kwargs: readable(path, mode, **kwargs) and not (Path(path) == out and mode & os.W_OK))
+    result = invoke(*ablate_args(demo, out, aug=None), "--dry-run")
+    assert_one_line_error(result, f"cannot write the folder {out}: Permission denied (errno 13); make the folder writable, or give another folder")
+
+
+def test_a_lock_file_that_cannot_be_opened_is_one_line(tmp_path, monkeypatch):
+    from augmentlab.results.lock import FolderLock
+
+    monkeypatch.setattr("builtins.open", lambda *args, **kwargs: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    with pytest.raises(AugmentlabError) as error:
+        FolderLock(tmp_path).acquire()
+    assert str(error.value) == (
+        f"cannot write the ablation's lock file {tmp_path / '.lock'}: Permission denied (errno 13); make the folder writable, or give another folder"
+    )
+
+
+def test_an_image_without_read_access_says_so_not_that_it_is_corrupt(tmp_path, monkeypatch):
+    # chmod 000 does not stop root, who runs these tests in CI: the refusal is what the kernel would raise.
+    from PIL import Image as PILImage
+
+    from augmentlab.data import read_image
+
+    path = tmp_path / "locked.jpg"
+    PILImage.new("RGB", (8, 8)).save(path)
+    monkeypatch.setattr(PILImage, "open", lambda *args, **kwargs: (_ for _ in ()).throw(PermissionError(13, "Permission denied", str(path))))
+    with pytest.raises(AugmentlabError) as error:
+        read_image(path)
+    assert str(error.value) == f"cannot read image {path}: permission denied; give the user that runs augmentlab read access (chmod a+r)"
+
+
 def test_a_truncated_jpeg_fails_data_stats_as_it_would_fail_ablate(tmp_path):
     images, masks = image_folder(tmp_path, {"fine": Image.new("RGB", (64, 48), (200, 100, 50))})
     Image.new("RGB", (64, 48), (10, 20, 30)).save(images / "cut.jpg", quality=95)

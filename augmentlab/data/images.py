@@ -380,5 +380,7 @@ def _too_large(path: Path, kind: str, limit: int) -> AugmentlabError:
 
 
 def _unreadable(path: Path, kind: str, error: Exception) -> AugmentlabError:
+    if isinstance(error, PermissionError):  # the file may be fine: it is the access that is missing
+        return AugmentlabError(f"cannot read {kind} {path}: permission denied; give the user that runs augmentlab read access (chmod a+r)")
     reason = " ".join(str(error).split()) or type(error).__name__
     return AugmentlabError(f"cannot read {kind} {path}: {reason}; the file is corrupt, replace or remove it")

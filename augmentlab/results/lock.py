@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
-from augmentlab.atomic import process_alive
+from augmentlab.atomic import cannot_write, process_alive
 from augmentlab.errors import Param, StoreError
 
 LOCK_FILE = ".lock"
@@ -47,7 +47,10 @@ class FolderLock:
         self._file = None
 
     def acquire(self) -> None:
-        self._file = open(self.path, "a+", encoding="utf-8")
+        try:
+            self._file = open(self.path, "a+", encoding="utf-8")
+        except OSError as error:  # a read-only folder, or one of another user: said so, with what to do
+            raise cannot_write(self.path, error, "the ablation's lock file") from None
         try:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -15,10 +15,12 @@ From Python::
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import hashlib
 import itertools
 import json
+import os
 import shlex
 import signal
 import sys
@@ -280,6 +282,8 @@ def check_output_folder(out: Path, name: str | None) -> None:
     target = out / name if name else out
     for path in (target, *target.parents):
         if path.is_dir():
+            if not os.access(path, os.W_OK | os.X_OK):  # the run would fail at its lock file, or at mkdir
+                raise cannot_write(path, PermissionError(errno.EACCES, os.strerror(errno.EACCES)), "the folder")
             return
         if not path.exists():
             continue

@@ -371,8 +371,9 @@ class AblationConfig:
                 raise FieldError(name, f"must be one of {', '.join(allowed)}, got {value!r}{suggest(str(value), list(allowed))}")
         if self.each and self.design not in ("factorial", "each"):
             raise FieldError("each", f"is design each; it does not go with design {self.design}")
-        if self.margin is not None and not self.margin > 0:
-            raise FieldError("margin", f"must be a number > 0 (an mIoU difference), got {self.margin!r}")
+        if self.margin is not None and not 0 < self.margin < 1:
+            # mIoU lies in [0, 1]: a margin of 1 or more makes every interval 'no effect beyond ±margin'.
+            raise FieldError("margin", f"must be a number between 0 and 1 (an mIoU difference, such as 0.01), got {self.margin!r}")
         if self.max_seeds is not None:
             if self.seeds < 2:
                 raise FieldError("seeds", f"must be 2 or more for sequential seeds (the first look measures the spread from seed to seed), got {self.seeds}")

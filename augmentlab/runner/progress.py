@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from augmentlab.data.wording import plural
 from augmentlab.results.records import EpochRecord, RunResult, recipe_words
 
 if TYPE_CHECKING:
@@ -275,9 +276,9 @@ def plan_line(plan: AblationPlan) -> str:
     """``8 arms × 2 seeds = 16 runs``, and with sequential seeds how far the looks may go."""
     arms, settings = len(plan.arms), plan.analysis
     if settings.looks == 1:
-        return f"{arms} arms × {len(plan.seeds)} seeds = {len(plan.runs)} runs"
+        return f"{plural(arms, 'arm')} × {plural(len(plan.seeds), 'seed')} = {plural(len(plan.runs), 'run')}"
     first = settings.first_seeds or len(plan.seeds)
     return (
-        f"{arms} arms × {first} seeds = {arms * first} runs, then one more seed where a verdict is open, "
+        f"{plural(arms, 'arm')} × {plural(first, 'seed')} = {plural(arms * first, 'run')}, then one more seed where a verdict is open, "
         f"up to {settings.max_seeds} seeds ({arms * len(plan.seeds)} runs at most, {settings.looks} looks)"
     )
