@@ -94,7 +94,10 @@ def test_demo_writes_a_fresh_folder_and_refuses_a_used_one(tmp_path: Path):
     out = tmp_path / "demo"
     result = run("data", "demo", "--out", str(out))
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"demo data (synthetic): {out / 'train.json'}, {out / 'val.json'}, images in {out / 'images'}\n"
+    assert result.stdout == (
+        f"demo data (synthetic): {out / 'train.json'}, {out / 'val.json'}, images in {out / 'images'}\n"
+        f"use it with: --data {out / 'train.json'} --val {out / 'val.json'} --images {out / 'images'}\n"
+    )
     assert len(list((out / "images").glob("*.jpg"))) == 200
     again = run("data", "demo", "--out", str(out))
     assert again.exit_code == 2 and again.stderr == f"error: demo output folder {out} is not empty; give a new or empty folder\n"
@@ -103,10 +106,17 @@ def test_demo_writes_a_fresh_folder_and_refuses_a_used_one(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("data", "demo", "--out", "x", "--seed", "-1"), "error: --seed: seed must be an integer ≥ 0, got -1\n"),
+        (("data", "demo", "--out", "x", "--seed", "-1"), "error: --seed must be ≥ 0, got -1\n"),
+        (("data", "demo", "--seed", "3"), "error: --seed goes with --out: the default location holds the demo data of seed 0, which every command reads\n"),
+        (("data", "demo", "--out", "/proc/augmentlab-demo"),
+         "error: cannot write the demo output folder /proc/augmentlab-demo: No such file or directory (errno 2); the folder does not exist\n"),
         (("data", "stats", "--data", "missing.json"), "error: COCO annotation file missing.json does not exist; pass the path of the instances json\n"),
         (("data", "stats", "--classes", "a,,b"), "error: --classes 'a,,b' has an empty name; write names separated by commas, background first\n"),
         (("data", "stats", "--val-split", "0"), "error: --val-split must be between 0 and 1 (exclusive), got 0.0\n"),
+        (("data", "stats", "--val-split", "0.5"), "error: --val-split 0.5 holds out a share of --data; the built-in demo data (used without --data) "
+                                                  "has its own val split, so leave --val-split out or give --data\n"),
+        (("preview", "--aug", "hflip", "--out", "p.png", "--images", "photos"),
+         "error: --images is the folder of a COCO json's images: give it with --data TRAIN.json (without --data, the built-in demo data is used)\n"),
     ],
 )
 def test_bad_data_options_are_one_line(args, message):

@@ -37,13 +37,16 @@ def data_demo(
     from augmentlab.data.demo.generator import demo_dataset, generate_demo_dataset
 
     if out is None:
+        if seed != 0:
+            raise AugmentlabError("--seed goes with --out: the default location holds the demo data of seed 0, which every command reads")
         paths = demo_dataset()
     else:
-        try:
-            paths = generate_demo_dataset(out, seed=seed)
-        except ValueError as error:
-            raise AugmentlabError(f"--seed: {error}") from None
+        if seed < 0:
+            raise AugmentlabError(f"--seed must be ≥ 0, got {seed}")
+        paths = generate_demo_dataset(out, seed=seed)
     typer.echo(f"demo data (synthetic): {paths.train_json}, {paths.val_json}, images in {paths.images}")
+    if out is not None:
+        typer.echo(f"use it with: --data {paths.train_json} --val {paths.val_json} --images {paths.images}")
 
 
 @data_app.command("stats")

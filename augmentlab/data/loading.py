@@ -39,6 +39,10 @@ from augmentlab.errors import AugmentlabError, FieldError, Param
 logger = logging.getLogger("augmentlab.data")
 DEFAULT_VAL_SPLIT = 0.2  # the share of data held out for validation when no val split is given
 _MASKS_WITHOUT_DATA = AugmentlabError(Param("masks"), " goes with ", Param("data"), " IMAGES_DIR; the demo data is a COCO dataset")
+_IMAGES_WITHOUT_DATA = AugmentlabError(
+    Param("images"), " is the folder of a COCO json's images: give it with ", Param("data"),
+    " TRAIN.json (without ", Param("data"), ", the built-in demo data is used)",
+)
 _COLOURS_WITHOUT_MASKS = AugmentlabError(
     Param("mask_colours"), " is the colour table of a folder dataset's colour-coded masks: give it with ", Param("data"),
     " IMAGES_DIR and ", Param("masks"), " MASKS_DIR (a COCO json's classes are its categories)",
@@ -77,6 +81,8 @@ def load_dataset(
     """
     size = _check_size(size)
     if data is None:
+        if images is not None:
+            raise _IMAGES_WITHOUT_DATA
         demo = _demo_paths(masks)
         data, images = demo.train_json, demo.images
     data = Path(data)
@@ -144,9 +150,11 @@ def _splits(
     if data is None and val is not None:
         raise AugmentlabError(Param("val"), " goes with ", Param("data"), ": give the train split too (without ", Param("data"), ", the built-in demo data is used, with its own val split)")
     if data is None and options.get("images") is not None:
+        raise _IMAGES_WITHOUT_DATA
+    if data is None and val_split != DEFAULT_VAL_SPLIT:
         raise AugmentlabError(
-            Param("images"), " is the folder of a COCO json's images: give it with ", Param("data"),
-            " TRAIN.json (without ", Param("data"), ", the built-in demo data is used)",
+            Param("val_split"), f" {val_split:g} holds out a share of ", Param("data"), "; the built-in demo data (used without ",
+            Param("data"), ") has its own val split, so leave ", Param("val_split"), " out or give ", Param("data"),
         )
     if data is None and val is None:
         demo = _demo_paths(masks)

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from augmentlab.atomic import cannot_write
 from augmentlab.checks import check_integer, check_integer_pair
 from augmentlab.data.demo.outlines import mask_outlines
 from augmentlab.errors import AugmentlabError
@@ -443,7 +444,7 @@ def generate_demo_dataset(
     ``size`` is ``(height, width)``. The same arguments give the same bytes in every file.
 
     Raises:
-        AugmentlabError: ``out_dir`` is a file or a folder that is not empty.
+        AugmentlabError: ``out_dir`` is a file, a folder that is not empty, or cannot be made.
         ValueError: a count, the seed or the size is out of range.
     """
     seed = check_integer("seed", seed, low=0)
@@ -454,7 +455,10 @@ def generate_demo_dataset(
         what = "is a file" if not out_dir.is_dir() else "is not empty"
         raise AugmentlabError(f"demo output folder {out_dir} {what}; give a new or empty folder")
     images_dir = out_dir / "images"
-    images_dir.mkdir(parents=True)
+    try:
+        images_dir.mkdir(parents=True)
+    except OSError as error:  # a read-only place, /proc, a missing drive: one line, not a traceback
+        raise cannot_write(out_dir, error, "the demo output folder") from None
     categories = [{"id": i + 1, "name": name, "supercategory": "waste"} for i, name in enumerate(CLASS_NAMES)]
     for split, count in counts.items():
         images, annotations = [], []
