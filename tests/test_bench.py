@@ -257,6 +257,9 @@ def test_cli_given_set_has_a_pipeline_row(tmp_path: Path):
         (["--aug", "none"], "error: --aug none: there is nothing to measure"),
         (["--batch", "0"], "error: Invalid value for '--batch': "),
         (["--json", "."], "error: --json . is a folder; give a file path"),
+        (["--aug", "hflip(p=2)"], "error: --aug in spec 'hflip(p=2)' (at column 1): hflip(p=2): p must be a number in [0, 1], got 2\n"),
+        (["--size", "8000", "--batch", "100000"], "error: --batch 100000 at --size 8000 does not fit in cpu memory (the batch alone is 119209.3 GiB); lower --batch or --size\n"),
+        (["--size", "9000"], "error: Invalid value for '--size': Input should be less than or equal to 8192"),
         (["--json", "missing/bench.json"], "error: --json missing/bench.json: the folder missing does not exist"),
         # A parameter the bench's images do not fit is a bad --aug, not a traceback.
         (

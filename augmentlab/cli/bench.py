@@ -35,12 +35,14 @@ bench_app = typer.Typer(name="bench", help="Measure how fast augmentlab's buildi
 def bench_augment(
     aug: Annotated[Optional[str], typer.Option("--aug", metavar="SET", help="Augmentations to time, e.g. 'elastic,grid'; several also time the whole set. Default: every built-in, each at p=1.")] = None,
     device: Annotated[str, typer.Option("--device", metavar="auto|cpu|cuda", help="Where ours and kornia's run; albumentations always runs on the CPU.")] = "auto",
-    size: Annotated[int, typer.Option("--size", min=8, help="Image side in pixels.")] = 512,
+    size: Annotated[int, typer.Option("--size", min=8, max=8192, help="Image side in pixels.")] = 512,
     batch: Annotated[int, typer.Option("--batch", min=1, help="Images per batch.")] = 32,
     repeats: Annotated[int, typer.Option("--repeats", metavar="N", min=1, help="Timed runs of each transform after 2 warm-up runs; the median is shown.")] = 5,
     json_path: Annotated[Optional[Path], typer.Option("--json", metavar="PATH", help="Also write the rows as JSON (images per second).")] = None,
 ) -> None:
     """Print images per second of each augmentation, next to stock kornia's and albumentations' equivalents."""
+    import torch
+
     from augmentlab.diagnostics import bench_augment as bench
 
     torch_device = bench.resolve_bench_device(device)
@@ -50,10 +52,21 @@ def bench_augment(
         raise error.for_setting("aug") from None
     if json_path is not None:
         check_output_file(json_path, "--json")
-    inputs = bench.make_bench_inputs(batch, size, torch_device)
     status = Console(stderr=True).status("measuring")
-    with status:
-        rows = bench.run_bench(cases, inputs, repeats, progress=lambda step: status.update(f"measuring {step}"))
+    try:
+        inputs = bench.make_bench_inputs(batch, size, torch_device)
+        with status:
+            rows = bench.run_bench(cases, inputs, repeats, progress=lambda step: status.update(f"measuring {step}"))
+    except SpecError as error:  # a parameter value a transform rejects when it is built
+        raise error.for_setting("aug") from None
+    except (MemoryError, RuntimeError) as error:
+        if not isinstance(error, (MemoryError, torch.OutOfMemoryError)) and "alloc" not in str(error):
+            raise
+        needed = batch * size * size * (3 * 4 + 8)  # float32 images and int64 masks, before any transform's own
+        raise AugmentlabError(
+            f"--batch {batch} at --size {size} does not fit in {torch_device} memory (the batch alone is {needed / 2**30:.1f} GiB); "
+            "lower --batch or --size"
+        ) from None
     environment = bench.bench_environment(torch_device)
     output_console().print(bench.bench_table(rows, environment, size, batch, repeats))
     if json_path is not None:
