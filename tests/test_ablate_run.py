@@ -255,6 +255,11 @@ def test_report_run_prints_a_failed_runs_error_and_traceback(demo, tmp_path, ins
         refused = invoke("report", str(folder), "--run", selector)
         assert_one_line_error(refused)
         assert refused.stderr == message + "\n"
+    # A row left 'running' by a process that died (SIGKILL, SIGTERM mid-run) is no run in progress.
+    execute_sql(folder, "UPDATE runs SET status = 'running' WHERE arm = 'none | boom'")
+    assert invoke("report", str(folder), "--run", "1:0").stdout.startswith(
+        "run #1 [none | boom] seed 0: interrupted: the process that trained it ended first; run the ablation again to train it\n"
+    )
 
 
 SIGNAL_PLUGIN = """

@@ -34,7 +34,7 @@ def report(
         raise AugmentlabError("--run prints one run's outcome and --format the whole report; give one of them")
     if run is not None:
         with ResultStore.open_existing(folder) as store:
-            typer.echo(run_details(store.info(), store.results(), run), nl=False)
+            typer.echo(run_details(store.info(), store.results(), run, holder_alive(folder)), nl=False)
         return
     built = read_report(folder)
     console = output_console(quiet)
@@ -47,8 +47,20 @@ def report(
         console.print("wrote " + ", ".join(str(path) for path in paths), markup=False)
 
 
-def run_details(info: AblationInfo, results: list[RunResult], selector: str) -> str:
-    """What ``--run ARM:SEED`` prints: the run's arm, seed and status, its error and its traceback."""
+def holder_alive(folder: Path) -> bool:
+    """An ``augmentlab ablate`` process that holds ``folder`` is alive (on this machine)."""
+    from augmentlab.atomic import process_alive
+    from augmentlab.results.lock import lock_holder
+
+    pid = (lock_holder(folder) or {}).get("pid")
+    return isinstance(pid, int) and process_alive(pid)
+
+
+def run_details(info: AblationInfo, results: list[RunResult], selector: str, training: bool = True) -> str:
+    """What ``--run ARM:SEED`` prints: the run's arm, seed and status, its error and its traceback.
+
+    ``training``: a process still holds the folder; a run left 'running' without one was interrupted.
+    """
     arm_text, colon, seed_text = selector.rpartition(":")
     if not colon:
         raise AugmentlabError(f"--run {selector!r} names no seed; write ARM:SEED, e.g. {selector.strip() or 1}:0")
@@ -65,7 +77,10 @@ def run_details(info: AblationInfo, results: list[RunResult], selector: str) -> 
     if found is None:
         raise AugmentlabError(f"--run {selector!r}: arm {arm.name!r} has no run of seed {seed} in {info.name}; its seeds: {', '.join(map(str, info.seeds))}")
     index = info.arms.index(arm)
-    lines = [f"run #{index} [{arm.name}] seed {seed}: {found.status}"]
+    status = found.status
+    if status == "running" and not training:
+        status = "interrupted: the process that trained it ended first; run the ablation again to train it"
+    lines = [f"run #{index} [{arm.name}] seed {seed}: {status}"]
     if found.status == "finished":
         lines.append(f"val mIoU {found.miou:.4f} (best epoch {found.best_epoch + 1}), {found.train_seconds:.1f} s")
     if found.error:
