@@ -128,6 +128,12 @@ def test_ablate_deduplicates_levels_and_names_its_folder_after_the_plan(run):
         (("--lr", "-1"), ("--lr must be a number > 0, got -1.0",)),
         (("--device", "tpu"), ("--device 'tpu' is not a device; choose auto, cpu or cuda",)),
         (("--preset", "fast"), ("--preset 'fast' is not a preset; choose one of demo, standard",)),
+        (("--preset", "dem"), ("--preset 'dem' is not a preset; choose one of demo, standard — did you mean 'demo'?",)),
+        (("--device", "gpu"), ("--device 'gpu' is not a device; choose auto, cpu or cuda — did you mean 'cuda'?",)),
+        (("--schedule", "cosin"), ("--schedule must be one of constant, poly, cosine, got 'cosin' — did you mean 'cosine'?",)),
+        (("--resize", "fil"), ("--resize must be one of stretch, fit, got 'fil' — did you mean 'fit'?",)),
+        (("--eval-size", "nativ"), ("--eval-size must be native or train, got 'nativ' — did you mean 'native'?",)),
+        (("--executor", "rey"), ("--executor must be local or ray, got 'rey' — did you mean 'ray'?",)),
         (("--encoder", "resnet19"), ("--encoder 'resnet19' is not an encoder of segmentation_models_pytorch — did you mean 'resnet18'",)),
         (("--encoder-weights", "missing.pt"), ("--encoder-weights 'missing.pt' is neither imagenet, none nor an existing file",)),
         (("--data", "no/such/train.json"), ("COCO annotation file no/such/train.json does not exist; pass the path of the instances json",)),
@@ -200,7 +206,8 @@ def test_bad_config_files_are_one_line(run, tmp_path, content, fragment):
 @pytest.mark.parametrize(
     ("setting", "option", "outcome"),
     [
-        ("val_split = 2.0", ("--val-split", "0.3"), "dry run: nothing was trained or written"),
+        # 0.3 wins over the file's 2.0, and is then refused for the demo data, which has its own val split
+        ("val_split = 2.0", ("--val-split", "0.3"), "error: --val-split 0.3 holds out a share of --data; the built-in demo data"),
         ("ignore_index = true", ("--ignore-index", "254"), "dry run: nothing was trained or written"),
         ("strict = 1", ("--strict",), "dry run: nothing was trained or written"),
         # the command line's names reach the data loader, which says a COCO file has its own

@@ -350,7 +350,8 @@ class AblationConfig:
         ]
         for name, ok, problem in checks:
             if not ok:
-                raise FieldError(name, f"{problem}, got {getattr(self, name)!r}")
+                close = suggest(str(self.executor), ["local", "ray"]) if name == "executor" else ""
+                raise FieldError(name, f"{problem}, got {getattr(self, name)!r}{close}")
         if self.name is not None:
             check_run_name(self.name)
         if self.arms and (self.aug or self.loss):

@@ -6,6 +6,7 @@ recipe; the fields a user sets override it.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from augmentlab.errors import FieldError
+from augmentlab.registry.spec import suggest
 from augmentlab.results.records import RECIPE_ADDED_FIELDS as ADDED_FIELDS
 from augmentlab.results.records import size_text
 
@@ -107,7 +109,7 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
         FieldError: an unknown preset, or a value out of range, naming the field and what to give instead.
     """
     if preset not in PRESETS:
-        raise FieldError("preset", f"{preset!r} is not a preset; choose one of {', '.join(PRESETS)}")
+        raise FieldError("preset", f"{preset!r} is not a preset; choose one of {', '.join(PRESETS)}{suggest(str(preset), list(PRESETS))}")
     recipe = replace(PRESETS[preset], **{key: value for key, value in overrides.items() if value is not None})
     checks = [
         ("epochs", _is_integer(recipe.epochs) and recipe.epochs >= 1, "must be a whole number ≥ 1"),
@@ -124,11 +126,13 @@ def build_recipe(preset: str, overrides: dict[str, Any]) -> Recipe:
         ("warmup_epochs", _is_integer(recipe.warmup_epochs) and recipe.warmup_epochs >= 0, "must be a whole number ≥ 0"),
         ("mirror_pairs", isinstance(recipe.mirror_pairs, str), "must be auto, none or pairs like 'left_arm:right_arm'"),
     ]
+    choices = {"resize": RESIZES, "eval_size": ("native", "train"), "autocast": ("none", "bf16", "fp16"), "schedule": SCHEDULES}
     for field_name, ok, problem in checks:
         if not ok:
             value = getattr(recipe, field_name)
             shown = "x".join(map(str, value)) if field_name == "image_size" and isinstance(value, tuple) else repr(value)
-            raise FieldError(field_name, f"{problem}, got {shown}")
+            close = suggest(value, list(choices[field_name])) if field_name in choices and isinstance(value, str) else ""
+            raise FieldError(field_name, f"{problem}, got {shown}{close}")
     if recipe.warmup_epochs >= recipe.epochs and recipe.warmup_epochs > 0:
         raise FieldError("warmup_epochs", f"must be fewer than epochs ({recipe.epochs}), so that the schedule has epochs to run, got {recipe.warmup_epochs}")
     check_arch(recipe.arch)
@@ -211,7 +215,10 @@ def resolve_device(device: str) -> tuple[str, str]:
     import torch
 
     if device not in ("auto", "cpu", "cuda"):
-        raise FieldError("device", f"{device!r} is not a device; choose auto, cpu or cuda")
+        # 'gpu' reads as 'cpu' to a string matcher, and means cuda
+        near = difflib.get_close_matches(str(device), ["auto", "cpu", "cuda"], n=1, cutoff=0.75)  # tpu is no typo of cpu
+        close = " — did you mean 'cuda'?" if str(device).lower() in ("gpu", "nvidia") else f" — did you mean {near[0]!r}?" if near else ""
+        raise FieldError("device", f"{device!r} is not a device; choose auto, cpu or cuda{close}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     elif device == "cuda" and not torch.cuda.is_available():
