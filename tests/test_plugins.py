@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import augmentlab
-from augmentlab.errors import PluginError
+from augmentlab.errors import PluginError, SpecError
 from augmentlab.registry import loading as plugin_manager
 
 pytestmark = pytest.mark.usefixtures("example_plugin")  # solarize and poly, installed or not
@@ -350,3 +350,14 @@ def test_a_plugin_that_fails_in_one_hook_provides_nothing(install_distribution):
     half = next(plugin for plugin in registry.plugins if plugin.name == "half")
     assert (half.status, half.error) == ("failed", "raised in augmentlab_register_losses: RuntimeError: no losses today")
     assert "half_flip" not in registry.augmentations
+
+
+def test_an_unknown_name_says_which_plugins_are_disabled(monkeypatch):
+    monkeypatch.setenv("AUGMENTLAB_DISABLE_PLUGINS", "augmentlab.losses")  # the fixture reloads the plugins after the test
+    augmentlab.load_plugins()
+    with pytest.raises(SpecError) as error:
+        augmentlab.build_loss("ce", num_classes=3)
+    assert str(error.value) == (
+        "in spec 'ce' (at column 1): unknown loss 'ce'; `augmentlab plugins` lists all; disabled here: augmentlab.losses "
+        "(AUGMENTLAB_DISABLE_PLUGINS or -D), which may provide it"
+    )

@@ -6,6 +6,8 @@ and :func:`augmentlab.losses.combo.build_loss`.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, Mapping
 
 from augmentlab.errors import SpecError
@@ -44,7 +46,8 @@ def resolve_augmentation_set(spec: str | AugmentationSet) -> AugmentationSet:
     """
     parsed = parse_augmentation_set(spec) if isinstance(spec, str) else _parsed(spec, AugmentationSet, "an augmentation set", "'elastic(alpha=2),hflip'", ",")
     registry = current_registry()
-    check_augmentation_set(parsed, registry.augmentations, registry.losses)
+    with _naming_disabled_plugins(registry):
+        check_augmentation_set(parsed, registry.augmentations, registry.losses)
     return parsed
 
 
@@ -56,8 +59,23 @@ def resolve_loss_spec(spec: str | LossSpec) -> LossSpec:
     """
     parsed = parse_loss_spec(spec) if isinstance(spec, str) else _parsed(spec, LossSpec, "a loss spec", "'ce0.8+focal0.2'", "+")
     registry = current_registry()
-    check_loss_spec(parsed, registry.losses, registry.augmentations)
+    with _naming_disabled_plugins(registry):
+        check_loss_spec(parsed, registry.losses, registry.augmentations)
     return parsed
+
+
+@contextlib.contextmanager
+def _naming_disabled_plugins(registry: Any) -> Iterator[None]:
+    """An unknown name, where plugins are disabled, says which: `-D augmentlab.losses` makes even ``ce`` unknown."""
+    try:
+        yield
+    except SpecError as error:
+        disabled = [plugin.name for plugin in registry.plugins if plugin.status == "disabled"]
+        if not disabled or not error.reason.startswith("unknown "):
+            raise
+        raise SpecError(
+            f"{error.reason}; disabled here: {', '.join(disabled)} (AUGMENTLAB_DISABLE_PLUGINS or -D), which may provide it", error.spec, error.position
+        ) from None
 
 
 def _parsed(spec: object, kind: type, what: str, example: str, joiner: str) -> Any:
