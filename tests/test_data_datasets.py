@@ -667,3 +667,19 @@ def test_skipped_shapes_warn_or_fail_when_strict(tmp_path: Path, caplog: pytest.
     with pytest.raises(AugmentlabError) as error:
         load_dataset(path, strict=True)
     assert str(error.value) == f"{path} has {summary}; fix or delete them, or leave out strict to skip them"
+
+
+def test_val_images_that_are_training_images_are_pointed_out(tmp_path: Path) -> None:
+    from augmentlab.data.loading import shared_images_warning
+
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    for name in ("a", "b", "c"):
+        _save(images / f"{name}.png", _rgb(2, 2, 0))
+        _save(masks / f"{name}.png", np.array([[0, 1], [1, 0]], np.uint8))
+    (tmp_path / "alias").symlink_to(images)  # the same files under another name
+    train, val = load_splits(images, masks=masks, val=tmp_path / "alias", val_masks=masks)
+    assert shared_images_warning(train, val) == (
+        f"3 of the 3 val images are training images too (e.g. {tmp_path / 'alias' / 'a.png'}): their scores measure memorisation, "
+        "not how well a model generalises; give a val split with other images, or leave val out to hold out a share"
+    )
+    assert shared_images_warning(*load_splits(images, masks=masks, val_split=0.34)) is None  # a held-out share is other images

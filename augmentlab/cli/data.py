@@ -66,6 +66,7 @@ def data_stats(
 ) -> None:
     """Print image counts and sizes, then per class the pixel share, instances and images, for train and val."""
     from augmentlab.data import load_splits, stats_table, stats_warnings
+    from augmentlab.data.loading import shared_images_warning
     from augmentlab.data.stats import describe_images
 
     settings = data_config(data, val=val, images=images, masks=masks, val_images=val_images, val_masks=val_masks, val_split=val_split, ignore_index=ignore_index, classes=classes, strict=strict, mask_colours=mask_colours)
@@ -80,5 +81,6 @@ def data_stats(
     console.print(f"train: {describe_images(train_stats)}")
     console.print(f"val: {describe_images(val_stats)}")
     console.print(stats_table(train_stats, val_stats))
-    for warning in stats_warnings(train_stats, val_stats):
+    shared = shared_images_warning(train, validation)
+    for warning in [*stats_warnings(train_stats, val_stats), *([shared] if shared else [])]:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)

@@ -121,6 +121,10 @@ class SegmentationDataset:
             return stats
         return replace(stats, instance_counts=self._count_instances([sample.mask_ref for sample in self._samples]))
 
+    def image_paths(self) -> tuple[Path, ...]:
+        """Each sample's image file, in sample order."""
+        return tuple(sample.image_path for sample in self._samples)
+
     def sample_name(self, index: int) -> str:
         """The COCO ``file_name`` or the folder file stem of sample ``index``."""
         return self._samples[index].name

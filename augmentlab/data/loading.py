@@ -319,3 +319,18 @@ def _demo_paths(masks: str | Path | None) -> Any:
     )
 
     return demo_dataset()
+
+
+def shared_images_warning(train: SegmentationDataset, val: SegmentationDataset) -> str | None:
+    """A warning when validation images are training images too (one json or folder given as both), else None.
+
+    The same file under two names (a symlink, ``./a`` and ``a``) counts as one: paths are compared resolved.
+    """
+    training = {path.resolve() for path in train.image_paths()}
+    shared = [path for path in val.image_paths() if path.resolve() in training]
+    if not shared:
+        return None
+    return (
+        f"{len(shared)} of the {len(val)} val images are training images too (e.g. {shared[0]}): their scores measure "
+        "memorisation, not how well a model generalises; give a val split with other images, or leave val out to hold out a share"
+    )

@@ -37,6 +37,7 @@ import torch
 from augmentlab.atomic import cannot_write, write_text_atomically
 from augmentlab.data import load_splits
 from augmentlab.data.dataset import SegmentationDataset
+from augmentlab.data.loading import shared_images_warning
 from augmentlab.data.stream import place_splits
 from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.registry.loading import current_registry, plugin_options
@@ -236,6 +237,9 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     config.check_losses(train.num_classes)
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     _warn_about_letter_sides(config, train.class_names, listener)
+    shared = shared_images_warning(train, val)
+    if shared:
+        listener.warning(shared)
     if recipe.encoder_weights not in ("imagenet", "none"):
         from augmentlab.runner.model import build_model
 
