@@ -96,3 +96,10 @@ def test_arguments_of_the_wrong_type_say_what_to_pass(call, message):
     with pytest.raises(TypeError) as error:
         call()
     assert str(error.value) == message
+
+
+@pytest.mark.parametrize("num_classes", [0, 1, 2.5, "11"])
+def test_build_loss_names_a_bad_class_count_as_the_calls_not_the_specs(num_classes):
+    with pytest.raises(ValueError) as error:
+        augmentlab.build_loss("ce", num_classes=num_classes)
+    assert not isinstance(error.value, SpecError) and str(error.value) == f"num_classes must be an integer ≥ 2, got {num_classes!r}"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from augmentlab.checks import check_integer
 from augmentlab.registry.api import available_losses, rejected_value, resolve_loss_spec
 from augmentlab.registry.spec import LossSpec
 
@@ -69,7 +70,9 @@ def build_loss(
 
     Raises:
         SpecError: malformed spec, unknown name or parameter, or a parameter value the loss rejects.
+        ValueError: ``num_classes`` is not an integer ≥ 2 (the call's mistake, not the spec's).
     """
+    check_integer("num_classes", num_classes, low=2)
     parsed = resolve_loss_spec(spec)
     available = available_losses()
     terms: list[tuple[str, float, nn.Module]] = []
