@@ -402,6 +402,24 @@ def test_masks_named_like_their_images_with_another_ending_are_paired(
     assert [dataset[i][1][1, 0].item() for i in range(len(dataset))] == list(range(len(names)))  # each image with its own mask
 
 
+def test_images_and_masks_in_one_folder_pair_the_photos_with_the_pngs(tmp_path: Path) -> None:
+    # DeepGlobe keeps 100694_sat.jpg beside 100694_mask.png; the mask must never be taken for an image of its own.
+    for index, stem in enumerate(("100694", "102122")):
+        _save(tmp_path / f"{stem}_sat.jpg", _rgb(2, 2, 0))
+        _save(tmp_path / f"{stem}_mask.png", np.array([[0, 1], [index, 0]], np.uint8))
+    dataset = load_dataset(tmp_path, masks=tmp_path)
+    assert [dataset.sample_name(i) for i in range(len(dataset))] == ["100694", "102122"]
+    assert [dataset[i][1][1, 0].item() for i in range(2)] == [0, 1]
+    only_png = tmp_path / "png"
+    _save(only_png / "a.png", _rgb(2, 2, 0))
+    with pytest.raises(AugmentlabError) as error:
+        load_dataset(only_png, masks=only_png)
+    assert str(error.value) == (
+        f"images and masks share the folder {only_png} and every file is a .png, so none can be told for an image; "
+        "keep the images in a folder of their own, or save them in another format (.jpg)"
+    )
+
+
 def test_names_that_share_no_ending_are_still_refused(tmp_path: Path) -> None:
     images, masks = tmp_path / "images", tmp_path / "masks"
     _save(images / "a_x.png", _rgb(2, 2, 0))

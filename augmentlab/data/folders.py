@@ -81,8 +81,17 @@ def scan_folder_pairs(
             (strict) files without a partner.
     """
     images_dir, masks_dir = Path(images_dir), Path(masks_dir)
-    images = _files_by_stem(images_dir, image_suffixes(), "images")
     masks = _files_by_stem(masks_dir, {MASK_SUFFIX}, "masks")
+    if images_dir.resolve() == masks_dir.resolve():
+        # One folder for both (DeepGlobe's 100694_sat.jpg beside 100694_mask.png): a mask is no image of its own.
+        images = _files_by_stem(images_dir, image_suffixes() - {MASK_SUFFIX}, "images")
+        if not images:
+            raise AugmentlabError(
+                f"images and masks share the folder {images_dir} and every file is a .png, so none can be told for an image; "
+                "keep the images in a folder of their own, or save them in another format (.jpg)"
+            )
+    else:
+        images = _files_by_stem(images_dir, image_suffixes(), "images")
     if images and masks and not images.keys() & masks.keys():
         images, masks = _pair_by_name_endings(images, masks, masks_dir)
     unmatched_images = [images[s] for s in sorted(images.keys() - masks.keys())]
