@@ -308,3 +308,11 @@ def test_tables_piped_to_a_file_keep_their_words_whole(args, row_start, row_frag
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if line.startswith(row_start))
     assert row_fragment in row
+
+
+def test_more_parallel_runs_than_cores_on_a_cpu_is_pointed_out(run, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    result = run("ablate", "--device", "cpu", "--parallel", "4", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert ("parallel 4 on a CPU with 2 cores: the runs share the cores, so no more than 2 at once go faster; "
+            "set parallel to 2 or fewer (--parallel)") in " ".join(result.output.split())

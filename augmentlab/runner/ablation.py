@@ -39,6 +39,7 @@ from augmentlab.data import load_splits
 from augmentlab.data.dataset import SegmentationDataset
 from augmentlab.data.loading import shared_images_warning
 from augmentlab.data.stream import place_splits
+from augmentlab.data.wording import plural
 from augmentlab.errors import AugmentlabError, Param, StoreError
 from augmentlab.registry.loading import current_registry, plugin_options
 from augmentlab.report.files import write_report_files
@@ -237,6 +238,12 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
     config.check_losses(train.num_classes)
     recipe = resolve_mirror_pairs(recipe, train.class_names)
     _warn_about_letter_sides(config, train.class_names, listener)
+    cores = os.cpu_count() or 1
+    if device == "cpu" and len(config.worker_slots()) > cores:
+        listener.warning(
+            f"parallel {len(config.worker_slots())} on a CPU with {plural(cores, 'core')}: the runs share the cores, so no more than "
+            f"{cores} at once go faster; set parallel to {cores} or fewer (--parallel)"
+        )
     shared = shared_images_warning(train, val)
     if shared:
         listener.warning(shared)
