@@ -226,3 +226,12 @@ def test_an_ablation_on_colour_masks_keeps_the_table_in_its_resolved_config(camv
     again = invoke("ablate", "--config", str(resolved), "--out", str(tmp_path), "--quiet")
     assert again.exit_code == 0, again.output
     assert f"resuming {tmp_path / report.name}: 1 of 1 runs already finished, 0 to run\n" in again.stdout
+
+
+def test_the_preview_draws_colour_coded_data_in_its_own_colours(camvid_like):
+    from augmentlab.diagnostics.preview import load_preview_samples
+
+    samples = load_preview_samples(camvid_like["data"], masks=camvid_like["masks"], mask_colours=camvid_like["table"], classes=["Car", "Road"],
+                                   n=2, size=32, seed=0)
+    assert samples.class_names == ("Car", "Road")
+    assert samples.palette.tolist() == (torch.tensor([COLOURS[2], COLOURS[1]], dtype=torch.float32) / 255).tolist()

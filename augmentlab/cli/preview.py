@@ -47,4 +47,4 @@ def preview(
         width, height = write_preview(aug, out, data=settings.data, **settings.dataset_arguments(), n=n, seed=seed, size=parse_size(size), draws=draws, mirror_pairs=mirror_pairs)
     except SpecError as error:
         raise error.for_setting("aug") from None
-    typer.echo(f"wrote {out}: each sample as original and {draws} draws ({width}×{height} px)")
+    typer.echo(f"wrote {out}: each sample as original and {draws} {'draw' if draws == 1 else 'draws'} ({width}×{height} px)")

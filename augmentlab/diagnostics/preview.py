@@ -27,6 +27,7 @@ from augmentlab.augment.pipeline import (
     rejected_batch,
 )
 from augmentlab.data import load_dataset
+from augmentlab.data.colours import read_mask_colours
 from augmentlab.errors import AugmentlabError, FieldError, one_line
 
 OVERLAY_ALPHA = 0.45
@@ -57,6 +58,8 @@ class PreviewSamples:
         class_names: name of each class index; index 0 is background.
         ignore_index: mask value of unlabelled pixels.
         source: where the samples come from, for the title (``demo data``, a dataset path).
+        palette: float [C,3] in [0,1], the dataset's own class colours (a colour table's), or
+            None for :func:`class_palette`'s.
     """
 
     images: torch.Tensor
@@ -64,6 +67,7 @@ class PreviewSamples:
     class_names: tuple[str, ...]
     ignore_index: int
     source: str
+    palette: torch.Tensor | None = None
 
 
 def load_preview_samples(
@@ -101,7 +105,15 @@ def load_preview_samples(
         class_names=dataset.class_names,
         ignore_index=dataset.ignore_index,
         source="demo data" if data is None else str(data),
+        palette=None if mask_colours is None else _table_palette(mask_colours, dataset.class_names),
     )
+
+
+def _table_palette(mask_colours: str | Path, class_names: Sequence[str]) -> torch.Tensor:
+    """The colour table's colour of each class: colour-coded data is previewed in the colours its users know."""
+    table = read_mask_colours(mask_colours)
+    by_name = dict(zip(table.names, table.colours))
+    return torch.tensor([by_name[name] for name in class_names], dtype=torch.float32) / 255
 
 
 # Kelly's colours of maximum contrast (minus white, black and greys): the first classes, which most
@@ -262,7 +274,7 @@ def render_preview(spec: str, samples: PreviewSamples, draws: int, seed: int, mi
     """
     n, _, tile_height, tile_width = samples.images.shape
     width, height = preview_canvas_size(n, (tile_height, tile_width), draws, len(samples.class_names))
-    palette = class_palette(len(samples.class_names))
+    palette = class_palette(len(samples.class_names)) if samples.palette is None else samples.palette
     canvas = Image.new("RGB", (width, height), PAGE_COLOUR)
     pen = ImageDraw.Draw(canvas)
     font = ImageFont.load_default(size=FONT_SIZE)
