@@ -55,6 +55,9 @@ def write_folder_split(folder: Path, count: int, shape=(24, 32)) -> tuple[Path, 
         ("\ufeffName , R, G, B\n\nsky , 128,128,128\n building,128,0,0\n", ("sky", "building"), ((128, 128, 128), (128, 0, 0))),
         ("id,b,g,r,name\n7,0,0,255,red\n9,255,0,0,blue\n", ("red", "blue"), ((255, 0, 0), (0, 0, 255))),
         ('name,r,g,b\n"road, paved",1,2,3\nother,4,5,6\n', ("road, paved", "other"), ((1, 2, 3), (4, 5, 6))),
+        # what Excel writes where the decimal comma is the custom, with its separator hint; and tabs
+        ("sep=;\nname;r;g;b\nsky;1;2;3\nroad;4;5;6\n", ("sky", "road"), ((1, 2, 3), (4, 5, 6))),
+        ("name\tr\tg\tb\nsky\t1\t2\t3\nroad\t4\t5\t6\n", ("sky", "road"), ((1, 2, 3), (4, 5, 6))),
     ],
 )
 def test_a_colour_table_gives_its_classes_in_row_order(tmp_path, text, names, colours):
@@ -123,6 +126,32 @@ def test_a_colour_the_table_lacks_is_named_with_its_pixel_count(tmp_path):
     )
 
 
+def test_index_masks_read_with_a_colour_table_are_called_index_masks(tmp_path):
+    reader = ColourMaskReader(MaskColours(("Void", "Road", "Car"), COLOURS, "class_dict.csv"))
+    Image.fromarray(LABELS.astype(np.uint8)).save(tmp_path / "m.png")  # greys 0, 1, 2: an index mask
+    with pytest.raises(AugmentlabError) as error:
+        reader(tmp_path / "m.png")
+    assert str(error.value).endswith(
+        "; its greys 0, 1, 2, … look like class indices: these are index masks, to read without a colour table (leave out mask_colours)"
+    )
+
+
+@pytest.mark.parametrize(("values", "labels"), [([0, 128, 64], [0, 1, 2]), ([0, 25700, 51400], None)])
+def test_16_bit_masks_are_read_as_greys_where_they_fit_and_refused_where_not(tmp_path, values, labels):
+    greys = ((0, 0, 0), (128, 128, 128), (64, 64, 64))
+    reader = ColourMaskReader(MaskColours(("a", "b", "c"), greys, "greys.csv"))
+    Image.fromarray(np.array(values, dtype=np.uint16)[LABELS]).save(tmp_path / "m.png")  # a 16-bit grey PNG
+    if labels is not None:
+        assert reader(tmp_path / "m.png").tolist() == np.array(labels)[LABELS].tolist()
+        return
+    with pytest.raises(AugmentlabError) as error:  # Pillow's RGB conversion would clip them all to 255, silently
+        reader(tmp_path / "m.png")
+    assert str(error.value) == (
+        f"mask {tmp_path / 'm.png'} is a 16-bit image with values up to 51400, and a colour table maps 8-bit colours; "
+        "save the masks as 8-bit RGB PNGs, or as index PNGs without the colour table"
+    )
+
+
 def test_a_smoothed_mask_is_called_smoothed_not_short_of_classes(tmp_path):
     reader = ColourMaskReader(MaskColours(("Void", "Road", "Car"), COLOURS, "class_dict.csv"))
     smoothed = np.kron(colour_mask(LABELS), np.ones((8, 8, 1), dtype=np.uint8))
@@ -176,6 +205,8 @@ def test_a_streamed_split_reads_colour_masks_as_the_cache_does(camvid_like):
     [
         ({"classes": ["Void", "Raod"]}, "classes names 'Raod', which {table} does not list (did you mean 'Road'?); name classes of its rows, or leave it out"),
         ({"classes": ["Void", "Road", "Void"]}, "classes names 'Void' twice; name each class once"),
+        # refused before any row is said to become the ignore index, which here is a class
+        ({"classes": ["Void", "Road"], "ignore_index": 1}, "ignore_index 1 is a class index (classes are 0..1); use a value outside them, such as 255"),
         ({"masks": None}, "mask_colours is the colour table of a folder dataset's colour-coded masks: give it with data IMAGES_DIR and masks MASKS_DIR (a COCO json's classes are its categories)"),
     ],
 )

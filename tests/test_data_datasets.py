@@ -380,6 +380,10 @@ def test_folder_unmatched_stems_that_differ_only_by_case(
             "no mask in {masks} has the stem of an image, but they are named like the images with '_img' left out at the end "
             "(a_img.png and a.png): paired by that",
         ]),
+        # a frame or version number is part of a name, never an ending: other frames are not paired
+        (["0016E5_006690.png"], ["0016E5_006750_L.png"], None, None),
+        (["x_1.png", "y_1.png"], ["x_2.png", "y_2.png"], None, None),
+        (["a_v2.png", "b_v2.png"], ["a_v1_L.png", "b_v1_L.png"], None, None),
         # one stem in common: pairing stays exact, and the rest are named as unmatched
         (["a.png", "b.png"], ["a.png", "b_L.png"], ["a"], [
             "1 image in {images} has no mask with the same stem (b.png); skipped",
@@ -395,6 +399,10 @@ def test_masks_named_like_their_images_with_another_ending_are_paired(
         _save(images / name, _rgb(2, 2, 0))
     for index, name in enumerate(mask_names):
         _save(masks / name, np.array([[0, 1], [index, 0]], np.uint8))
+    if names is None:
+        with pytest.raises(AugmentlabError, match="^no image in .* has a mask with the same file stem in "):
+            load_dataset(images, masks=masks)
+        return
     with caplog.at_level(logging.WARNING, logger="augmentlab.data"):
         dataset = load_dataset(images, masks=masks)
     assert [r.getMessage() for r in caplog.records] == [w.format(images=images, masks=masks) for w in warnings]
@@ -701,3 +709,23 @@ def test_val_images_that_are_training_images_are_pointed_out(tmp_path: Path) -> 
         "not how well a model generalises; give a val split with other images, or leave val out to hold out a share"
     )
     assert shared_images_warning(*load_splits(images, masks=masks, val_split=0.34)) is None  # a held-out share is other images
+
+
+def test_jpeg_masks_are_refused_for_what_jpeg_does_to_labels(tmp_path: Path) -> None:
+    images, masks = tmp_path / "images", tmp_path / "labels"
+    _save(images / "0001.png", _rgb(2, 2, 0))
+    masks.mkdir()
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(masks / "0001_L.jpg")
+    with pytest.raises(AugmentlabError) as error:
+        load_dataset(images, masks=masks)
+    assert str(error.value) == (
+        f"masks in {masks} are JPEG (0001_L.jpg), and masks must be PNG: JPEG smooths label edges into values (or colours) of no class; "
+        "export the masks as PNG"
+    )
+
+
+def test_classes_given_as_one_string_is_refused_not_read_letter_by_letter(tmp_path: Path) -> None:
+    images, masks = _folder_fixture(tmp_path)
+    with pytest.raises(AugmentlabError) as error:
+        load_dataset(images, masks=masks, classes="sky,road")
+    assert str(error.value) == "classes is a list of names, got the string 'sky,road'; pass ['sky', 'road']"

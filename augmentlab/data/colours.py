@@ -24,7 +24,7 @@ import torch
 
 from augmentlab.data.images import read_mask_colours_array
 from augmentlab.data.wording import plural
-from augmentlab.errors import AugmentlabError, FieldError
+from augmentlab.errors import AugmentlabError, FieldError, Param
 
 _COLUMNS = ("name", "r", "g", "b")
 _SHOWN_COLOURS = 3  # unknown colours named in a message before "…"
@@ -65,7 +65,13 @@ def read_mask_colours(path: str | Path) -> MaskColours:
         raise bad("does not exist; give the colour table's CSV file (name,r,g,b), such as CamVid's class_dict.csv") from None
     except (OSError, UnicodeDecodeError) as error:
         raise bad(f"cannot be read ({error}); give a UTF-8 CSV file with the columns name,r,g,b") from None
-    rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
+    lines = text.splitlines()
+    if lines and lines[0].strip().lower().startswith("sep="):  # Excel's separator hint line
+        lines = lines[1:]
+    first = next((line for line in lines if line.strip()), "")
+    # Excel writes ';' where the decimal comma is the custom, and some tools tabs: the header tells.
+    delimiter = next((mark for mark in (",", ";", "\t") if mark in first), ",")
+    rows = [row for row in csv.reader(lines, delimiter=delimiter) if any(cell.strip() for cell in row)]
     if not rows:
         raise bad("is empty; write a header name,r,g,b and one row per class, the background first")
     header = [cell.strip().lower() for cell in rows[0]]
@@ -151,10 +157,17 @@ class ColourMaskReader:
         )
         more = ", …" if len(colours) > _SHOWN_COLOURS else ""
         # Many stray colours are the mark of smoothing (JPEG, a bilinear resize), not of a class the table forgot.
-        fix = (
-            "so many colours mark a smoothed mask (saved as JPEG, or resized bilinearly): re-export it as PNG, resized with nearest neighbour"
-            if len(colours) > 8 else f"add a row name,r,g,b to {self.table.source} for each class it lacks"
-        )
+        grey = all(code >> 16 == (code >> 8) & 255 == code & 255 for code in colours.tolist())
+        if len(colours) > 8:
+            fix = "so many colours mark a smoothed mask (saved as JPEG, or resized bilinearly): re-export it as PNG, resized with nearest neighbour"
+        elif grey and max(code & 255 for code in colours.tolist()) < len(self.table.names) + 8:
+            return AugmentlabError(
+                f"mask {path} has {plural(len(colours), 'colour')} that {self.table.source} does not list ({shown}{more}); "
+                "its greys 0, 1, 2, … look like class indices: these are index masks, to read without a colour table (leave out ",
+                Param("mask_colours"), ")",
+            )
+        else:
+            fix = f"add a row name,r,g,b to {self.table.source} for each class it lacks"
         return AugmentlabError(
             f"mask {path} has {plural(len(colours), 'colour')} that {self.table.source} does not list ({shown}{more}); {fix}"
         )

@@ -82,6 +82,13 @@ def scan_folder_pairs(
     """
     images_dir, masks_dir = Path(images_dir), Path(masks_dir)
     masks = _files_by_stem(masks_dir, {MASK_SUFFIX}, "masks")
+    if not masks and masks_dir.is_dir():
+        lossy = sorted(path.name for path in masks_dir.iterdir() if path.suffix.lower() in {".jpg", ".jpeg"} and not path.name.startswith("."))
+        if lossy and images_dir.resolve() != masks_dir.resolve():
+            raise AugmentlabError(
+                f"masks in {masks_dir} are JPEG ({lossy[0]}{', …' if len(lossy) > 1 else ''}), and masks must be PNG: JPEG smooths "
+                "label edges into values (or colours) of no class; export the masks as PNG"
+            )
     if images_dir.resolve() == masks_dir.resolve():
         # One folder for both (DeepGlobe's 100694_sat.jpg beside 100694_mask.png): a mask is no image of its own.
         images = _files_by_stem(images_dir, image_suffixes() - {MASK_SUFFIX}, "images")
@@ -175,14 +182,19 @@ def _pair_by_name_endings(images: dict[str, Path], masks: dict[str, Path], masks
 
 
 def _shared_endings(files: dict[str, Path]) -> list[str]:
-    """The endings every stem of ``files`` has that start at a separator, and the empty one; a stem no longer than an ending keeps it out."""
+    """The endings every stem of ``files`` has that start at a separator, and the empty one; a stem no longer than an ending keeps it out.
+
+    An ending with a digit is no label such as ``_L`` or ``_mask`` but part of a name (a frame number,
+    a version): ``frame_1`` and ``frame_2`` are two frames, never an image and its mask. Without
+    this rule a folder of one file would offer every tail of its name.
+    """
     stems = list(files)
     common = stems[0]
     for stem in stems[1:]:
         while not stem.endswith(common):
             common = common[1:]
     endings = [""] + [common[i:] for i in range(len(common)) if common[i] in _SEPARATORS]
-    return [end for end in endings if all(len(stem) > len(end) for stem in stems)]
+    return [end for end in endings if all(len(stem) > len(end) for stem in stems) and not any(c.isdigit() for c in end)]
 
 
 def _smoothed_binary_masks(labels: int, labelled: int, ignored: int, total: int, ignore_index: int, masks_dir: Path) -> str | None:

@@ -125,6 +125,15 @@ def read_mask_colours_array(path: str | Path) -> np.ndarray:
     path = Path(path)
     with _open(path, "mask") as mask:
         try:
+            if mask.mode in _SIXTEEN_BIT_MODES:
+                # Pillow's RGB conversion clips 16-bit values at 255: read them, and take them as grey only where they fit.
+                values = np.asarray(mask, dtype=np.int64)
+                if values.size and (values.max() > 255 or values.min() < 0):
+                    raise AugmentlabError(
+                        f"mask {path} is a 16-bit image with values up to {int(values.max())}, and a colour table maps 8-bit colours; "
+                        "save the masks as 8-bit RGB PNGs, or as index PNGs without the colour table"
+                    )
+                return np.repeat(values.astype(np.int32)[:, :, None], 3, axis=2)
             return np.asarray(mask.convert("RGB"), dtype=np.int32)
         except (OSError, ValueError, SyntaxError) as error:
             raise _unreadable(path, "mask", error) from None

@@ -210,6 +210,7 @@ def _folder_classes_option(
     table = read_mask_colours(mask_colours)
     if classes is None:
         return ColourMaskReader(table), table.names
+    check_ignore_index(ignore_index, len(classes))  # before the rows left out are said to become it
     labels = select_classes(table, classes, ignore_index)
     void = [name for name, label in zip(table.names, labels) if label == ignore_index]
     if void:
@@ -302,6 +303,8 @@ def _check_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
 
 def _check_classes(classes: Sequence[str] | None) -> None:
     """``classes`` checked before any mask is read, so that a list of one name is named as the problem."""
+    if isinstance(classes, str):  # iterated, 'Sky,Road' would be the classes S, k, y, …
+        raise FieldError("classes", f"is a list of names, got the string {classes!r}; pass {classes.split(',')!r}")
     if classes is not None:
         folder_class_names(classes, 0)
 

@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import gc
 import importlib
+import logging
 import multiprocessing
 import os
 import signal
@@ -177,6 +178,8 @@ def _init_worker(driver: int, slots: Any, plugin_options: dict[str, Any], thread
     """
     global _worker_slot, _worker_request, _worker_error
     die_with_parent(driver)
+    # The driver read the same data first and said what there was to say about it; a copy per worker is noise.
+    logging.getLogger("augmentlab.data").setLevel(logging.ERROR)
     import torch
 
     from augmentlab.registry.loading import load_plugins

@@ -20,6 +20,7 @@ loss, CUDA out of memory, an exception in a plugin) is a failed result, recorded
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import socket
 from dataclasses import replace
@@ -141,6 +142,7 @@ def _train_on_worker(run: RunSpec, request: DataRequest, versions: dict[str, str
         node = f"{socket.gethostname()} ({ray.util.get_node_ip_address()})"
         return failed_result(run, f"Ray worker {node} cannot see {missing[0]}; the dataset must be on a shared filesystem, at the same path on every node", retryable=False).to_dict()
     torch.set_num_threads(threads)
+    logging.getLogger("augmentlab.data").setLevel(logging.ERROR)  # the driver said it already; Ray forwards each worker's copy
     importlib.invalidate_caches()  # a worker outlives ablations: find plugins installed since it started
     registry = load_plugins(**request.plugin_options)
     # The worker's own libraries, GPU and plugins shaped the run; the driver's fill in the rest.
