@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import tomllib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -172,6 +173,28 @@ def test_every_data_setting_given_is_written_back_by_the_resolved_config(demo, t
             given, written = getattr(config, key), getattr(resolved, key)
             assert written == (given.resolve() if hasattr(given, "resolve") else given), key
     assert covered == {"data", *defaults.split_arguments()}  # a new data setting needs a case above
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"aug": ["hflip,vflip,rot90"], "design": "screen", "foldover": True, "seeds": 1, "margin": 0.01, "correction": "bh", "pooling": "arm"},
+        {"aug": ["hflip"], "loss": ["dice"], "seeds": 2, "max_seeds": 4, "margin": 0.02},
+    ],
+    ids=["screen", "sequential"],
+)
+def test_the_resolved_config_plans_the_same_folder_and_analysis_from_anywhere(demo, tmp_path, monkeypatch, settings):
+    # A screen listed as its runs would be analysed as a factorial; a relative out would land elsewhere from another folder.
+    monkeypatch.chdir(tmp_path)
+    config = AblationConfig(**settings, epochs=1, image_size=IMAGE_SIZE, batch_size=BATCH_SIZE, device="cpu", out=Path("runs"),
+                            data=demo.train_json, val=demo.val_json, images=demo.images)
+    prepared = plan_ablation(config)
+    prepared.folder.mkdir(parents=True)
+    resolved = write_resolved_config(prepared.folder, config, prepared.plan, prepared.request).resolve()
+    folder = prepared.folder.resolve()
+    monkeypatch.chdir(tmp_path.parent)
+    again = plan_ablation(AblationConfig.from_toml(resolved))
+    assert (again.folder, again.plan.analysis, again.plan.arms) == (folder, prepared.plan.analysis, prepared.plan.arms)
 
 
 def test_running_the_same_command_again_trains_nothing(demo, copied):

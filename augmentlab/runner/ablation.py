@@ -558,13 +558,23 @@ RESOLVED_DATA_SETTINGS = ("ignore_index", "strict")
 
 
 def write_resolved_config(folder: Path, config: AblationConfig, plan: AblationPlan, request: DataRequest) -> Path:
-    """``config.toml``: the resolved ablation (arms listed, every recipe field, absolute data paths), which ``--config`` reads back."""
+    """``config.toml``: the resolved ablation (arms listed, or a screen's factors; the analysis settings; every recipe field;
+    the absolute output folder and data paths), which ``--config`` reads back into the same folder from anywhere."""
     recipe = asdict(plan.recipe)
+    # A screening design is its factors, not its runs: listed as arms it would be analysed as a factorial.
+    screen = config.design == "screen"
+    what = {"aug": config.aug, "loss": config.loss, "design": "screen", "foldover": config.foldover} if screen else {
+        "arms": tuple({"aug": str(arm.augmentation), "loss": str(arm.loss)} for arm in plan.arms)}
     resolved = AblationConfig(
-        arms=tuple({"aug": str(arm.augmentation), "loss": str(arm.loss)} for arm in plan.arms),
-        seeds=len(plan.seeds),
+        **what,
+        seeds=config.seeds if config.max_seeds is not None else len(plan.seeds),
+        max_seeds=config.max_seeds,
+        margin=config.margin,
+        correction=config.correction,
+        pooling=config.pooling,
         preset=plan.preset,
         device=plan.device,
+        out=folder.parent.resolve(),  # from any working folder, the same folder
         name=folder.name,
         data=_path(request.data),
         val=_path(request.val),
@@ -579,7 +589,7 @@ def write_resolved_config(folder: Path, config: AblationConfig, plan: AblationPl
         strict=config.strict,
         **recipe,
     )
-    explicit = [*RESOLVED_DATA_SETTINGS, *recipe, *(["val_split"] if request.val is None else [])]
+    explicit = [*RESOLVED_DATA_SETTINGS, *recipe, "out", *(["val_split"] if request.val is None else [])]
     path = folder / "config.toml"
     comment = f"The resolved ablation in {folder}; `augmentlab ablate --config {path}` runs it again."
     write_text_atomically(path, resolved.to_toml(comment, explicit=explicit), what="the resolved config")
