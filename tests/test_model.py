@@ -360,3 +360,20 @@ def test_recipe_identity_keeps_earlier_folder_names():
     )
     assert "arch='unet'" in replace(demo, arch="unet").identity()
     assert replace(demo, eval_size="native").identity().endswith("autocast='none', eval_size='native')")  # other scores, another folder
+
+
+def test_missing_imagenet_weights_are_said_before_any_work_without_the_network(tmp_path, monkeypatch):
+    from augmentlab.runner.model import imagenet_weights_cached
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing downloaded yet
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    assert imagenet_weights_cached("resnet18") is False
+    assert imagenet_weights_cached("no-such-encoder") is None
+    # the layout huggingface_hub downloads into: a snapshot folder per revision
+    from segmentation_models_pytorch.encoders import encoders
+
+    settings = encoders["resnet18"]["pretrained_settings"]["imagenet"]
+    snapshot = tmp_path / f"models--{settings['repo_id'].replace('/', '--')}" / "snapshots" / settings["revision"]
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.safetensors").write_bytes(b"")
+    assert imagenet_weights_cached("resnet18") is True

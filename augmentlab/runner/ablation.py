@@ -251,6 +251,14 @@ def _prepare(config: AblationConfig, listener: AblationListener) -> PreparedAbla
         from augmentlab.runner.model import build_model
 
         build_model(recipe.encoder, recipe.encoder_weights, train.num_classes, recipe.arch)  # a local weights file is read now, so that it is checked
+    elif recipe.encoder_weights == "imagenet":
+        from augmentlab.runner.model import imagenet_weights_cached
+
+        if imagenet_weights_cached(recipe.encoder) is False:
+            listener.notice(
+                f"the imagenet weights of {recipe.encoder} are not in the Hugging Face cache: the first run downloads them, which needs "
+                "network access (offline, give --encoder-weights none or a local weights file)"
+            )
     plan = AblationPlan(tuple(arms), tuple(range(config.seed_count())), recipe, preset, device, config.analysis_settings())
     data_key = train.cache_key + val.cache_key
     folder = config.out / (config.name or plan.default_name(data_key))

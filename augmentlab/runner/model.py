@@ -79,6 +79,22 @@ def build_model(encoder: str, encoder_weights: str, num_classes: int, arch: str 
     return model
 
 
+def imagenet_weights_cached(encoder: str) -> bool | None:
+    """Whether the Hugging Face cache holds ``encoder``'s imagenet weights (None: this encoder's weights are not found that way).
+
+    Reads the local cache only, never the network: a run without them downloads them first.
+    """
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        from segmentation_models_pytorch.encoders import encoders
+
+        settings = encoders[encoder]["pretrained_settings"]["imagenet"]
+        found = try_to_load_from_cache(settings["repo_id"], "model.safetensors", revision=settings.get("revision"))
+    except Exception:  # noqa: BLE001 - timm's encoders, another smp layout: nothing can be said
+        return None
+    return isinstance(found, str)
+
+
 def load_encoder_weights(model: nn.Module, path: Path) -> None:
     """Load ``path`` into ``model.encoder``; see :func:`build_model` for the accepted layouts."""
     try:
