@@ -307,7 +307,7 @@ def check_augmentation(
         try:
             out_images, out_masks = _run(info, always, typed, given_masks)
         except Exception as error:  # noqa: BLE001 - a crash is a failed guarantee, reported with the rest
-            failures.append(f"{tag}: {error.problem}" if isinstance(error, TransformOutputError) else f"{tag}: raised {type(error).__name__}: {error}")
+            failures.append(_raised(tag, error))
             unusable = unusable or dtype == torch.float32  # the checks below run in float32
             continue
         check(
@@ -325,19 +325,14 @@ def check_augmentation(
 
     if unusable:
         # The checks below compare outputs with inputs: they need a transform that runs and keeps the batch's shapes and dtypes.
-        raise AugmentationCheckError(
-            f"augmentation '{name}' breaks {len(failures)} guarantee(s):\n  " + "\n  ".join(failures)
-            + "\n  (the other checks need a float32 run that keeps the batch's shapes and dtypes, and were not run)"
-        )
+        raise _broken(name, failures, "(the other checks need a float32 run that keeps the batch's shapes and dtypes, and were not run)")
 
     def guarded(label: str, checks: Callable[[], None]) -> None:
         """Run a group of checks; one that raises (a transform failing only with some settings) is a failure of its own."""
         try:
             checks()
-        except TransformOutputError as error:
-            failures.append(f"{label}: {error.problem}")
         except Exception as error:  # noqa: BLE001 - a crash is a failed guarantee, reported with the rest
-            failures.append(f"{label}: raised {type(error).__name__}: {error}")
+            failures.append(_raised(label, error))
 
     def fill_background() -> None:
         out_images, out_masks = _run(info, {**always, "fill_mask": "background"}, images, masks)
@@ -387,7 +382,16 @@ def check_augmentation(
     failures.extend(_host_read_checks(info, half_params))
 
     if failures:
-        raise AugmentationCheckError(f"augmentation '{name}' breaks {len(failures)} guarantee(s):\n  " + "\n  ".join(failures))
+        raise _broken(name, failures)
+
+
+def _raised(label: str, error: Exception) -> str:
+    """A failure line for a check that raised: a broken output contract in its own words, any other error as it came."""
+    return f"{label}: {error.problem}" if isinstance(error, TransformOutputError) else f"{label}: raised {type(error).__name__}: {error}"
+
+
+def _broken(name: str, failures: list[str], *after: str) -> AugmentationCheckError:
+    return AugmentationCheckError(f"augmentation '{name}' breaks {len(failures)} guarantee(s):\n  " + "\n  ".join([*failures, *after]))
 
 
 def _augmentation_info(name: str | None, factory: Callable[..., Any] | None, kind: str | None) -> AugmentationInfo:

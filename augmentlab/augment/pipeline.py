@@ -168,7 +168,7 @@ def build_augmentation(spec: str | AugmentationSet, ignore_index: int = 255) -> 
     """
     parsed = resolve_augmentation_set(spec)
     available = available_augmentations()
-    builtin = {plugin.name for plugin in current_registry().plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
+    builtin = _builtin_providers()
     transforms, names = [], []
     for term in parsed:
         info = available[term.name]
@@ -183,12 +183,16 @@ def build_augmentation(spec: str | AugmentationSet, ignore_index: int = 255) -> 
 
 def plugin_transforms(spec: str) -> list[str]:
     """The transforms of an augmentation set that come from plugins other than augmentlab's built-ins, as ``name (plugin 'p')``."""
-    registry = current_registry()
-    builtin = {plugin.name for plugin in registry.plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
+    registry, builtin = current_registry(), _builtin_providers()
     return [
         f"{term.name} (plugin '{registry.augmentations[term.name].provider}')"
         for term in resolve_augmentation_set(spec) if registry.augmentations[term.name].provider not in builtin
     ]
+
+
+def _builtin_providers() -> set[str]:
+    """The plugin names of augmentlab's own entry points: a transform of any other is a plugin's, and errors name it."""
+    return {plugin.name for plugin in current_registry().plugins if plugin.distribution == BUILTIN_DISTRIBUTION}
 
 
 def rejected_batch(error: ValueError, spec: str, where: str = "") -> AugmentlabError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -134,14 +135,20 @@ class ColourMaskReader:
     table: MaskColours
     labels: tuple[int, ...] | None = None
 
+    @functools.cached_property
+    def _sorted_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(the table's colours as ``r << 16 | g << 8 | b``, sorted; the row of each), made once per reader, not per mask."""
+        codes = np.array([(r << 16) | (g << 8) | b for r, g, b in self.table.colours], dtype=np.int32)
+        order = np.argsort(codes)
+        return codes[order], order
+
     def __call__(self, path: str | Path) -> torch.Tensor:
         path = Path(path)
         rgb = read_mask_colours_array(path)
         codes = (rgb[:, :, 0] << 16) | (rgb[:, :, 1] << 8) | rgb[:, :, 2]
-        table = np.array([(r << 16) | (g << 8) | b for r, g, b in self.table.colours], dtype=np.int32)
-        order = np.argsort(table)
-        position = np.minimum(np.searchsorted(table[order], codes), len(table) - 1)
-        found = table[order][position] == codes
+        sorted_codes, order = self._sorted_codes
+        position = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
+        found = sorted_codes[position] == codes
         if not found.all():
             raise self._unknown(path, codes[~found])
         rows = order[position]
@@ -158,16 +165,12 @@ class ColourMaskReader:
         more = ", …" if len(colours) > _SHOWN_COLOURS else ""
         # Many stray colours are the mark of smoothing (JPEG, a bilinear resize), not of a class the table forgot.
         grey = all(code >> 16 == (code >> 8) & 255 == code & 255 for code in colours.tolist())
+        fix: tuple[str | Param, ...]
         if len(colours) > 8:
-            fix = "so many colours mark a smoothed mask (saved as JPEG, or resized bilinearly): re-export it as PNG, resized with nearest neighbour"
+            fix = ("so many colours mark a smoothed mask (saved as JPEG, or resized bilinearly): re-export it as PNG, resized with nearest neighbour",)
         elif grey and max(code & 255 for code in colours.tolist()) < len(self.table.names) + 8:
-            return AugmentlabError(
-                f"mask {path} has {plural(len(colours), 'colour')} that {self.table.source} does not list ({shown}{more}); "
-                "its greys 0, 1, 2, … look like class indices: these are index masks, to read without a colour table (leave out ",
-                Param("mask_colours"), ")",
-            )
+            fix = ("its greys 0, 1, 2, … look like class indices: these are index masks, to read without a colour table (leave out ",
+                   Param("mask_colours"), ")")
         else:
-            fix = f"add a row name,r,g,b to {self.table.source} for each class it lacks"
-        return AugmentlabError(
-            f"mask {path} has {plural(len(colours), 'colour')} that {self.table.source} does not list ({shown}{more}); {fix}"
-        )
+            fix = (f"add a row name,r,g,b to {self.table.source} for each class it lacks",)
+        return AugmentlabError(f"mask {path} has {plural(len(colours), 'colour')} that {self.table.source} does not list ({shown}{more}); ", *fix)

@@ -82,14 +82,15 @@ def scan_folder_pairs(
     """
     images_dir, masks_dir = Path(images_dir), Path(masks_dir)
     masks = _files_by_stem(masks_dir, {MASK_SUFFIX}, "masks")
+    one_folder = images_dir.resolve() == masks_dir.resolve()
     if not masks and masks_dir.is_dir():
         lossy = sorted(path.name for path in masks_dir.iterdir() if path.suffix.lower() in {".jpg", ".jpeg"} and not path.name.startswith("."))
-        if lossy and images_dir.resolve() != masks_dir.resolve():
+        if lossy and not one_folder:
             raise AugmentlabError(
                 f"masks in {masks_dir} are JPEG ({lossy[0]}{', …' if len(lossy) > 1 else ''}), and masks must be PNG: JPEG smooths "
                 "label edges into values (or colours) of no class; export the masks as PNG"
             )
-    if images_dir.resolve() == masks_dir.resolve():
+    if one_folder:
         # One folder for both (DeepGlobe's 100694_sat.jpg beside 100694_mask.png): a mask is no image of its own.
         images = _files_by_stem(images_dir, image_suffixes() - {MASK_SUFFIX}, "images")
         if not images:

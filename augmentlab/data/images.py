@@ -99,16 +99,13 @@ def read_index_mask(path: str | Path) -> torch.Tensor:
     with _open(path, "mask") as mask:
         if mask.mode not in INDEX_MASK_MODES:
             article = "an" if mask.mode[:1] in "AEFHILMNORSX" else "a"  # as the letter is spoken: an RGB, a CMYK
-            if mask.mode in ("RGB", "RGBA"):
-                raise AugmentlabError(
-                    f"mask {path} is {article} {mask.mode} image, not an index mask; for colour-coded masks give their colour table "
-                    "(a CSV name,r,g,b such as CamVid's class_dict.csv) with ", Param("mask_colours"),
-                    ", or export masks as index PNGs (mode L or P, one class index per pixel)",
-                )
-            raise AugmentlabError(
-                f"mask {path} is {article} {mask.mode} image, not an index mask; export masks as index PNGs "
-                "(mode L or P, one class index per pixel)"
+            export = "export masks as index PNGs (mode L or P, one class index per pixel)"
+            fix = (
+                ("for colour-coded masks give their colour table (a CSV name,r,g,b such as CamVid's class_dict.csv) with ",
+                 Param("mask_colours"), f", or {export}")
+                if mask.mode in ("RGB", "RGBA") else (export,)
             )
+            raise AugmentlabError(f"mask {path} is {article} {mask.mode} image, not an index mask; ", *fix)
         try:
             values = np.asarray(mask, dtype=np.int64)
         except (OSError, ValueError, SyntaxError) as error:

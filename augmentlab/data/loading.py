@@ -293,9 +293,7 @@ def _check_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
         return None
     if isinstance(size, int) and not isinstance(size, bool):
         size = (size, size)  # N is N×N, as image_size reads it
-    if not isinstance(size, Sequence) or isinstance(size, str):
-        raise AugmentlabError(f"size must be N or (height, width), positive integers, got {size!r}")
-    values = tuple(size)
+    values = tuple(size) if isinstance(size, Sequence) and not isinstance(size, str) else ()
     if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
         raise AugmentlabError(f"size must be N or (height, width), positive integers, got {size!r}")
     return values

@@ -375,9 +375,9 @@ def parse_loss_spec(text: str) -> LossSpec:
     return LossSpec(tuple(terms), text)
 
 
-def suggest(name: str, known: Iterator[str] | list[str]) -> str:
-    """`` — did you mean 'a' or 'b'?`` for close matches of ``name``, or an empty string."""
-    matches = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
+def suggest(name: str, known: Iterator[str] | list[str], cutoff: float = 0.6) -> str:
+    """`` — did you mean 'a' or 'b'?`` for close matches of ``name`` (difflib's ratio ≥ ``cutoff``), or an empty string."""
+    matches = difflib.get_close_matches(name, list(known), n=3, cutoff=cutoff)
     if not matches:
         return ""
     return " — did you mean " + " or ".join(f"'{match}'" for match in matches) + "?"

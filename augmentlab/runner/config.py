@@ -348,10 +348,12 @@ class AblationConfig:
             ("cache_memory", self.cache_memory is None or self.cache_memory >= 0, "must be ≥ 0 GiB"),
             ("host_memory", self.host_memory is None or self.host_memory >= 0, "must be ≥ 0 GiB"),
         ]
+        choices = {"executor": ("local", "ray")}
         for name, ok, problem in checks:
             if not ok:
-                close = suggest(str(self.executor), ["local", "ray"]) if name == "executor" else ""
-                raise FieldError(name, f"{problem}, got {getattr(self, name)!r}{close}")
+                value = getattr(self, name)
+                close = suggest(str(value), list(choices[name])) if name in choices else ""
+                raise FieldError(name, f"{problem}, got {value!r}{close}")
         if self.name is not None:
             check_run_name(self.name)
         if self.arms and (self.aug or self.loss):

@@ -6,7 +6,6 @@ recipe; the fields a user sets override it.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
@@ -215,9 +214,8 @@ def resolve_device(device: str) -> tuple[str, str]:
     import torch
 
     if device not in ("auto", "cpu", "cuda"):
-        # 'gpu' reads as 'cpu' to a string matcher, and means cuda
-        near = difflib.get_close_matches(str(device), ["auto", "cpu", "cuda"], n=1, cutoff=0.75)  # tpu is no typo of cpu
-        close = " — did you mean 'cuda'?" if str(device).lower() in ("gpu", "nvidia") else f" — did you mean {near[0]!r}?" if near else ""
+        # 'gpu' reads as 'cpu' to a string matcher, and means cuda; a higher cutoff, as tpu is no typo of cpu
+        close = " — did you mean 'cuda'?" if str(device).lower() in ("gpu", "nvidia") else suggest(str(device), ["auto", "cpu", "cuda"], cutoff=0.75)
         raise FieldError("device", f"{device!r} is not a device; choose auto, cpu or cuda{close}")
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
